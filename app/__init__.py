@@ -1,0 +1,151 @@
+"""The citizen-facing Flask application: ``create_app`` builds it in a fixed order —
+config, database, extensions, queue, gateways, blueprints, CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from app import config as config_module
+from app.extensions import babel, csrf, limiter, select_locale
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.from_env())
+    if config:
+        app.config.update(config)
+
+    init_db(app)
+    init_extensions(app)
+    init_queue(app)
+    init_gateways(app)
+    init_blueprints(app)
+    init_errors(app)
+    init_security_headers(app)
+    init_cli(app)
+    return app
+
+
+def init_db(app: Flask) -> None:
+    from app.db import init_db as _init
+
+    _init(app)
+
+
+def init_extensions(app: Flask) -> None:
+    from app.services.money import format_czk
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    if app.config.get("REDIS_URL") and not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal")
+    limiter.init_app(app)
+    app.jinja_env.filters["czk"] = format_czk
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def init_queue(app: Flask) -> None:
+    from app.jobs import init_queue as _init
+
+    _init(app)
+
+
+def init_gateways(app: Flask) -> None:
+    from gateway.demo.hosted import make_blueprint
+
+    if app.config.get("DEMO_GATEWAY_NOTIFIER"):
+        app.extensions["demo_gateway_notifier"] = app.config["DEMO_GATEWAY_NOTIFIER"]
+
+    def demo_gateway():  # type: ignore[no-untyped-def]
+        from app.gateways import get_gateway
+
+        return get_gateway("demo")
+
+    bp = make_blueprint(demo_gateway)
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+
+
+def init_blueprints(app: Flask) -> None:
+    from app.checkout import bp as checkout_bp
+    from app.webhooks import bp as webhooks_bp
+
+    csrf.exempt(webhooks_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(webhooks_bp)
+
+
+def init_errors(app: Flask) -> None:
+    def page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
+        if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
+            return {"error": message}, code
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    from flask_babel import gettext as _
+
+    @app.errorhandler(400)
+    def bad_request(e):  # type: ignore[no-untyped-def]
+        return page(400, _("Chybný požadavek"), getattr(e, "description", "") or _("Požadavek nelze zpracovat."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):  # type: ignore[no-untyped-def]
+        return page(400, _("Formulář vypršel"), _("Platnost formuláře vypršela. Vraťte se zpět, obnovte stránku a odešlete jej znovu."))
+
+    @app.errorhandler(403)
+    def forbidden(e):  # type: ignore[no-untyped-def]
+        return page(403, _("Přístup odepřen"), _("K této stránce nemáte oprávnění."))
+
+    @app.errorhandler(404)
+    def not_found(e):  # type: ignore[no-untyped-def]
+        return page(404, _("Stránka nenalezena"), _("Hledaná stránka neexistuje nebo byla odstraněna."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):  # type: ignore[no-untyped-def]
+        return page(405, _("Nepovolená metoda"), _("Tuto akci nelze provést tímto způsobem."))
+
+    @app.errorhandler(429)
+    def too_many(e):  # type: ignore[no-untyped-def]
+        return page(429, _("Příliš mnoho pokusů"), _("Zkuste to prosím znovu za chvíli."))
+
+    @app.errorhandler(500)
+    def server_error(e):  # type: ignore[no-untyped-def]
+        return page(500, _("Chyba serveru"), _("Omlouváme se, nastala chyba. Zkuste to prosím znovu."))
+
+
+def init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(resp):  # type: ignore[no-untyped-def]
+        stripe_js = app.config.get("STRIPE_JS_URL") or ""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(stripe_js)
+        stripe_origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+        frame_src = stripe_origin or "'none'"
+        csp = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
+            f"connect-src 'self' {stripe_origin}; form-action 'self' {app.config['BASE_URL']}; "
+            "frame-ancestors 'none'; base-uri 'self'"
+        )
+        resp.headers.setdefault("Content-Security-Policy", csp)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return resp
+
+
+def init_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

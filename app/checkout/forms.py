@@ -1,0 +1,59 @@
+"""The pay form: validated on the server, with messages in Czech (English when chosen)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from app.models import AmountMode, Service
+from app.services.money import AmountError, format_czk, parse_czk
+from app.services.payments import AmountRuleError, check_amount
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
+
+
+@dataclass
+class PayForm:
+    name: str = ""
+    email: str = ""
+    amount_text: str = ""
+    amount: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, form, service: Service) -> PayForm:  # type: ignore[no-untyped-def]
+        f = cls(
+            name=(form.get("name") or "").strip()[:200],
+            email=(form.get("email") or "").strip()[:254],
+            amount_text=(form.get("amount") or "").strip()[:40],
+        )
+        f.validate(service)
+        return f
+
+    def validate(self, service: Service) -> bool:
+        if len(self.name) < 2:
+            self.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
+        if not EMAIL_RE.match(self.email):
+            self.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
+        if service.amount_mode == AmountMode.PAYER:
+            try:
+                self.amount = parse_czk(self.amount_text)
+            except AmountError as exc:
+                self.errors["amount"] = {
+                    "missing": _("Zadejte částku."),
+                    "negative": _("Částka nesmí být záporná."),
+                }.get(str(exc), _("Částka musí být číslo v korunách, např. 500 nebo 499,50."))
+            else:
+                try:
+                    self.amount = check_amount(service, self.amount)
+                except AmountRuleError as exc:
+                    self.errors["amount"] = {
+                        "not_positive": _("Částka musí být větší než nula."),
+                        "below_min": _("Nejnižší možná částka je %(limit)s.", limit=format_czk(exc.limit)),
+                        "above_max": _("Nejvyšší možná částka je %(limit)s.", limit=format_czk(exc.limit)),
+                    }.get(exc.code, _("Zadejte částku."))
+        else:
+            self.amount = service.amount
+        return not self.errors

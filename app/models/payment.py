@@ -1,0 +1,145 @@
+"""Payments, their one state machine, their event history and gateway notifications.
+
+Every legal move of a payment is in ``ALLOWED_TRANSITIONS``; the only code that changes
+``Payment.state`` is ``app.services.payments.transition_payment``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+
+
+class PaymentState(StrEnum):
+    CREATED = "created"
+    STARTED = "started"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+S = PaymentState
+ALLOWED_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
+    S.CREATED: frozenset({S.STARTED, S.FAILED, S.CANCELLED, S.EXPIRED}),
+    # A payment the payer abandoned can still be paid at the gateway afterwards: the
+    # gateway's truth wins over our expiry, so expired → paid is allowed.
+    S.STARTED: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED}),
+    S.EXPIRED: frozenset({S.PAID}),
+    S.PAID: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+FINAL_STATES = frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.PARTIALLY_REFUNDED, S.REFUNDED})
+SETTLED_STATES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount", name="refund_bounds"),
+        UniqueConstraint("gateway_name", "gateway_reference"),
+        Index("ix_payment_municipality_created", "municipality_id", "created_at", "id"),
+        Index("ix_payment_state_updated", "state", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # The pay form's one-time token: a second submission of the same form finds this row.
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    amount: Mapped[int]  # haléře
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CZK")
+    payer_name: Mapped[str] = mapped_column(String(200))
+    payer_email: Mapped[str] = mapped_column(String(254))
+    variable_symbol: Mapped[str | None] = mapped_column(String(10), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=PaymentState.CREATED)
+    gateway_name: Mapped[str] = mapped_column(String(30))
+    gateway_reference: Mapped[str | None] = mapped_column(String(100))
+    gateway_redirect_url: Mapped[str | None] = mapped_column(String(500))
+    # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
+    gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+
+    service: Mapped["Service"] = relationship()  # noqa: F821
+    municipality: Mapped["Municipality"] = relationship()  # noqa: F821
+    events: Mapped[list[PaymentEvent]] = relationship(
+        back_populates="payment", order_by="PaymentEvent.id"
+    )
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class PaymentEvent(Base):
+    """Append-only history: every state change and every gateway message."""
+
+    __tablename__ = "payment_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # transition | gateway_message | refund
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="events")
+
+
+class GatewayNotification(Base):
+    """Every notification accepted from a gateway, unique by its event id."""
+
+    __tablename__ = "gateway_notification"
+    __table_args__ = (UniqueConstraint("gateway_name", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_name: Mapped[str] = mapped_column(String(30))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class DemoGatewayTransaction(Base):
+    """The demo gateway's own ledger (the gateway side, not ours)."""
+
+    __tablename__ = "demo_gateway_transaction"
+
+    reference: Mapped[str] = mapped_column(String(60), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int]
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(String(300))
+    return_url: Mapped[str] = mapped_column(String(500))
+    notify_url: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,105 @@
+"""The one small interface every payment gateway implements.
+
+Gateways take and return plain dataclasses; they never see an ORM object and import
+nothing from ``app``. Each adapter maps its provider's statuses onto our few
+``GatewayStatus`` values.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class GatewayStatus(StrEnum):
+    PENDING = "pending"  # created at the gateway, the payer has not finished
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; the message is safe to log."""
+
+
+class InvalidNotification(GatewayError):
+    """A notification that is not signed by the gateway, or cannot be read."""
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    external_id: str
+    amount: int  # haléře
+    currency: str
+    description: str
+    return_url: str
+    notify_url: str
+    payer_email: str | None = None
+    variable_symbol: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedPayment:
+    reference: str
+    # Where to send the payer. None when the card form is rendered on our page with the
+    # gateway's own fields (Stripe.js); then ``client_secret`` is set.
+    redirect_url: str | None
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    reference: str
+    status: GatewayStatus
+    amount: int
+    amount_refunded: int = 0
+    requires_action: bool = False
+    failure_reason: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notification:
+    event_id: str
+    reference: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    reference: str
+    refund_reference: str
+    amount: int
+    succeeded: bool
+
+
+class Gateway(ABC):
+    """A payment gateway adapter.
+
+    ``create`` starts a payment and says where the payer goes; ``get_status`` is the
+    truth (notifications only trigger a call to it); ``parse_notification`` verifies
+    and reads a notification; ``refund`` and ``cancel`` act on a payment.
+    """
+
+    name: str = ""
+    #: True when the card form lives on our page with the gateway's own fields.
+    embedded_fields: bool = False
+
+    @abstractmethod
+    def create(self, request: PaymentRequest) -> CreatedPayment: ...
+
+    @abstractmethod
+    def get_status(self, reference: str) -> StatusResult: ...
+
+    @abstractmethod
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Notification:
+        """Verify the signature and read the event; raise InvalidNotification if not."""
+
+    @abstractmethod
+    def refund(self, reference: str, amount: int, reason: str = "") -> RefundResult: ...
+
+    @abstractmethod
+    def cancel(self, reference: str) -> StatusResult: ...

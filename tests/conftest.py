@@ -1,0 +1,163 @@
+"""Test fixtures: a fresh database per test session (SQLite file, or a new PostgreSQL
+database on the server DATABASE_URL names), tables emptied between tests.
+
+With CI set, a PostgreSQL or Redis that cannot be reached fails the test run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.db import Base, db_session, make_engine
+
+IN_CI = bool(os.environ.get("CI"))
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is unreachable: {error}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _pg_server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or DEFAULT_PG
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test session, dropped afterwards."""
+    server = make_url(_pg_server_url())
+    if not server.drivername.startswith("postgresql"):
+        server = make_url(DEFAULT_PG)
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        unavailable("PostgreSQL", exc)
+    url = server.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
+    from redis import Redis
+
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        unavailable("Redis", exc)
+    return url
+
+
+_schemas: set[str] = set()
+
+
+def prepare_schema(url: str) -> None:
+    engine = make_engine(url)
+    if url not in _schemas:
+        Base.metadata.drop_all(engine)
+        Base.metadata.create_all(engine)
+        _schemas.add(url)
+    else:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(Base.metadata.sorted_tables):
+                    conn.execute(table.delete())
+    engine.dispose()
+
+
+def make_test_app(url: str, **overrides: object):  # type: ignore[no-untyped-def]
+    prepare_schema(url)
+    outbox: list[tuple[str, bytes, dict[str, str]]] = []
+    config: dict[str, object] = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "REDIS_URL": None,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": "localhost",
+        "DEMO_GATEWAY_NOTIFIER": lambda u, b, h: outbox.append((u, b, h)),
+        "MAIL_SERVER": "",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.extensions["test_outbox"] = outbox
+    return app
+
+
+def _db_param() -> list[str]:
+    return ["database"]
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """The database of the default app: PostgreSQL when DATABASE_URL names one (CI)."""
+    env = os.environ.get("DATABASE_URL", "")
+    if env.startswith("postgresql"):
+        return request.getfixturevalue("postgres_url")
+    return sqlite_url
+
+
+@pytest.fixture
+def app(db_url: str):  # type: ignore[no-untyped-def]
+    app = make_test_app(db_url)
+    with app.app_context():
+        yield app
+        db_session.remove()
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The same test on the embedded default and on PostgreSQL."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    app = make_test_app(url)
+    with app.app_context():
+        yield app
+        db_session.remove()
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def deliver_notifications(app, client) -> list[int]:  # type: ignore[no-untyped-def]
+    """Deliver what the demo gateway sent, through the real webhook route."""
+    outbox = app.extensions["test_outbox"]
+    codes = []
+    while outbox:
+        url, body, headers = outbox.pop(0)
+        path = url.replace(app.config["BASE_URL"], "")
+        codes.append(client.post(path, data=body, headers=headers).status_code)
+    return codes
