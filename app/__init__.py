@@ -76,11 +76,16 @@ def init_gateways(app: Flask) -> None:
 
 def init_blueprints(app: Flask) -> None:
     from app.checkout import bp as checkout_bp
+    from app.legal import bp as legal_bp
+    from app.receipts import bp as receipts_bp
+    from app.services import receipts as _receipts  # noqa: F401  (registers the paid → receipt listener)
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(legal_bp)
+    app.register_blueprint(receipts_bp)
 
 
 def init_errors(app: Flask) -> None:

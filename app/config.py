@@ -41,5 +41,8 @@ def from_env() -> dict[str, object]:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
     }

@@ -89,3 +89,10 @@ def poll_started() -> int:
     from app.services.payments import poll_started as poll
 
     return poll(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
+
+
+@_in_app
+def send_receipt_email(receipt_id: int, force: bool = False) -> str:
+    from app.services.receipts import send_receipt_email as send
+
+    return send(receipt_id, force=force)

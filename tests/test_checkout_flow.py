@@ -22,7 +22,7 @@ def _pay_until_gateway(client, m, s, **form):  # type: ignore[no-untyped-def]
     review = r.headers["Location"]
     ext = review.rstrip("/").split("/")[-1]
     assert client.get(review).status_code == 200
-    r = client.post(review)
+    r = client.post(review, data={"consent": "yes"})
     assert r.status_code == 303
     return ext, r.headers["Location"]
 

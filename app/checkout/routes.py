@@ -16,7 +16,10 @@ from app.checkout import bp
 from app.checkout.forms import PayForm
 from app.db import db_session
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
+from app.services.consent import ConsentKind, current_text, record_consent
 from app.services.payments import PaymentError, create_payment, find_payment, start_payment, sync_payment
+from app.services.qr import transfer_for_payment, transfer_for_service
+from app.services.receipts import receipt_for_payment
 
 S = PaymentState
 
@@ -75,9 +78,15 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     m = _active_municipality(slug)
     service = _active_service(m, service_slug)
+    transfer = transfer_for_service(service)
     if request.method == "GET":
         return render_template(
-            "checkout/pay.html", municipality=m, service=service, form=PayForm(), form_token=secrets.token_urlsafe(24)
+            "checkout/pay.html",
+            municipality=m,
+            service=service,
+            form=PayForm(),
+            form_token=secrets.token_urlsafe(24),
+            transfer=transfer,
         )
     form = PayForm.from_request(request.form, service)
     form_token = (request.form.get("form_token") or "")[:64] or None
@@ -96,7 +105,12 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
     return (
         render_template(
-            "checkout/pay.html", municipality=m, service=service, form=form, form_token=form_token or secrets.token_urlsafe(24)
+            "checkout/pay.html",
+            municipality=m,
+            service=service,
+            form=form,
+            form_token=form_token or secrets.token_urlsafe(24),
+            transfer=transfer,
         ),
         422,
     )
@@ -115,7 +129,18 @@ def review(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state != S.CREATED:
         return _redirect_by_state(payment)
-    return render_template("checkout/review.html", payment=payment)
+    return _review_page(payment)
+
+
+def _review_page(payment: Payment, consent_error: str | None = None):  # type: ignore[no-untyped-def]
+    return render_template(
+        "checkout/review.html",
+        payment=payment,
+        transfer=transfer_for_payment(payment),
+        terms=current_text(ConsentKind.TERMS),
+        privacy=current_text(ConsentKind.PRIVACY),
+        consent_error=consent_error,
+    )
 
 
 @bp.post("/platba/<external_id>")
@@ -125,6 +150,11 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
         return redirect(payment.gateway_redirect_url, code=303)
     if payment.state != S.CREATED:
         return _redirect_by_state(payment)
+    if request.form.get("consent") != "yes":
+        error = _("Pro platbu kartou je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů.")
+        return _review_page(payment, consent_error=error), 422
+    # Recorded now, committed by start_payment with the start itself.
+    record_consent(payment)
     base = current_app.config["BASE_URL"].rstrip("/")
     payment = start_payment(
         payment,
@@ -148,7 +178,8 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
         payment = sync_payment(payment, source="return page")
     if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
         return redirect(url_for("checkout.success", external_id=payment.external_id))
-    return render_template("checkout/status.html", payment=payment)
+    transfer = transfer_for_payment(payment) if payment.state in (S.STARTED, S.FAILED) else None
+    return render_template("checkout/status.html", payment=payment, transfer=transfer)
 
 
 @bp.get("/platba/<external_id>/zaplaceno")
@@ -156,7 +187,7 @@ def success(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state not in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
         return _redirect_by_state(payment)
-    return render_template("checkout/success.html", payment=payment)
+    return render_template("checkout/success.html", payment=payment, receipt=receipt_for_payment(payment))
 
 
 @bp.get("/platba/<external_id>/karta")

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from app.db import Base
+from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.municipality import Municipality, OnboardingState
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
@@ -10,12 +11,16 @@ from app.models.payment import (
     PaymentEvent,
     PaymentState,
 )
+from app.models.receipt import Receipt, ReceiptCounter
 from app.models.service import AmountMode, Service, VariableSymbolRule
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "AmountMode",
     "Base",
+    "ConsentKind",
+    "ConsentRecord",
+    "ConsentText",
     "DemoGatewayTransaction",
     "GatewayNotification",
     "Municipality",
@@ -23,6 +28,8 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentState",
+    "Receipt",
+    "ReceiptCounter",
     "Service",
     "VariableSymbolRule",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import AmountMode, Municipality, OnboardingState, Service, VariableSymbolRule
+from app.services.consent import ensure_consent_texts
 from app.services.registry import _mod11_ok, czech_account_to_iban, slugify
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "liberec_municipalities.csv"
@@ -92,4 +93,5 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
                 db_session.add(svc)
                 counts["services"] += 1
     db_session.commit()
+    ensure_consent_texts()
     return counts

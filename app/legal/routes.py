@@ -1,0 +1,55 @@
+"""/obchodni-podminky and /ochrana-osobnich-udaju, each with its past versions."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+
+from app.legal import bp
+from app.models import ConsentKind
+from app.services.consent import render_text, text_version, text_versions
+
+_PAGES = {
+    ConsentKind.TERMS: ("legal.terms", "legal.terms_version"),
+    ConsentKind.PRIVACY: ("legal.privacy", "legal.privacy_version"),
+}
+
+
+def _page(kind: ConsentKind, version: int | None = None):  # type: ignore[no-untyped-def]
+    versions = text_versions(kind)
+    current = versions[0]
+    if version is None:
+        shown = current
+    else:
+        shown = text_version(kind, version)
+        if shown is None:
+            abort(404)
+    endpoint, version_endpoint = _PAGES[kind]
+    return render_template(
+        "legal/text.html",
+        text=shown,
+        body=render_text(shown.body),
+        current=current,
+        versions=versions,
+        endpoint=endpoint,
+        version_endpoint=version_endpoint,
+    )
+
+
+@bp.get("/obchodni-podminky")
+def terms():  # type: ignore[no-untyped-def]
+    return _page(ConsentKind.TERMS)
+
+
+@bp.get("/obchodni-podminky/verze/<int:version>")
+def terms_version(version: int):  # type: ignore[no-untyped-def]
+    return _page(ConsentKind.TERMS, version)
+
+
+@bp.get("/ochrana-osobnich-udaju")
+def privacy():  # type: ignore[no-untyped-def]
+    return _page(ConsentKind.PRIVACY)
+
+
+@bp.get("/ochrana-osobnich-udaju/verze/<int:version>")
+def privacy_version(version: int):  # type: ignore[no-untyped-def]
+    return _page(ConsentKind.PRIVACY, version)
