@@ -78,7 +78,10 @@ def init_blueprints(app: Flask) -> None:
     from app.checkout import bp as checkout_bp
     from app.legal import bp as legal_bp
     from app.receipts import bp as receipts_bp
-    from app.services import receipts as _receipts  # noqa: F401  (registers the paid → receipt listener)
+
+    # Their transition listeners: consent recorded on start, receipt issued on paid.
+    from app.services import consent as _consent  # noqa: F401
+    from app.services import receipts as _receipts  # noqa: F401
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)

@@ -16,7 +16,7 @@ from app.checkout import bp
 from app.checkout.forms import PayForm
 from app.db import db_session
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
-from app.services.consent import ConsentKind, current_text, record_consent
+from app.services.consent import ConsentKind, current_text, give_consent
 from app.services.payments import PaymentError, create_payment, find_payment, start_payment, sync_payment
 from app.services.qr import transfer_for_payment, transfer_for_service
 from app.services.receipts import receipt_for_payment
@@ -153,14 +153,11 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
     if request.form.get("consent") != "yes":
         error = _("Pro platbu kartou je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů.")
         return _review_page(payment, consent_error=error), 422
-    # Recorded now, committed by start_payment with the start itself.
-    record_consent(payment)
     base = current_app.config["BASE_URL"].rstrip("/")
-    payment = start_payment(
-        payment,
-        return_url=base + url_for("checkout.status", external_id=payment.external_id),
-        notify_url=base + url_for("webhooks.receive", gateway_name=payment.gateway_name),
-    )
+    return_url = base + url_for("checkout.status", external_id=payment.external_id)
+    notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
+    give_consent(payment)  # recorded in the transaction that starts the payment
+    payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
     if payment.state != S.STARTED:
         return _redirect_by_state(payment)
     if payment.gateway_redirect_url:

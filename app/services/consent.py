@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import ConsentKind, ConsentRecord, ConsentText, Payment
+from app.models import ConsentKind, ConsentRecord, ConsentText, Payment, PaymentState
+from app.services.payments import on_transition
 
 OPERATOR = "ARR – Agentura regionálního rozvoje, spol. s r.o."
 
@@ -161,13 +162,36 @@ def publish_consent_text(kind: ConsentKind | str, title: str, body: str, session
     return text
 
 
-def record_consent(payment: Payment, *, citizen_id: int | None = None, session: Session | None = None) -> list[ConsentRecord]:
-    """Record that the payer agreed to the current terms and saw the current privacy
-    notice. Does not commit: it belongs to the transaction that starts the payment."""
+_PENDING = "consent_pending"
+
+
+def give_consent(payment: Payment, *, citizen_id: int | None = None, session: Session | None = None) -> None:
+    """The payer ticked the box. The consent is recorded when the payment moves to
+    ``started``, inside that transaction: no start, no record; no record, no start."""
     session = session or db_session()
-    # Read both texts before adding anything: a query would flush the records, and on
-    # SQLite that takes the write lock while the gateway (another session) still has to write.
+    # Read (or seed) the texts now, before the start transaction writes anything.
     texts = [current_text(kind, session) for kind in (ConsentKind.TERMS, ConsentKind.PRIVACY)]
+    session.info.setdefault(_PENDING, {})[payment.id] = ([t.id for t in texts], citizen_id)
+
+
+@on_transition(PaymentState.STARTED)
+def _record_on_start(payment: Payment, session: Session) -> None:
+    pending = session.info.get(_PENDING, {}).pop(payment.id, None)
+    if pending is not None:
+        text_ids, citizen_id = pending
+        record_consent(payment, [session.get(ConsentText, i) for i in text_ids], citizen_id=citizen_id, session=session)
+
+
+def record_consent(
+    payment: Payment,
+    texts: list[ConsentText],
+    *,
+    citizen_id: int | None = None,
+    session: Session | None = None,
+) -> list[ConsentRecord]:
+    """One record per text: its id, version and hash, the time and the payment. Does
+    not commit."""
+    session = session or db_session()
     now = utcnow()
     records = [
         ConsentRecord(
@@ -182,6 +206,7 @@ def record_consent(payment: Payment, *, citizen_id: int | None = None, session: 
         for text in texts
     ]
     session.add_all(records)
+    session.flush()
     return records
 
 
