@@ -1,0 +1,270 @@
+"""Receipts: gapless numbers (also under concurrency on PostgreSQL), the PDF, the links
+and the e-mail through a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from app.db import db_session
+from app.models import Payment, PaymentState, Receipt, ReceiptCounter
+from app.services.payments import transition_payment
+from app.services.receipts import issue_receipt, local_time, receipt_for_payment, resend_receipt
+from tests.conftest import deliver_notifications, make_test_app
+from tests.factories import make_municipality, make_payment, make_service
+
+S = PaymentState
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.received.set()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    inbox = _Inbox()
+    loop = asyncio.new_event_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    async def start():  # type: ignore[no-untyped-def]
+        return await loop.create_server(lambda: SMTPProtocol(inbox), sock=sock)
+
+    server = loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield inbox, port
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    server.close()
+    loop.run_until_complete(server.wait_closed())
+    loop.close()
+
+
+def _paid(payment: Payment) -> Payment:
+    transition_payment(payment, S.STARTED, reason="test")
+    transition_payment(payment, S.PAID, reason="test")
+    db_session.commit()
+    return payment
+
+
+def _year() -> int:
+    return local_time(datetime.now(UTC)).year
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_numbers_run_per_municipality_and_year_and_never_repeat(any_db_app):
+    a, b = make_municipality(), make_municipality()
+    sa, sb = make_service(a), make_service(b)
+    y = _year()
+    numbers = [receipt_for_payment(_paid(make_payment(s))).full_number for s in (sa, sa, sb, sa)]
+    assert numbers == [f"{y}/000001", f"{y}/000002", f"{y}/000001", f"{y}/000003"]
+    # Marking it paid again, issuing again, resending: still one receipt, one number.
+    p = db_session.scalar(select(Payment).where(Payment.service_id == sa.id).order_by(Payment.id))
+    transition_payment(p, S.PAID, reason="repeat")
+    db_session.commit()
+    assert issue_receipt(p).full_number == f"{y}/000001"
+    resend_receipt(receipt_for_payment(p))
+    db_session.commit()
+    assert db_session.scalar(select(func.count(Receipt.id))) == 4
+    assert db_session.scalar(select(ReceiptCounter.last_number).where(ReceiptCounter.municipality_id == a.id)) == 3
+
+
+def test_a_rolled_back_payment_gives_its_number_back(any_db_app):
+    s = make_service()
+    first = make_payment(s, state=S.STARTED)
+    transition_payment(first, S.PAID, reason="test")
+    assert receipt_for_payment(first).number == 1
+    db_session.rollback()  # e.g. the request failed after the transition
+    assert db_session.scalar(select(func.count(Receipt.id))) == 0
+    second = _paid(make_payment(s))
+    assert receipt_for_payment(second).number == 1
+
+
+def test_the_year_is_the_one_in_prague(app):
+    s = make_service()
+    p = make_payment(s, state=S.PAID, paid_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+    r = issue_receipt(p)
+    db_session.commit()
+    # 23:30 UTC on New Year's Eve is already 2026 in Prague.
+    assert (r.year, r.full_number) == (2026, "2026/000001")
+    assert local_time(datetime(2026, 7, 1, 10, 0)).hour == 12  # naive = UTC (SQLite), summer time
+
+
+def test_numbers_are_gapless_under_concurrent_payments_on_postgresql(postgres_url):
+    app = make_test_app(postgres_url)
+    n = 12
+    with app.app_context():
+        m = make_municipality()
+        other = make_municipality()
+        s, so = make_service(m), make_service(other)
+        ids = [make_payment(s, state=S.STARTED).id for _ in range(n)]
+        other_ids = [make_payment(so, state=S.STARTED).id for _ in range(3)]
+        db_session.remove()
+    barrier = threading.Barrier(n + 3)
+    errors: list[BaseException] = []
+    rolled_back: list[int] = []
+
+    def pay(payment_id: int, fail: bool) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(10)
+                transition_payment(payment_id, S.PAID, reason="concurrent")
+                time.sleep(0.02)  # hold the counter lock a moment, so others queue behind it
+                if fail:
+                    db_session.rollback()
+                    rolled_back.append(payment_id)
+                else:
+                    db_session.commit()
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db_session.remove()
+
+    threads = [threading.Thread(target=pay, args=(pid, i % 4 == 3)) for i, pid in enumerate(ids)]
+    threads += [threading.Thread(target=pay, args=(pid, False)) for pid in other_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with app.app_context():
+        numbers = sorted(db_session.scalars(select(Receipt.number).where(Receipt.municipality_id == m.id)))
+        paid = db_session.scalar(select(func.count(Payment.id)).where(Payment.service_id == s.id, Payment.state == "paid"))
+        assert len(rolled_back) == 3 and paid == n - 3
+        assert numbers == list(range(1, n - 3 + 1))
+        assert sorted(db_session.scalars(select(Receipt.number).where(Receipt.municipality_id == other.id))) == [1, 2, 3]
+        db_session.remove()
+    app.extensions["db_engine"].dispose()
+
+
+def _pay_through_the_demo_gateway(app, client, m, s):  # type: ignore[no-untyped-def]
+    page = client.get(f"/obec/{m.slug}/{s.slug}")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+    r = client.post(
+        f"/obec/{m.slug}/{s.slug}", data={"name": "Jiří Šťastný", "email": "jiri@example.cz", "form_token": token}
+    )
+    review = r.headers["Location"]
+    ext = review.rstrip("/").split("/")[-1]
+    gateway = client.post(review, data={"consent": "yes"}).headers["Location"].replace("http://localhost", "")
+    back = client.post(gateway, data={"action": "pay"}).headers["Location"].replace("http://localhost", "")
+    assert deliver_notifications(app, client) == [202]
+    client.get(back)
+    return db_session.scalar(select(Payment).where(Payment.external_id == ext))
+
+
+def test_success_page_links_the_pdf_and_the_verify_page(any_db_app):
+    app = any_db_app
+    client = app.test_client()
+    m = make_municipality(name="Hrádek nad Nisou", ico="00262854")
+    s = make_service(m, name="Poplatek za komunální odpad", slug="odpad", amount=80000)
+    payment = _pay_through_the_demo_gateway(app, client, m, s)
+    receipt = receipt_for_payment(payment)
+    assert receipt is not None and len(receipt.token) >= 40
+    success = client.get(f"/platba/{payment.external_id}/zaplaceno").text
+    assert f'href="/potvrzeni/{receipt.token}.pdf"' in success and receipt.full_number in success
+
+    r = client.get(f"/potvrzeni/{receipt.token}.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert r.data.startswith(b"%PDF")
+    assert "no-store" in r.headers["Cache-Control"] and "noindex" in r.headers["X-Robots-Tag"]
+    text = pdf_text(r.data)
+    paid_at = local_time(payment.paid_at).strftime("%d. %m. %Y %H:%M")
+    for expected in (
+        "Potvrzení o zaplacení", receipt.full_number, "Hrádek nad Nisou", "IČO 00262854",
+        "Poplatek za komunální odpad", "Jiří Šťastný", "800", payment.variable_symbol, paid_at,
+        payment.external_id, payment.gateway_reference, "není daňovým dokladem",
+        "nejsou předmětem daně z přidané hodnoty", f"/potvrzeni/{receipt.token}",
+    ):
+        assert expected in text.replace("\n", " "), expected
+
+    verify = client.get(f"/potvrzeni/{receipt.token}")
+    assert verify.status_code == 200 and f"Potvrzení č. {receipt.full_number} je platné" in verify.text
+    assert verify.headers["Referrer-Policy"] == "no-referrer"
+    for bad in ("x" * 43, "' OR 1=1 --", receipt.token[:-1] + ("A" if receipt.token[-1] != "A" else "B"), "a.pdf"):
+        assert client.get(f"/potvrzeni/{bad}").status_code == 404
+        assert client.get(f"/potvrzeni/{bad}.pdf").status_code == 404
+
+
+def test_receipt_is_emailed_over_smtp_after_the_payment_commits(any_db_app, smtp_server):
+    inbox, port = smtp_server
+    app = any_db_app
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="portal@platby.example.cz")
+    client = app.test_client()
+    m = make_municipality(name="Český Dub")
+    s = make_service(m, name="Poplatek ze psů", amount=30000)
+    payment = _pay_through_the_demo_gateway(app, client, m, s)
+    receipt = receipt_for_payment(payment)
+    assert inbox.received.wait(10)
+    assert len(inbox.messages) == 1
+    mail_from, rcpts, raw = inbox.messages[0]
+    assert mail_from == "portal@platby.example.cz" and rcpts == ["jiri@example.cz"]
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == f"Potvrzení o zaplacení č. {receipt.full_number} – Český Dub"
+    assert "jiri@example.cz" in msg["To"]
+    body = msg.get_body(("plain",)).get_content()
+    assert receipt.full_number in body and f"/potvrzeni/{receipt.token}" in body
+    attachments = list(msg.iter_attachments())
+    assert len(attachments) == 1 and attachments[0].get_content_type() == "application/pdf"
+    pdf = attachments[0].get_content()
+    assert pdf.startswith(b"%PDF") and receipt.full_number in pdf_text(pdf)
+    db_session.expire_all()
+    assert db_session.get(Receipt, receipt.id).emailed_at is not None
+
+    # Re-sending sends the same receipt again: no second number.
+    inbox.received.clear()
+    resend_receipt(db_session.get(Receipt, receipt.id))
+    assert inbox.received.wait(10) and len(inbox.messages) == 2
+    again = message_from_bytes(inbox.messages[1][2], policy=policy.default)
+    assert receipt.full_number in again["Subject"]
+    assert db_session.scalar(select(func.count(Receipt.id))) == 1
+    assert db_session.scalar(select(ReceiptCounter.last_number)) == 1
+
+
+def test_no_mail_server_or_a_dead_one_does_not_undo_the_payment(app, client, smtp_server):
+    inbox, port = smtp_server
+    # MAIL_SERVER empty (the test default): nothing is sent, the receipt waits.
+    p = _paid(make_payment())
+    r = receipt_for_payment(p)
+    db_session.expire_all()
+    assert db_session.get(Receipt, r.id).emailed_at is None
+    # A mail server that is down: the payment stays paid, the attempt is counted.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=dead_port)
+    q = _paid(make_payment())
+    db_session.expire_all()
+    assert db_session.get(Payment, q.id).state == "paid"
+    rq = receipt_for_payment(q)
+    assert rq.emailed_at is None and rq.email_attempts == 1
+    # When the server is back, the operator's command sends what waits, once.
+    app.config.update(MAIL_PORT=port)
+    result = app.test_cli_runner().invoke(args=["receipts", "send-unsent"])
+    assert result.exit_code == 0 and "queued 2" in result.output
+    assert len(inbox.messages) == 2
+    assert app.test_cli_runner().invoke(args=["receipts", "send-unsent"]).output.strip() == "queued 0"
+    assert len(inbox.messages) == 2
