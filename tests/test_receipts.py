@@ -268,3 +268,36 @@ def test_no_mail_server_or_a_dead_one_does_not_undo_the_payment(app, client, smt
     assert len(inbox.messages) == 2
     assert app.test_cli_runner().invoke(args=["receipts", "send-unsent"]).output.strip() == "queued 0"
     assert len(inbox.messages) == 2
+
+
+def test_with_redis_the_email_job_is_queued_only_after_commit(postgres_url, redis_url, smtp_server):
+    import uuid
+
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    inbox, port = smtp_server
+    queue_name = f"test-receipts-{uuid.uuid4().hex[:8]}"
+    app = make_test_app(
+        postgres_url, REDIS_URL=redis_url, RQ_QUEUE=queue_name, MAIL_SERVER="127.0.0.1", MAIL_PORT=port
+    )
+    redis = Redis.from_url(redis_url)
+    queue = Queue(queue_name, connection=redis)
+    try:
+        with app.app_context():
+            p = make_payment(state=S.STARTED)
+            transition_payment(p, S.PAID, reason="test")
+            assert len(queue) == 0  # not before the commit
+            db_session.rollback()
+            assert len(queue) == 0  # nor after a rollback
+            transition_payment(p, S.PAID, reason="test")
+            db_session.commit()
+            assert len(queue) == 1
+            assert queue.jobs[0].func_name == "app.jobs.send_receipt_email"
+            SimpleWorker([queue], connection=redis).work(burst=True)
+            assert len(inbox.messages) == 1
+            assert receipt_for_payment(p).full_number in message_from_bytes(inbox.messages[0][2], policy=policy.default)["Subject"]
+            db_session.remove()
+    finally:
+        queue.delete(delete_jobs=True)
+        app.extensions["db_engine"].dispose()
