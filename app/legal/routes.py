@@ -20,7 +20,8 @@ def _page(kind: ConsentKind, version: int | None = None):  # type: ignore[no-unt
     if version is None:
         shown = current
     else:
-        shown = text_version(kind, version)
+        # A version beyond any real one (or beyond the database's integer) is simply unknown.
+        shown = text_version(kind, version) if 0 < version < 100_000 else None
         if shown is None:
             abort(404)
     endpoint, version_endpoint = _PAGES[kind]
