@@ -301,3 +301,14 @@ def test_with_redis_the_email_job_is_queued_only_after_commit(postgres_url, redi
     finally:
         queue.delete(delete_jobs=True)
         app.extensions["db_engine"].dispose()
+
+
+def test_times_are_shown_in_prague_with_winter_or_summer_time(app, client):
+    s = make_service()
+    winter = make_payment(s, state=S.PAID, paid_at=datetime(2026, 1, 15, 10, 0, tzinfo=UTC))
+    summer = make_payment(s, state=S.PAID, paid_at=datetime(2026, 7, 15, 10, 0, tzinfo=UTC))
+    rw, rs = issue_receipt(winter), issue_receipt(summer)
+    db_session.commit()
+    assert "15. 01. 2026 11:00" in client.get(f"/platba/{winter.external_id}/zaplaceno").text
+    assert "15. 01. 2026 11:00 (SEČ)" in pdf_text(client.get(f"/potvrzeni/{rw.token}.pdf").data)
+    assert "15. 07. 2026 12:00 (SELČ)" in pdf_text(client.get(f"/potvrzeni/{rs.token}.pdf").data)

@@ -163,6 +163,8 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "municipality": receipt.municipality,
         "service": payment.service,
         "paid_at": local_time(payment.paid_at or receipt.issued_at),
+        # SEČ in winter, SELČ in summer: the receipt says which.
+        "tz_label": "SELČ" if local_time(payment.paid_at or receipt.issued_at).dst() else "SEČ",
         "issued_at": local_time(receipt.issued_at),
         "verify_url": receipt_url(receipt),
         "refunded": payment.state in (PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
