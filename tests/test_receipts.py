@@ -312,3 +312,20 @@ def test_times_are_shown_in_prague_with_winter_or_summer_time(app, client):
     assert "15. 01. 2026 11:00" in client.get(f"/platba/{winter.external_id}/zaplaceno").text
     assert "15. 01. 2026 11:00 (SEČ)" in pdf_text(client.get(f"/potvrzeni/{rw.token}.pdf").data)
     assert "15. 07. 2026 12:00 (SELČ)" in pdf_text(client.get(f"/potvrzeni/{rs.token}.pdf").data)
+
+
+def test_resend_command_sends_the_same_number_again(app, smtp_server):
+    inbox, port = smtp_server
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    p = _paid(make_payment())
+    number = receipt_for_payment(p).full_number
+    assert len(inbox.messages) == 1
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["receipts", "resend", p.external_id])
+    assert result.exit_code == 0 and number in result.output
+    assert len(inbox.messages) == 2
+    subjects = [message_from_bytes(raw, policy=policy.default)["Subject"] for _, _, raw in inbox.messages]
+    assert all(number in s for s in subjects)
+    assert db_session.scalar(select(func.count(Receipt.id))) == 1
+    bad = runner.invoke(args=["receipts", "resend", "nonexistent"])
+    assert bad.exit_code != 0 and "no receipt" in bad.output
