@@ -49,6 +49,14 @@ def init_extensions(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.before_request
+    def _fresh_locale() -> None:
+        # The locale is cached on `g`; an app context shared by several requests (tests,
+        # jobs rendering templates) must not keep the previous request's language.
+        from flask_babel import refresh
+
+        refresh()
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
 
