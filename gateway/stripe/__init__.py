@@ -83,7 +83,9 @@ def _safe_error(exc: stripe.StripeError) -> StripeGatewayError:
         return StripeGatewayError("stripe_rate_limited")
     if isinstance(exc, stripe.InvalidRequestError):
         status = exc.http_status or 400
-        return StripeGatewayError("not_found" if status == 404 else "invalid_request", f"stripe: invalid request ({status})")
+        return StripeGatewayError(
+            "not_found" if status == 404 else "invalid_request", f"stripe: invalid request ({status})"
+        )
     return StripeGatewayError("stripe_error", f"stripe: error ({exc.http_status or 'no status'})")
 
 
