@@ -120,13 +120,20 @@ class StripeGateway(Gateway):
     name = "stripe"
     embedded_fields = True
 
-    def __init__(self, *, secret_key: str, webhook_secret: str | None, api_base: str | None = None):
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        webhook_secret: str | None,
+        api_base: str | None = None,
+        max_network_retries: int = 2,
+    ):
         if not secret_key:
             raise GatewayError("stripe gateway is not configured (STRIPE_SECRET_KEY)")
         self.webhook_secret = webhook_secret or ""
         options: dict[str, Any] = {
             "http_client": stripe.RequestsClient(timeout=REQUEST_TIMEOUT),
-            "max_network_retries": 2,
+            "max_network_retries": max_network_retries,
         }
         if api_base:
             options["base_addresses"] = {"api": api_base.rstrip("/")}
@@ -231,16 +238,24 @@ class StripeGateway(Gateway):
         try:
             payment_method = card
             if card.startswith("tok_"):
-                token = self.client.v1.tokens.retrieve(card)
+                try:
+                    token = self.client.v1.tokens.retrieve(card)
+                except stripe.InvalidRequestError:
+                    raise StripeGatewayError("invalid_card_token") from None
                 if _get(token, "used") or not _get(token, "card"):
                     raise StripeGatewayError("invalid_card_token")
                 payment_method = token["card"]["id"]
-            self.client.v1.payment_intents.update(reference, params={"payment_method": payment_method})
             try:
+                self.client.v1.payment_intents.update(reference, params={"payment_method": payment_method})
                 pi = self.client.v1.payment_intents.confirm(reference)
             except stripe.CardError:
                 # Declined: the intent now carries last_payment_error; read it back.
                 pi = self.client.v1.payment_intents.retrieve(reference)
+            except stripe.InvalidRequestError as exc:
+                # The intent was just read, so a missing resource is the payment method.
+                if exc.http_status == 404 or getattr(exc, "param", None) == "payment_method":
+                    raise StripeGatewayError("invalid_card_token") from None
+                raise
         except stripe.StripeError as exc:
             raise _safe_error(exc) from None
         return self._status(pi)
