@@ -49,9 +49,9 @@ def live(db_url: str, stripe_server: str) -> Iterator[tuple[str, object]]:
     app.extensions["db_engine"].dispose()
 
 
-def _pay_by_card(browser, pay_url: str, number: str):  # type: ignore[no-untyped-def]
+def _pay_by_card(browser, pay_url: str, number: str, phone: bool = False):  # type: ignore[no-untyped-def]
     """Pay form → review (choose card) → card page, card typed into Stripe.js fields."""
-    page = browser.new_page(locale="cs-CZ")
+    page = browser.new_page(locale="cs-CZ", viewport={"width": 375, "height": 740} if phone else None)
     page.set_default_timeout(15000)
     csp_violations: list[str] = []
     page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
@@ -70,6 +70,8 @@ def _pay_by_card(browser, pay_url: str, number: str):  # type: ignore[no-untyped
     page.get_by_placeholder("exp_year").fill("34")
     page.get_by_placeholder("cvc").fill("123")
     page.get_by_placeholder("postal_code").fill("46331")
+    if phone:  # the card page fits a phone: nothing scrolls sideways
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.get_by_role("button", name="Zaplatit 500").click()
     return page, csp_violations
 
@@ -93,7 +95,7 @@ def test_citizen_pays_by_card(browser, live) -> None:  # type: ignore[no-untyped
 
 def test_3d_secure_completed_pays(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, csp = _pay_by_card(browser, pay_url, "4000002500003155")
+    page, csp = _pay_by_card(browser, pay_url, "4000002500003155", phone=True)
     page.get_by_role("button", name="Complete authentication").click()
     page.wait_for_url("**/zaplaceno")
     assert page.get_by_role("heading", name="Zaplaceno, děkujeme").is_visible()
