@@ -192,7 +192,12 @@ def serve_app(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 _LOCALSTRIPE = """
 import socket, sys
 import aiohttp.web
+import localstripe.resources
 import localstripe.server
+# localstripe 1.15.10 dumps its whole store after every write to the fixed path
+# /tmp/localstripe.pickle (whatever TMPDIR says); parallel test servers would fight over
+# it. It is only ever read by its own CLI, so this server keeps its state in memory.
+localstripe.resources.Store.dump_to_disk = lambda self: None
 # Bound here, on loopback, to a free port chosen by the kernel: no race for the port.
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.bind(("127.0.0.1", 0))
@@ -208,7 +213,7 @@ aiohttp.web.run_app(localstripe.server.app, sock=sock, print=None)
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """localstripe (the Stripe test server) in a subprocess on 127.0.0.1; yields its URL.
 
-    It gets its own TMPDIR: every write dumps its state to a fixed file there."""
+    It gets its own TMPDIR and does not dump its state to disk (see _LOCALSTRIPE)."""
     tmp = tmp_path_factory.mktemp("localstripe")
     port_file = tmp / "port"
     log = open(tmp / "localstripe.log", "wb")  # noqa: SIM115 - closed below
