@@ -3,6 +3,7 @@ the app on a server thread, Stripe (API and Stripe.js) played by localstripe."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -54,7 +55,14 @@ def _pay_by_card(browser, pay_url: str, number: str, phone: bool = False):  # ty
     page = browser.new_page(locale="cs-CZ", viewport={"width": 375, "height": 740} if phone else None)
     page.set_default_timeout(15000)
     csp_violations: list[str] = []
+    sent_to_us: list[str] = []
     page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    # Everything the browser sends to our server, to prove the card number never comes.
+    ours = pay_url.split("/obec/")[0]
+    page.on(
+        "request",
+        lambda req: sent_to_us.append(req.url + " " + (req.post_data or "")) if req.url.startswith(ours) else None,
+    )
     page.goto(pay_url)
     page.get_by_label("Jméno a příjmení plátce").fill("Jana Nováková")
     page.get_by_label("E-mail pro potvrzení o zaplacení").fill("jana@example.cz")
@@ -73,7 +81,9 @@ def _pay_by_card(browser, pay_url: str, number: str, phone: bool = False):  # ty
     if phone:  # the card page fits a phone: nothing scrolls sideways
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.get_by_role("button", name="Zaplatit 500").click()
-    return page, csp_violations
+    page.wait_for_load_state("networkidle")
+    assert not [r for r in sent_to_us if number in r]  # the card number went to Stripe only
+    return page, csp_violations, sent_to_us
 
 
 def _payment(app) -> Payment:  # type: ignore[no-untyped-def]
@@ -84,18 +94,19 @@ def _payment(app) -> Payment:  # type: ignore[no-untyped-def]
 
 def test_citizen_pays_by_card(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, csp = _pay_by_card(browser, pay_url, "4242424242424242")
+    page, csp, sent_to_us = _pay_by_card(browser, pay_url, "4242424242424242")
     page.wait_for_url("**/zaplaceno")
     assert page.get_by_role("heading", name="Zaplaceno, děkujeme").is_visible()
     payment = _payment(app)
     assert (payment.state, payment.gateway_name, payment.amount) == ("paid", "stripe", 50000)
     assert csp == []
+    assert [r for r in sent_to_us if re.search(r'/karta/potvrdit \{"token":"tok_\w+"\}$', r)]
     page.close()
 
 
 def test_3d_secure_completed_pays(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, csp = _pay_by_card(browser, pay_url, "4000002500003155", phone=True)
+    page, csp, _ = _pay_by_card(browser, pay_url, "4000002500003155", phone=True)
     page.get_by_role("button", name="Complete authentication").click()
     page.wait_for_url("**/zaplaceno")
     assert page.get_by_role("heading", name="Zaplaceno, děkujeme").is_visible()
@@ -105,7 +116,7 @@ def test_3d_secure_completed_pays(browser, live) -> None:  # type: ignore[no-unt
 
 def test_3d_secure_failed_shows_the_failure(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, _ = _pay_by_card(browser, pay_url, "4000002500003155")
+    page, _, _ = _pay_by_card(browser, pay_url, "4000002500003155")
     page.get_by_role("button", name="Fail authentication").click()
     page.wait_for_url("**/stav")
     assert page.get_by_role("heading", name="Platba se nezdařila").is_visible()
@@ -115,7 +126,7 @@ def test_3d_secure_failed_shows_the_failure(browser, live) -> None:  # type: ign
 
 def test_declined_card_shows_the_failure(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, _ = _pay_by_card(browser, pay_url, "4000000000000341")
+    page, _, _ = _pay_by_card(browser, pay_url, "4000000000000341")
     page.wait_for_url("**/stav")
     assert page.get_by_role("heading", name="Platba se nezdařila").is_visible()
     assert _payment(app).failure_reason == "card_declined"
@@ -124,7 +135,7 @@ def test_declined_card_shows_the_failure(browser, live) -> None:  # type: ignore
 
 def test_incomplete_card_is_announced_and_nothing_is_paid(browser, live) -> None:  # type: ignore[no-untyped-def]
     pay_url, app = live
-    page, _ = _pay_by_card(browser, pay_url, "4242")  # too short: Stripe refuses the token
+    page, _, _ = _pay_by_card(browser, pay_url, "4242")  # too short: Stripe refuses the token
     alert = page.locator("#card-errors")
     alert.wait_for(state="visible")
     assert alert.get_attribute("role") == "alert" and "Údaje o kartě nejsou úplné" in alert.inner_text()
