@@ -137,10 +137,16 @@ def init_security_headers(app: Flask) -> None:
         parts = urlsplit(stripe_js)
         stripe_origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         frame_src = stripe_origin or "'none'"
+        connect_src = stripe_origin
+        if stripe_origin == "https://js.stripe.com":
+            # Real Stripe.js talks to its API and runs 3-D Secure in frames of hooks.stripe.com
+            # (localstripe serves all of it from its one origin).
+            connect_src += " https://api.stripe.com"
+            frame_src += " https://hooks.stripe.com"
         csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
-            f"connect-src 'self' {stripe_origin}; form-action 'self' {app.config['BASE_URL']}; "
+            f"connect-src 'self' {connect_src}; form-action 'self' {app.config['BASE_URL']}; "
             "frame-ancestors 'none'; base-uri 'self'"
         )
         resp.headers.setdefault("Content-Security-Policy", csp)
