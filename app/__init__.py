@@ -49,6 +49,14 @@ def init_extensions(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.before_request
+    def _fresh_locale() -> None:
+        # The locale is cached on `g`; an app context shared by several requests (tests,
+        # jobs rendering templates) must not keep the previous request's language.
+        from flask_babel import refresh
+
+        refresh()
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
 
@@ -137,10 +145,16 @@ def init_security_headers(app: Flask) -> None:
         parts = urlsplit(stripe_js)
         stripe_origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         frame_src = stripe_origin or "'none'"
+        connect_src = stripe_origin
+        if stripe_origin == "https://js.stripe.com":
+            # Real Stripe.js talks to its API and runs 3-D Secure in frames of hooks.stripe.com
+            # (localstripe serves all of it from its one origin).
+            connect_src += " https://api.stripe.com"
+            frame_src += " https://hooks.stripe.com"
         csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
-            f"connect-src 'self' {stripe_origin}; form-action 'self' {app.config['BASE_URL']}; "
+            f"connect-src 'self' {connect_src}; form-action 'self' {app.config['BASE_URL']}; "
             "frame-ancestors 'none'; base-uri 'self'"
         )
         resp.headers.setdefault("Content-Security-Policy", csp)

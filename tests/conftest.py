@@ -6,8 +6,14 @@ With CI set, a PostgreSQL or Redis that cannot be reached fails the test run."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -161,3 +167,105 @@ def deliver_notifications(app, client) -> list[int]:  # type: ignore[no-untyped-
         path = url.replace(app.config["BASE_URL"], "")
         codes.append(client.post(path, data=body, headers=headers).status_code)
     return codes
+
+
+# -- real servers on loopback: the app on a server thread, localstripe ------------------
+@contextmanager
+def serve_app(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve ``app`` on 127.0.0.1 (free port) from a real server thread; yields its base
+    URL. BASE_URL follows the port, so return and notify URLs point at this server."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config.update(BASE_URL=base, SERVER_NAME=None)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+_LOCALSTRIPE = """
+import socket, sys
+import aiohttp.web
+import localstripe.resources
+import localstripe.server
+# localstripe 1.15.10 dumps its whole store after every write to the fixed path
+# /tmp/localstripe.pickle (whatever TMPDIR says); parallel test servers would fight over
+# it. It is only ever read by its own CLI, so this server keeps its state in memory.
+localstripe.resources.Store.dump_to_disk = lambda self: None
+# Bound here, on loopback, to a free port chosen by the kernel: no race for the port.
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(sock.getsockname()[1]))
+import os; os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+aiohttp.web.run_app(localstripe.server.app, sock=sock, print=None)
+"""
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe (the Stripe test server) in a subprocess on 127.0.0.1; yields its URL.
+
+    It gets its own TMPDIR and does not dump its state to disk (see _LOCALSTRIPE)."""
+    tmp = tmp_path_factory.mktemp("localstripe")
+    port_file = tmp / "port"
+    log = open(tmp / "localstripe.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LOCALSTRIPE, str(port_file)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    base = ""
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if not base and port_file.exists():
+                base = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            if base:
+                try:
+                    with urllib.request.urlopen(base + "/js.stripe.com/v3/", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"localstripe did not start: {(tmp / 'localstripe.log').read_text()[-2000:]}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def stripe_server(localstripe: str) -> str:
+    """localstripe emptied for this test (its webhook registrations survive: re-register)."""
+    req = urllib.request.Request(localstripe + "/_config/data", method="DELETE")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+    return localstripe
+
+
+def stripe_settings(localstripe_url: str) -> dict[str, object]:
+    """App configuration that points the Stripe gateway and Stripe.js at localstripe."""
+    return {
+        "ENABLED_GATEWAYS": ["demo", "stripe"],
+        "STRIPE_SECRET_KEY": "sk_test_portal",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_portal",
+        "STRIPE_WEBHOOK_SECRET": "whsec_portal_test",
+        "STRIPE_API_BASE": localstripe_url,
+        "STRIPE_JS_URL": localstripe_url + "/js.stripe.com/v3/",
+    }

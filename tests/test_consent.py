@@ -29,7 +29,7 @@ def test_payment_does_not_start_without_consent(any_db_app):
     for data in ({}, {"consent": ""}, {"consent": "no"}, {"consent": "<script>"}):
         r = client.post(f"/platba/{p.external_id}", data=data)
         assert r.status_code == 422
-        assert "Pro platbu kartou je třeba souhlasit s obchodními podmínkami" in r.text
+        assert "Pro platbu je třeba souhlasit s obchodními podmínkami" in r.text
         assert 'aria-invalid="true"' in r.text and 'id="error-summary"' in r.text
     db_session.expire_all()
     assert db_session.get(Payment, p.id).state == "created"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -15,9 +15,20 @@ from sqlalchemy.orm import selectinload
 from app.checkout import bp
 from app.checkout.forms import PayForm
 from app.db import db_session
+from app.extensions import limiter
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
 from app.services.consent import ConsentKind, current_text, give_consent
-from app.services.payments import PaymentError, create_payment, find_payment, start_payment, sync_payment
+from app.services.payments import (
+    CardPaymentError,
+    PaymentError,
+    choose_gateway,
+    confirm_card_payment,
+    create_payment,
+    find_payment,
+    offered_gateways,
+    start_payment,
+    sync_payment,
+)
 from app.services.qr import transfer_for_payment, transfer_for_service
 from app.services.receipts import receipt_for_payment
 
@@ -116,9 +127,16 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     )
 
 
+def _embedded(payment: Payment) -> bool:
+    """The card form is on our page (Stripe.js), not on the gateway's."""
+    return not payment.gateway_redirect_url and bool(payment.gateway_client_secret)
+
+
 def _redirect_by_state(payment: Payment):  # type: ignore[no-untyped-def]
     if payment.state == S.CREATED:
         return redirect(url_for("checkout.review", external_id=payment.external_id))
+    if payment.state == S.STARTED and _embedded(payment):
+        return redirect(url_for("checkout.card", external_id=payment.external_id))
     if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
         return redirect(url_for("checkout.success", external_id=payment.external_id))
     return redirect(url_for("checkout.status", external_id=payment.external_id))
@@ -132,13 +150,15 @@ def review(external_id: str):  # type: ignore[no-untyped-def]
     return _review_page(payment)
 
 
-def _review_page(payment: Payment, consent_error: str | None = None):  # type: ignore[no-untyped-def]
+def _review_page(payment: Payment, *, error: str | None = None, consent_error: str | None = None):  # type: ignore[no-untyped-def]
     return render_template(
         "checkout/review.html",
         payment=payment,
+        gateways=offered_gateways(payment.service),
         transfer=transfer_for_payment(payment),
         terms=current_text(ConsentKind.TERMS),
         privacy=current_text(ConsentKind.PRIVACY),
+        error=error,
         consent_error=consent_error,
     )
 
@@ -150,9 +170,22 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
         return redirect(payment.gateway_redirect_url, code=303)
     if payment.state != S.CREATED:
         return _redirect_by_state(payment)
+    chosen = request.form.get("gateway")
+    error = None
+    if chosen is not None and chosen[:30] not in offered_gateways(payment.service):
+        error = _("Vyberte jeden z nabízených způsobů platby.")
+    consent_error = None
     if request.form.get("consent") != "yes":
-        error = _("Pro platbu kartou je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů.")
-        return _review_page(payment, consent_error=error), 422
+        consent_error = _(
+            "Pro platbu je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů."
+        )
+    if error or consent_error:
+        return _review_page(payment, error=error, consent_error=consent_error), 422
+    if chosen is not None:
+        try:
+            choose_gateway(payment, chosen[:30])
+        except PaymentError:
+            return _review_page(payment, error=_("Vyberte jeden z nabízených způsobů platby.")), 422
     base = current_app.config["BASE_URL"].rstrip("/")
     return_url = base + url_for("checkout.status", external_id=payment.external_id)
     notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
@@ -189,11 +222,49 @@ def success(external_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/platba/<external_id>/karta")
 def card(external_id: str):  # type: ignore[no-untyped-def]
-    """Card fields from the gateway's own script (Stripe.js); filled by the Stripe work."""
+    """Card fields from the gateway's own script (Stripe.js): card data goes from the
+    browser to Stripe; our server only receives the token (static/card.js)."""
     payment = _payment(external_id)
-    if payment.state != S.STARTED or payment.gateway_redirect_url:
+    if payment.state != S.STARTED or not _embedded(payment):
         return _redirect_by_state(payment)
-    abort(404)
+    publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY")
+    js_url = current_app.config.get("STRIPE_JS_URL")
+    return (
+        render_template("checkout/card.html", payment=payment, publishable_key=publishable_key, stripe_js_url=js_url),
+        200 if publishable_key and js_url else 503,
+    )
+
+
+_CARD_ERRORS = {
+    "invalid_card_token": lambda: _("Údaje o kartě se nepodařilo ověřit. Zadejte je prosím znovu."),
+    "not_started": lambda: _("Platba ještě nebyla zahájena."),
+    "no_card_form": lambda: _("Tuto platbu nelze zaplatit kartou na této stránce."),
+}
+
+
+@bp.post("/platba/<external_id>/karta/potvrdit")
+@limiter.limit("10 per minute")
+def confirm_card(external_id: str):  # type: ignore[no-untyped-def]
+    """JSON endpoint for card.js: {"token": "tok_…"} → {state, requires_action, client_secret, next}."""
+    payment = _payment(external_id)
+    data = request.get_json(silent=True)
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token or len(token) > 255:
+        return jsonify(error=_("Chybí údaje o kartě. Zadejte je prosím znovu."), code="missing_token"), 400
+    try:
+        result = confirm_card_payment(payment, token)
+    except CardPaymentError as exc:
+        message = _CARD_ERRORS.get(exc.code, lambda: _("Platbu se nepodařilo odeslat. Zkuste to prosím znovu."))()
+        # A bad token is the browser's fault; a payment in the wrong state is a conflict;
+        # anything else is the gateway's trouble and may pass on a retry.
+        status = 400 if exc.code == "invalid_card_token" else 409 if not exc.retryable else 502
+        return jsonify(error=message, code=exc.code), status
+    return jsonify(
+        state=result.state,
+        requires_action=result.requires_action,
+        client_secret=result.client_secret,
+        next=url_for("checkout.status", external_id=payment.external_id),
+    )
 
 
 __all__ = ["flash", "selectinload"]

@@ -86,8 +86,8 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 
-    service: Mapped["Service"] = relationship()  # noqa: F821
-    municipality: Mapped["Municipality"] = relationship()  # noqa: F821
+    service: Mapped[Service] = relationship()  # noqa: F821
+    municipality: Mapped[Municipality] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

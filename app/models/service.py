@@ -46,4 +46,4 @@ class Service(Base):
     allowed_gateways: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["demo"])
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    municipality: Mapped["Municipality"] = relationship(back_populates="services")  # noqa: F821
+    municipality: Mapped[Municipality] = relationship(back_populates="services")  # noqa: F821

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -131,9 +133,28 @@ def check_amount(service: Service, amount: int | None) -> int:
 
 
 def offered_gateways(service: Service) -> list[str]:
+    """The gateways a payer of this service may choose, in the service's order.
+
+    A municipality in demo mode only ever sees the demo gateway; otherwise the
+    service's allowed gateways that this installation has enabled."""
     if service.municipality.demo_mode:
         return ["demo"]
-    return list(service.allowed_gateways or ["demo"])
+    enabled = current_app.config.get("ENABLED_GATEWAYS") if has_app_context() else None
+    allowed = list(service.allowed_gateways or ["demo"])
+    return [g for g in allowed if enabled is None or g in enabled]
+
+
+def choose_gateway(payment: Payment, gateway_name: str) -> Payment:
+    """The payer picks how to pay (review page); only before the payment starts."""
+    if payment.state != S.CREATED:
+        raise PaymentError("already_started")
+    if gateway_name not in offered_gateways(payment.service):
+        raise PaymentError("gateway_not_allowed")
+    if payment.gateway_name != gateway_name:
+        record_event(payment, "gateway_message", "gateway chosen", {"from": payment.gateway_name, "to": gateway_name})
+        payment.gateway_name = gateway_name
+        db_session.commit()
+    return payment
 
 
 def create_payment(
@@ -155,7 +176,7 @@ def create_payment(
         raise PaymentError("service_inactive")
     amount = check_amount(service, amount)
     gateways = offered_gateways(service)
-    gateway_name = gateway_name or gateways[0]
+    gateway_name = gateway_name or (gateways[0] if gateways else "")
     if gateway_name not in gateways:
         raise PaymentError("gateway_not_allowed")
     payment = Payment(
@@ -201,8 +222,9 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
     Starting again returns the payment as it is (its redirect URL is kept)."""
     if payment.state != S.CREATED:
         return payment
-    gw = get_gateway(payment.gateway_name)
     try:
+        # Inside the try: a gateway that is not configured refuses like any other.
+        gw = get_gateway(payment.gateway_name)
         created = gw.create(
             PaymentRequest(
                 external_id=payment.external_id,
@@ -229,6 +251,59 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
     )
     db_session.commit()
     return payment
+
+
+# -- card payments on our page (Stripe.js) -------------------------------------------
+class CardPaymentError(PaymentError):
+    """The card could not be submitted; ``code`` says why (safe to show, mapped to text)."""
+
+    def __init__(self, code: str, retryable: bool = True):
+        super().__init__(code)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class CardConfirmation:
+    state: str
+    requires_action: bool = False
+    # Only when the browser must run 3-D Secure: Stripe.js needs the intent's secret.
+    client_secret: str | None = None
+
+
+def confirm_card_payment(payment: Payment, card_token: str) -> CardConfirmation:
+    """Finalize on the server: attach the card the browser tokenized and confirm.
+
+    Our server sees only the token, never card data. The gateway's answer goes
+    through ``apply_gateway_status``; a decline makes the payment failed. When the
+    bank wants 3-D Secure the payment stays started and the browser gets the secret."""
+    if payment.state != S.STARTED:
+        if payment.state == S.CREATED:
+            raise CardPaymentError("not_started", retryable=False)
+        return CardConfirmation(state=payment.state)  # paid or ended meanwhile: show it
+    try:
+        gw = get_gateway(payment.gateway_name)
+    except GatewayError:
+        raise CardPaymentError("gateway_unavailable") from None
+    confirm = getattr(gw, "confirm_with_card", None)
+    if not gw.embedded_fields or confirm is None or not payment.gateway_reference:
+        raise CardPaymentError("no_card_form", retryable=False)
+    try:
+        status: StatusResult = confirm(payment.gateway_reference, card_token)
+    except GatewayError as exc:
+        code = getattr(exc, "code", "gateway_error")
+        log.warning("card confirmation of %s refused: %s", payment.external_id, exc)
+        record_event(payment, "gateway_message", "card confirmation refused", {"error": str(exc)[:200]})
+        db_session.commit()
+        raise CardPaymentError(code) from None
+    payment = apply_gateway_status(payment, status, source="card confirmation")
+    db_session.commit()
+    needs_action = status.requires_action and payment.state == S.STARTED
+    return CardConfirmation(
+        state=payment.state,
+        requires_action=needs_action,
+        client_secret=payment.gateway_client_secret if needs_action else None,
+    )
 
 
 # -- the gateway's truth -------------------------------------------------------------
