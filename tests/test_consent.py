@@ -106,3 +106,14 @@ def test_privacy_and_terms_pages_show_current_and_past_versions(any_db_app):
     # Every page links both texts in the footer.
     home = client.get("/").text
     assert 'href="/obchodni-podminky"' in home and 'href="/ochrana-osobnich-udaju"' in home
+
+
+def test_a_bad_payment_method_and_missing_consent_are_both_reported(app, client):
+    p = make_payment(make_service(make_municipality()))
+    r = client.post(f"/platba/{p.external_id}", data={"gateway": "paypal"})
+    assert r.status_code == 422
+    summary = re.search(r'<div class="alert alert-error".*?</div>', r.text, re.S).group(0)
+    assert "Vyberte jeden z nabízených způsobů platby" in summary and "souhlasit s obchodními podmínkami" in summary
+    db_session.expire_all()
+    assert (db_session.get(Payment, p.id).state, db_session.get(Payment, p.id).gateway_name) == ("created", "demo")
+    assert db_session.scalar(select(func.count(ConsentRecord.id))) == 0
