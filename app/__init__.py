@@ -75,12 +75,18 @@ def init_gateways(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
     from app.checkout import bp as checkout_bp
+    from app.identity import bp as auth_bp
+    from app.identity import init_identity
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(webhooks_bp)
+    init_identity(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
 
 
 def init_errors(app: Flask) -> None:

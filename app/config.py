@@ -13,6 +13,41 @@ def _bool(name: str, default: bool) -> bool:
     return default if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
+BANKID_SANDBOX_ISSUER = "https://oidc.sandbox.bankid.cz/"
+BANKID_DEFAULT_SCOPES = "openid profile.name profile.email profile.birthdate"
+EIDAS_LOA_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
+
+
+def identity_providers_from_env() -> dict[str, dict[str, object]]:
+    """Identity providers by name, each ``{"type": "oidc" | "saml", ...}``.
+
+    A provider is offered only when its essentials are configured."""
+    env = os.environ.get
+    providers: dict[str, dict[str, object]] = {}
+    if env("BANKID_CLIENT_ID"):
+        providers["bankid"] = {
+            "type": "oidc",
+            "label": "Bankovní identita (Bank iD)",
+            "client_id": env("BANKID_CLIENT_ID"),
+            "client_secret": env("BANKID_CLIENT_SECRET", ""),
+            "issuer": env("BANKID_ISSUER", BANKID_SANDBOX_ISSUER),
+            "scopes": env("BANKID_SCOPES", BANKID_DEFAULT_SCOPES),
+            "birth_number_scope": env("BANKID_BIRTHNUMBER_SCOPE", "profile.birthnumber"),
+        }
+    if env("NIA_IDP_METADATA_URL") or env("NIA_IDP_METADATA_FILE"):
+        providers["nia"] = {
+            "type": "saml",
+            "label": "Identita občana (NIA)",
+            "idp_metadata_url": env("NIA_IDP_METADATA_URL"),
+            "idp_metadata_file": env("NIA_IDP_METADATA_FILE"),
+            "sp_entity_id": env("NIA_SP_ENTITY_ID"),
+            "sp_cert_file": env("NIA_SP_CERT_FILE"),
+            "sp_key_file": env("NIA_SP_KEY_FILE"),
+            "loa": env("NIA_LOA", EIDAS_LOA_SUBSTANTIAL),
+        }
+    return providers
+
+
 def from_env() -> dict[str, object]:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'portal.sqlite3'}"
     if database_url.startswith("postgresql://"):
@@ -42,4 +77,8 @@ def from_env() -> dict[str, object]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "IDENTITY_PROVIDERS": identity_providers_from_env(),
+        # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it
+        # (or SECRET_KEY) makes stored HMACs unmatchable until the citizens log in again.
+        "BIRTH_NUMBER_HMAC_KEY": os.environ.get("BIRTH_NUMBER_HMAC_KEY"),
     }

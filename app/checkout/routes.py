@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from app.checkout import bp
 from app.checkout.forms import PayForm
 from app.db import db_session
+from app.identity import current_citizen
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
 from app.services.payments import PaymentError, create_payment, find_payment, start_payment, sync_payment
 
@@ -75,9 +76,12 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     m = _active_municipality(slug)
     service = _active_service(m, service_slug)
+    citizen = current_citizen()
     if request.method == "GET":
+        # A logged-in citizen finds their name and e-mail filled in (and may change them).
+        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
         return render_template(
-            "checkout/pay.html", municipality=m, service=service, form=PayForm(), form_token=secrets.token_urlsafe(24)
+            "checkout/pay.html", municipality=m, service=service, form=form, form_token=secrets.token_urlsafe(24)
         )
     form = PayForm.from_request(request.form, service)
     form_token = (request.form.get("form_token") or "")[:64] or None
@@ -89,6 +93,7 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
                 payer_name=form.name,
                 payer_email=form.email,
                 form_token=form_token,
+                citizen_id=citizen.id if citizen else None,
             )
         except PaymentError:
             form.errors["form"] = _("Tuto službu nyní nelze zaplatit.")

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from app.db import Base
+from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.municipality import Municipality, OnboardingState
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
@@ -16,6 +17,8 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "AmountMode",
     "Base",
+    "Citizen",
+    "CitizenCustomerId",
     "DemoGatewayTransaction",
     "GatewayNotification",
     "Municipality",

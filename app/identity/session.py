@@ -1,0 +1,49 @@
+"""The citizen's login in the Flask session, under keys of its own (staff use
+Flask-Login; the two never share a key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, has_request_context, session
+
+from app.db import db_session
+from app.models import Citizen
+
+CITIZEN_KEY = "citizen_id"
+AUTH_KEY = "citizen_auth"  # {"provider": name, "id_token": for the provider's logout}
+
+
+def current_citizen() -> Citizen | None:
+    if not has_request_context():
+        return None
+    if "current_citizen" not in g:
+        citizen_id = session.get(CITIZEN_KEY)
+        citizen = db_session.get(Citizen, citizen_id) if isinstance(citizen_id, int) else None
+        if citizen is None and citizen_id is not None:
+            # The account was erased (or never existed): forget the login.
+            log_out_citizen()
+        g.current_citizen = citizen
+    return g.current_citizen
+
+
+def log_in_session(citizen: Citizen, provider: str, id_token: str | None) -> None:
+    """Start a fresh session for the citizen (no data survives from before login)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session[CITIZEN_KEY] = citizen.id
+    session[AUTH_KEY] = {"provider": provider, "id_token": id_token}
+    session.permanent = False
+    g.current_citizen = citizen
+
+
+def log_out_citizen() -> dict[str, Any]:
+    """Forget the citizen; returns what the provider's logout needs."""
+    auth = session.pop(AUTH_KEY, None) or {}
+    session.pop(CITIZEN_KEY, None)
+    for key in [k for k in session if k.startswith("_state_") or k.startswith("identity_")]:
+        session.pop(key, None)
+    g.pop("current_citizen", None)
+    return auth
