@@ -135,10 +135,13 @@ def init_security_headers(app: Flask) -> None:
         parts = urlsplit(stripe_js)
         stripe_origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         frame_src = stripe_origin or "'none'"
+        # Login and logout forms redirect to the identity providers: CSP form-action
+        # applies to those redirects too.
+        form_action = " ".join(["'self'", app.config["BASE_URL"], *app.config.get("CSP_FORM_ACTION_ORIGINS", [])])
         csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
-            f"connect-src 'self' {stripe_origin}; form-action 'self' {app.config['BASE_URL']}; "
+            f"connect-src 'self' {stripe_origin}; form-action {form_action}; "
             "frame-ancestors 'none'; base-uri 'self'"
         )
         resp.headers.setdefault("Content-Security-Policy", csp)

@@ -17,7 +17,10 @@ bp = Blueprint("auth", __name__)
 
 
 def init_identity(app: Flask) -> None:
-    app.extensions["identity"] = IdentityRegistry(app)
+    registry = IdentityRegistry(app)
+    app.extensions["identity"] = registry
+    origins = list(app.config.get("CSP_FORM_ACTION_ORIGINS") or [])
+    app.config["CSP_FORM_ACTION_ORIGINS"] = origins + [o for o in registry.origins() if o not in origins]
 
     @app.context_processor
     def _citizen_context():  # type: ignore[no-untyped-def]

@@ -75,6 +75,19 @@ class IdentityProvider:
     def logout_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
         return None
 
+    def origins(self) -> list[str]:
+        """Origins the browser is sent to (for the CSP form-action list)."""
+        urls = [str(u) for u in self.config.get("form_action_origins") or []]
+        for key in ("issuer", "idp_metadata_url"):
+            if self.config.get(key):
+                urls.append(str(self.config[key]))
+        out = []
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme and parts.netloc:
+                out.append(f"{parts.scheme}://{parts.netloc}")
+        return out
+
 
 # -- OpenID Connect (Bank iD) ---------------------------------------------------------
 class OIDCProvider(IdentityProvider):
@@ -280,6 +293,16 @@ class SAMLProvider(IdentityProvider):
 
         return OneLogin_Saml2_Auth(self._request_data(), self.settings())
 
+    def origins(self) -> list[str]:
+        origins = super().origins()
+        if self.config.get("idp_metadata_xml") or self.config.get("idp_metadata_file"):
+            try:
+                sso = urlsplit(self._idp_settings()["singleSignOnService"]["url"])
+            except (IdentityError, KeyError):
+                return origins
+            origins.append(f"{sso.scheme}://{sso.netloc}")
+        return origins
+
     def sp_metadata(self) -> str:
         from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
@@ -355,6 +378,9 @@ class IdentityRegistry:
                 self.providers[name] = SAMLProvider(name, config, str(app.config["BASE_URL"]))
             else:
                 raise ValueError(f"identity provider {name!r}: unknown type {kind!r}")
+
+    def origins(self) -> list[str]:
+        return sorted({o for p in self.providers.values() for o in p.origins()})
 
     def get(self, name: str) -> IdentityProvider:
         provider = self.providers.get(name)

@@ -1,113 +1,24 @@
-"""The portal, a loopback OpenID provider and a loopback SAML IdP, each on a real server
-thread; URLs are known before any app is built, so they can refer to each other."""
+"""Fixtures for the identity tests: the portal with a loopback OpenID provider and SAML IdP."""
 
 from __future__ import annotations
 
-import html
-import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
-import requests
 
-from app.db import db_session
-from tests.conftest import make_test_app
-from tests.identity.oidc_provider import TestOpenIDProvider
-from tests.identity.saml_idp import TestSamlIdP, make_cert
-from tests.identity.servers import LoopbackServer
-
-CLIENT_ID = "platebni-portal"
-CLIENT_SECRET = "portal-client-secret"
-TEST_USER = {
-    "sub": "bankid-sub-0001",
-    "given_name": "Jana",
-    "family_name": "Nováková",
-    "email": "jana.novakova@example.cz",
-    "birthdate": "1980-05-17",
-    "birthnumber": "8055170005",
-}
-
-
-@dataclass
-class Env:
-    app: Any
-    portal: LoopbackServer
-    op: TestOpenIDProvider | None = None
-    idp: TestSamlIdP | None = None
-
-    @property
-    def url(self) -> str:
-        return self.portal.url
-
-    def browser(self) -> requests.Session:
-        return requests.Session()
+from tests.identity.environment import Env, running_identity_env
 
 
 @pytest.fixture
-def identity_env(db_url: str, tmp_path) -> Iterator[Env]:  # type: ignore[no-untyped-def]
-    if shutil.which("xmlsec1") is None:
-        pytest.fail("xmlsec1 is required (apt-get install -y xmlsec1)", pytrace=False)
-    portal = LoopbackServer()
-    op_server = LoopbackServer()
-    idp_server = LoopbackServer()
-
-    op = TestOpenIDProvider(
-        op_server.url,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uris=[portal.url + "/prihlaseni/bankid/navrat"],
-        user=TEST_USER,
-    )
-    idp = TestSamlIdP(idp_server.url, tmp_path)
-    sp_cert, sp_key = make_cert("Platebni portal SP", tmp_path, "sp")
-    app = make_test_app(
-        db_url,
-        BASE_URL=portal.url,
-        SERVER_NAME=f"127.0.0.1:{portal.port}",
-        IDENTITY_PROVIDERS={
-            "bankid": {
-                "type": "oidc",
-                "label": "Bankovní identita",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "issuer": op.issuer,
-                "scopes": "openid profile.name profile.email profile.birthdate",
-                "birth_number_scope": "profile.birthnumber",
-            },
-            "nia": {
-                "type": "saml",
-                "label": "Identita občana (NIA)",
-                "idp_metadata_xml": idp.metadata_xml,
-                "sp_cert_file": str(sp_cert),
-                "sp_key_file": str(sp_key),
-            },
-        },
-    )
-    # Both metadata documents exist before either server starts.
-    sp_metadata = app.test_client().get("/saml/nia/metadata")
-    assert sp_metadata.status_code == 200, sp_metadata.text
-    idp.trust(sp_metadata.text)
-    op_server.start(op.app)
-    idp_server.start(idp.make_app())
-    portal.start(app)
-    try:
-        with app.app_context():
-            yield Env(app=app, portal=portal, op=op, idp=idp)
-            db_session.remove()
-    finally:
-        for server in (portal, op_server, idp_server):
-            server.stop()
-        app.extensions["db_engine"].dispose()
+def identity_env(db_url: str, tmp_path: Path) -> Iterator[Env]:
+    """The portal with Bank iD and NIA, the loopback OpenID provider and SAML IdP."""
+    with running_identity_env(db_url, tmp_path) as env:
+        yield env
 
 
-def form_fields(page: str) -> tuple[str, dict[str, str]]:
-    """The action and hidden fields of the (first) HTML form on a page."""
-    action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', page).group(1))
-    fields = {
-        html.unescape(m.group(1)): html.unescape(m.group(2))
-        for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)
-    }
-    return action, fields
+@pytest.fixture
+def oidc_env(db_url: str, tmp_path: Path) -> Iterator[Env]:
+    """The portal with Bank iD only and the loopback OpenID provider (faster)."""
+    with running_identity_env(db_url, tmp_path, saml=False) as env:
+        yield env

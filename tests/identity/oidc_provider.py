@@ -12,6 +12,7 @@ would: ``error`` (answer ?error=...), ``wrong_nonce``, ``expired`` (exp in the p
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ from flask import Flask, jsonify, redirect, request
 from joserfc.jwk import RSAKey
 
 KID = "test-op-key-1"
+
+
+@functools.cache
+def _rsa_key(purpose: str) -> RSAKey:
+    # Generated once per test run (keys are slow to make; each test gets its own provider).
+    return RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "PS512"})
 
 
 @dataclass
@@ -119,8 +126,9 @@ class TestOpenIDProvider:
     def __init__(self, issuer_url: str, *, client_id: str, client_secret: str, redirect_uris: list[str], user: dict[str, Any]):
         self.issuer = issuer_url.rstrip("/") + "/"
         self.base = issuer_url.rstrip("/")
-        self.key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "PS512"})
-        self.foreign_key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "PS512"})
+        self.key = _rsa_key("provider")
+        # Same kid, different key: what a forged token signed elsewhere looks like.
+        self.foreign_key = _rsa_key("foreign")
         self.client = Client(client_id, client_secret, list(redirect_uris), "openid profile.name profile.email profile.birthdate profile.birthnumber")
         self.user = dict(user)
         self.behaviour: dict[str, Any] = {}

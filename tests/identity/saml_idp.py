@@ -14,6 +14,7 @@ another service provider whose ACS is ours).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,16 @@ EIDAS_MAP = f'''MAP = {{
 
 def make_cert(common_name: str, directory: Path, stem: str) -> tuple[Path, Path]:
     """A self-signed RSA certificate and key, written as PEM files."""
+    cert_pem, key_pem = _cert_pem(common_name)
+    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
+    cert_path.write_bytes(cert_pem)
+    key_path.write_bytes(key_pem)
+    return cert_path, key_path
+
+
+@functools.cache
+def _cert_pem(common_name: str) -> tuple[bytes, bytes]:
+    # Made once per test run: generating RSA keys is the slow part of every test's setup.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
@@ -62,12 +73,10 @@ def make_cert(common_name: str, directory: Path, stem: str) -> tuple[Path, Path]
         .not_valid_after(now + dt.timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
-    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
-    return cert_path, key_path
 
 
 def other_sp_metadata(acs_url: str) -> str:
@@ -144,10 +153,14 @@ class TestSamlIdP:
         acs = etree.fromstring(sp_metadata_xml.encode()).xpath(
             "//md:AssertionConsumerService/@Location", namespaces={"md": "urn:oasis:names:tc:SAML:2.0:metadata"}
         )[0]
-        metadata = [sp_metadata_xml, other_sp_metadata(acs)]
-        self.servers["ok"] = Server(config=self._config(metadata))
-        # An IdP whose assertions are already over: valid until 30 minutes ago.
-        self.servers["expired"] = Server(config=self._config(metadata, lifetime_minutes=-30))
+        self.sp_metadata = [sp_metadata_xml, other_sp_metadata(acs)]
+        self.servers["ok"] = Server(config=self._config(self.sp_metadata))
+
+    def server(self, mode: str) -> Server:
+        if mode == "expired" and "expired" not in self.servers:
+            # The same IdP, but its assertions were valid only until 30 minutes ago.
+            self.servers["expired"] = Server(config=self._config(self.sp_metadata, lifetime_minutes=-30))
+        return self.servers["expired" if mode == "expired" else "ok"]
 
     def make_app(self) -> Flask:
         idp = self
@@ -192,7 +205,7 @@ class TestSamlIdP:
     def answer(self, message, relay_state: str | None) -> str:  # type: ignore[no-untyped-def]
         sp_entity_id = message.issuer.text
         destination = message.assertion_consumer_service_url
-        server = self.servers["expired" if self.mode == "expired" else "ok"]
+        server = self.server(self.mode)
         if self.mode == "cancel":
             response = server.create_error_response(
                 message.id, destination, (samlp.STATUS_AUTHN_FAILED, "Uživatel přihlášení zrušil"), sign=True,

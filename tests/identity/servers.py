@@ -28,7 +28,7 @@ class LoopbackServer:
 
     def start(self, app: Callable[..., Any]) -> LoopbackServer:
         self.app = app
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
