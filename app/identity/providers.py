@@ -334,8 +334,9 @@ class SAMLProvider(IdentityProvider):
         if errors:
             reason = auth.get_last_error_reason() or ""
             if "status code of the Response was not Success" in reason:
-                # NIA answers AuthnFailed/RequestDenied when the citizen cancels.
-                if any(word in reason for word in ("AuthnFailed", "RequestDenied", "NoPassive")):
+                # NIA answers Responder/AuthnFailed (or RequestDenied) when the citizen cancels.
+                codes = _status_codes(auth.get_last_response_xml())
+                if any(c.endswith((":AuthnFailed", ":RequestDenied", ":NoPassive")) for c in codes):
                     raise IdentityError("cancelled", reason)
                 raise IdentityError("provider_error", reason)
             raise IdentityError("invalid_response", f"{errors}: {reason}")
@@ -353,6 +354,20 @@ class SAMLProvider(IdentityProvider):
             birth_date=attrs.get("DateOfBirth"),
             address=attrs.get("CurrentAddress"),
         )
+
+
+def _status_codes(xml: str | bytes | None) -> list[str]:
+    """All StatusCode values of a SAML Response, outer first."""
+    if not xml:
+        return []
+    from lxml import etree
+
+    try:
+        doc = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return []
+    ns = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol"}
+    return [str(v) for v in doc.xpath("/samlp:Response/samlp:Status//samlp:StatusCode/@Value", namespaces=ns)]
 
 
 def _eidas_attributes(raw: dict[str, list[str]]) -> dict[str, str]:
