@@ -101,7 +101,9 @@ def add_customer_id(citizen):  # type: ignore[no-untyped-def]
     if error:
         flash(
             {
-                "customer_id": _("Číslo plátce může obsahovat jen písmena, číslice a znaky / - _ . (nejvýše 50 znaků)."),
+                "customer_id": _(
+                    "Číslo plátce může obsahovat jen písmena, číslice a znaky / - _ . (nejvýše 50 znaků)."
+                ),
                 "municipality": _("Vyberte obec ze seznamu."),
             }[error],
             "error",

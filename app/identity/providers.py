@@ -151,9 +151,7 @@ class OIDCProvider(IdentityProvider):
         if info.get("sub") != claims.get("sub"):
             raise IdentityError("invalid_response", "userinfo sub differs from id_token sub")
         merged = {**dict(claims), **info}
-        name = merged.get("name") or " ".join(
-            p for p in (merged.get("given_name"), merged.get("family_name")) if p
-        )
+        name = merged.get("name") or " ".join(p for p in (merged.get("given_name"), merged.get("family_name")) if p)
         address = merged.get("address")
         return Identity(
             provider=self.name,
@@ -173,9 +171,9 @@ class OIDCProvider(IdentityProvider):
             return None
         if not metadata.get("end_session_endpoint"):
             return None
-        return self.client.create_logout_url(
-            post_logout_redirect_uri=post_logout_redirect_uri, id_token_hint=id_token
-        )["url"]
+        return self.client.create_logout_url(post_logout_redirect_uri=post_logout_redirect_uri, id_token_hint=id_token)[
+            "url"
+        ]
 
 
 # -- SAML 2.0 (NIA) -------------------------------------------------------------------
@@ -268,11 +266,18 @@ class SAMLProvider(IdentityProvider):
                 "rejectDeprecatedAlgorithm": True,
             },
         }
-        settings["idp"] = self._idp_settings() if with_idp else {
-            "entityId": "urn:placeholder",
-            "singleSignOnService": {"url": "https://invalid.example/", "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"},
-            "x509cert": "",
-        }
+        settings["idp"] = (
+            self._idp_settings()
+            if with_idp
+            else {
+                "entityId": "urn:placeholder",
+                "singleSignOnService": {
+                    "url": "https://invalid.example/",
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                },
+                "x509cert": "",
+            }
+        )
         return settings
 
     def _request_data(self) -> dict[str, Any]:
@@ -363,7 +368,10 @@ def _status_codes(xml: str | bytes | None) -> list[str]:
     from lxml import etree
 
     try:
-        doc = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        doc = etree.fromstring(
+            xml.encode() if isinstance(xml, str) else xml,
+            parser=etree.XMLParser(resolve_entities=False, no_network=True),
+        )
     except etree.XMLSyntaxError:
         return []
     ns = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol"}

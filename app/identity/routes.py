@@ -7,7 +7,7 @@ import logging
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from app.extensions import csrf
+from app.extensions import csrf, limiter
 from app.identity import bp
 from app.identity.providers import IdentityError, IdentityProvider, OIDCProvider, SAMLProvider
 from app.identity.session import current_citizen, log_in_session, log_out_citizen
@@ -30,13 +30,20 @@ def _messages() -> dict[str, tuple[int, str]]:
         "provider_error": (400, _("Poskytovatel identity přihlášení nedokončil. Zkuste to prosím znovu.")),
         "invalid_state": (
             400,
-            _("Přihlášení nelze dokončit: odpověď nepatří k vašemu přihlašování (vypršela nebo byla použita podruhé). Začněte prosím znovu."),
+            _(
+                "Přihlášení nelze dokončit: odpověď nepatří k vašemu přihlašování (vypršela nebo byla použita podruhé). Začněte prosím znovu."
+            ),
         ),
-        "invalid_token": (400, _("Přihlášení nelze dokončit: poskytovatel identity nepředal platné ověření totožnosti.")),
+        "invalid_token": (
+            400,
+            _("Přihlášení nelze dokončit: poskytovatel identity nepředal platné ověření totožnosti."),
+        ),
         "invalid_response": (400, _("Přihlášení nelze dokončit: odpověď poskytovatele identity není platná.")),
         "no_pending_login": (
             400,
-            _("Přihlášení nelze dokončit: na tuto odpověď jsme nečekali (vypršela nebo byla použita podruhé). Začněte prosím znovu."),
+            _(
+                "Přihlášení nelze dokončit: na tuto odpověď jsme nečekali (vypršela nebo byla použita podruhé). Začněte prosím znovu."
+            ),
         ),
         "unavailable": (503, _("Poskytovatel identity je nyní nedostupný. Zkuste to prosím později.")),
     }
@@ -73,6 +80,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/prihlaseni/<provider_name>", methods=["GET", "POST"])
+@limiter.limit("30/minute")
 def start(provider_name: str):  # type: ignore[no-untyped-def]
     try:
         provider = _provider(provider_name)
@@ -90,7 +98,9 @@ def start(provider_name: str):  # type: ignore[no-untyped-def]
     base = current_app.config["BASE_URL"].rstrip("/")
     try:
         if isinstance(provider, OIDCProvider):
-            return provider.start(base + url_for("auth.oidc_callback", provider_name=provider.name), birth_number_consent=consent)
+            return provider.start(
+                base + url_for("auth.oidc_callback", provider_name=provider.name), birth_number_consent=consent
+            )
         return provider.start(base + url_for("auth.login"), birth_number_consent=consent)
     except IdentityError as exc:
         return _failed(exc, provider.name)
@@ -110,6 +120,7 @@ def _complete(provider: IdentityProvider):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/prihlaseni/<provider_name>/navrat")
+@limiter.limit("30/minute")
 def oidc_callback(provider_name: str):  # type: ignore[no-untyped-def]
     try:
         provider = _provider(provider_name)
@@ -128,6 +139,7 @@ def _saml_provider(name: str) -> SAMLProvider:
 
 
 @bp.post("/saml/<provider_name>/acs")
+@limiter.limit("30/minute")
 @csrf.exempt
 def saml_acs(provider_name: str):  # type: ignore[no-untyped-def]
     try:

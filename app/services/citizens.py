@@ -274,9 +274,7 @@ def erase_citizen(citizen: Citizen) -> None:
     except ImportError:
         ConsentRecord = None  # noqa: N806
     if ConsentRecord is not None and hasattr(ConsentRecord, "citizen_id"):
-        db_session.execute(
-            update(ConsentRecord).where(ConsentRecord.citizen_id == citizen.id).values(citizen_id=None)
-        )
+        db_session.execute(update(ConsentRecord).where(ConsentRecord.citizen_id == citizen.id).values(citizen_id=None))
     db_session.execute(update(Payment).where(Payment.citizen_id == citizen.id).values(citizen_id=None))
     db_session.execute(delete(CitizenCustomerId).where(CitizenCustomerId.citizen_id == citizen.id))
     db_session.execute(delete(Citizen).where(Citizen.id == citizen.id))

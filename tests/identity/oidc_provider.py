@@ -123,13 +123,20 @@ class RequiredCodeChallenge(CodeChallenge):
 class TestOpenIDProvider:
     __test__ = False
 
-    def __init__(self, issuer_url: str, *, client_id: str, client_secret: str, redirect_uris: list[str], user: dict[str, Any]):
+    def __init__(
+        self, issuer_url: str, *, client_id: str, client_secret: str, redirect_uris: list[str], user: dict[str, Any]
+    ):
         self.issuer = issuer_url.rstrip("/") + "/"
         self.base = issuer_url.rstrip("/")
         self.key = _rsa_key("provider")
         # Same kid, different key: what a forged token signed elsewhere looks like.
         self.foreign_key = _rsa_key("foreign")
-        self.client = Client(client_id, client_secret, list(redirect_uris), "openid profile.name profile.email profile.birthdate profile.birthnumber")
+        self.client = Client(
+            client_id,
+            client_secret,
+            list(redirect_uris),
+            "openid profile.name profile.email profile.birthdate profile.birthnumber",
+        )
         self.user = dict(user)
         self.behaviour: dict[str, Any] = {}
         self.codes: dict[str, Code] = {}
@@ -144,7 +151,11 @@ class TestOpenIDProvider:
     def _make_app(self) -> Flask:
         op = self
         app = Flask("test_openid_provider")
-        app.config.update(SECRET_KEY="op-secret", SESSION_COOKIE_NAME="op_session", OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": 600})
+        app.config.update(
+            SECRET_KEY="op-secret",
+            SESSION_COOKIE_NAME="op_session",
+            OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": 600},
+        )
 
         class CodeGrant(grants.AuthorizationCodeGrant):
             TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -273,7 +284,9 @@ class TestOpenIDProvider:
             target = request.args.get("post_logout_redirect_uri")
             if target:
                 sep = "&" if "?" in target else "?"
-                return redirect(target + (sep + urlencode({"state": request.args["state"]}) if request.args.get("state") else ""))
+                return redirect(
+                    target + (sep + urlencode({"state": request.args["state"]}) if request.args.get("state") else "")
+                )
             return "Odhlášeno u poskytovatele."
 
         return app
@@ -282,7 +295,11 @@ class TestOpenIDProvider:
         scopes = set((scope or "").split())
         info = UserInfo(sub=user["sub"])
         if "profile.name" in scopes:
-            info.update(given_name=user["given_name"], family_name=user["family_name"], name=f"{user['given_name']} {user['family_name']}")
+            info.update(
+                given_name=user["given_name"],
+                family_name=user["family_name"],
+                name=f"{user['given_name']} {user['family_name']}",
+            )
         if "profile.email" in scopes:
             info.update(email=user["email"], email_verified=True)
         if "profile.birthdate" in scopes:

@@ -208,8 +208,12 @@ class TestSamlIdP:
         server = self.server(self.mode)
         if self.mode == "cancel":
             response = server.create_error_response(
-                message.id, destination, (samlp.STATUS_AUTHN_FAILED, "Uživatel přihlášení zrušil"), sign=True,
-                sign_alg=SIGN_ALG, digest_alg=DIGEST_ALG,
+                message.id,
+                destination,
+                (samlp.STATUS_AUTHN_FAILED, "Uživatel přihlášení zrušil"),
+                sign=True,
+                sign_alg=SIGN_ALG,
+                digest_alg=DIGEST_ALG,
             )
         else:
             if self.mode == "wrong_audience":

@@ -50,7 +50,9 @@ def test_logged_in_payment_is_prefilled_and_linked_to_the_account(app, client) -
     page = client.get(f"/obec/{m.slug}/{s.slug}")
     assert 'value="Jana Nováková"' in page.text and 'value="jana@example.cz"' in page.text
     token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
-    r = client.post(f"/obec/{m.slug}/{s.slug}", data={"name": "Jana Nováková", "email": "jana@example.cz", "form_token": token})
+    r = client.post(
+        f"/obec/{m.slug}/{s.slug}", data={"name": "Jana Nováková", "email": "jana@example.cz", "form_token": token}
+    )
     assert r.status_code == 303
     ext = r.headers["Location"].rstrip("/").split("/")[-1]
     payment = db_session.scalar(select(Payment).where(Payment.external_id == ext))
@@ -60,7 +62,9 @@ def test_logged_in_payment_is_prefilled_and_linked_to_the_account(app, client) -
     page = anonymous.get(f"/obec/{m.slug}/{s.slug}")
     assert 'value="Jana Nováková"' not in page.text
     token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
-    r = anonymous.post(f"/obec/{m.slug}/{s.slug}", data={"name": "Petr Novák", "email": "petr@example.cz", "form_token": token})
+    r = anonymous.post(
+        f"/obec/{m.slug}/{s.slug}", data={"name": "Petr Novák", "email": "petr@example.cz", "form_token": token}
+    )
     ext = r.headers["Location"].rstrip("/").split("/")[-1]
     assert db_session.scalar(select(Payment.citizen_id).where(Payment.external_id == ext)) is None
 
@@ -101,11 +105,17 @@ def test_customer_ids_are_claimed_per_municipality(app, client) -> None:  # type
     jana, petr = _citizen(), _citizen(subject="sub-2")
     m = make_municipality(name="Hrádek nad Nisou", slug="hradek")
     _log_in(client, jana)
-    r = client.post("/ucet/cisla-platce", data={"municipality": "hradek", "customer_id": "ODP-2026/17"}, follow_redirects=True)
+    r = client.post(
+        "/ucet/cisla-platce", data={"municipality": "hradek", "customer_id": "ODP-2026/17"}, follow_redirects=True
+    )
     assert "Číslo plátce je přidáno." in r.text and "ODP-2026/17" in r.text
-    r = client.post("/ucet/cisla-platce", data={"municipality": "hradek", "customer_id": "<script>"}, follow_redirects=True)
+    r = client.post(
+        "/ucet/cisla-platce", data={"municipality": "hradek", "customer_id": "<script>"}, follow_redirects=True
+    )
     assert "Číslo plátce může obsahovat jen" in r.text
-    r = client.post("/ucet/cisla-platce", data={"municipality": "neexistuje", "customer_id": "1"}, follow_redirects=True)
+    r = client.post(
+        "/ucet/cisla-platce", data={"municipality": "neexistuje", "customer_id": "1"}, follow_redirects=True
+    )
     assert "Vyberte obec ze seznamu." in r.text
     claims = db_session.scalars(select(CitizenCustomerId)).all()
     assert [(c.citizen_id, c.municipality_id, c.customer_id) for c in claims] == [(jana.id, m.id, "ODP-2026/17")]
@@ -168,7 +178,9 @@ def test_gdpr_export_is_a_json_download_of_everything_held(app, client) -> None:
     data = json.loads(r.data)
     assert data["account"]["name"] == "Jana Nováková" and data["account"]["email"] == "jana@example.cz"
     assert data["account"]["matching_by_birth_number"] is True
-    assert data["customer_ids"] == [{"municipality": "Chrastava", "customer_id": "PES-12", "created_at": data["customer_ids"][0]["created_at"]}]
+    assert data["customer_ids"] == [
+        {"municipality": "Chrastava", "customer_id": "PES-12", "created_at": data["customer_ids"][0]["created_at"]}
+    ]
     [payment] = data["payments"]
     assert payment["id"] == p.external_id and payment["amount"] == 25000 and payment["service"] == "Poplatek ze psa"
     assert any("563/1991" in line for line in data["retention"])

@@ -171,3 +171,17 @@ def test_unsolicited_response_is_refused(identity_env: Env) -> None:
     assert r.status_code == 400 and "nečekali" in r.text
     _assert_logged_out(env, stranger)
     assert _citizens() == []
+
+
+def test_acs_takes_the_idp_post_with_csrf_protection_on(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The IdP's form post carries no CSRF token of ours: the ACS is exempt (the SAML
+    signature and the pending request ID protect it), the rest of the portal is not."""
+    from tests.identity.environment import running_identity_env
+
+    with running_identity_env(db_url, tmp_path, WTF_CSRF_ENABLED=True) as env:
+        s = requests.Session()
+        action, fields = _idp_answer(env, s)
+        r = s.post(action, data=fields)
+        assert r.status_code == 200 and r.url == env.url + "/ucet/"
+        r = s.post(env.url + "/odhlaseni")
+        assert r.status_code == 400 and "Platnost formuláře vypršela" in r.text
