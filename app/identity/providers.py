@@ -295,8 +295,13 @@ class SAMLProvider(IdentityProvider):
 
     def _auth(self):  # type: ignore[no-untyped-def]
         from onelogin.saml2.auth import OneLogin_Saml2_Auth
+        from onelogin.saml2.errors import OneLogin_Saml2_Error
 
-        return OneLogin_Saml2_Auth(self._request_data(), self.settings())
+        try:
+            return OneLogin_Saml2_Auth(self._request_data(), self.settings())
+        except (OneLogin_Saml2_Error, OSError) as exc:
+            # A configuration problem (SP certificate or key missing, bad IdP metadata).
+            raise IdentityError("unavailable", f"SAML settings: {exc}") from None
 
     def origins(self) -> list[str]:
         origins = super().origins()
@@ -309,10 +314,14 @@ class SAMLProvider(IdentityProvider):
         return origins
 
     def sp_metadata(self) -> str:
+        from onelogin.saml2.errors import OneLogin_Saml2_Error
         from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-        s = OneLogin_Saml2_Settings(self.settings(with_idp=False), sp_validation_only=True)
-        xml = s.get_sp_metadata()
+        try:
+            s = OneLogin_Saml2_Settings(self.settings(with_idp=False), sp_validation_only=True)
+            xml = s.get_sp_metadata()
+        except (OneLogin_Saml2_Error, OSError) as exc:
+            raise IdentityError("unavailable", f"SP settings: {exc}") from None
         errors = s.validate_metadata(xml)
         if errors:
             raise IdentityError("unavailable", f"SP metadata: {errors}")

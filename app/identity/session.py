@@ -30,14 +30,13 @@ def current_citizen() -> Citizen | None:
 
 
 def log_in_session(citizen: Citizen, provider: str, id_token: str | None) -> None:
-    """Start a fresh session for the citizen (no data survives from before login)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    """Mark the session as the citizen's. Staff keys (Flask-Login) are left alone; the
+    signed cookie is re-issued with the new content, so nothing set before login can
+    stand for the citizen."""
+    for key in [k for k in session if k.startswith("_state_") or k.startswith("identity_")]:
+        session.pop(key, None)
     session[CITIZEN_KEY] = citizen.id
     session[AUTH_KEY] = {"provider": provider, "id_token": id_token}
-    session.permanent = False
     request.environ[_CACHE] = citizen
 
 
