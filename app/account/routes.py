@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.routing import BuildError
@@ -41,6 +41,11 @@ def _receipt_url(payment) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
+def _provider_label(name: str) -> str:
+    provider = current_app.extensions["identity"].providers.get(name)
+    return provider.label if provider else name
+
+
 @bp.get("/")
 @citizen_required
 def overview(citizen):  # type: ignore[no-untyped-def]
@@ -60,7 +65,7 @@ def overview(citizen):  # type: ignore[no-untyped-def]
         obligations=svc.citizen_obligations(citizen),
         consents=svc.citizen_consents(citizen),
         municipalities=municipalities,
-        claim_error=None,
+        provider_label=_provider_label(citizen.provider),
     )
 
 

@@ -28,7 +28,7 @@ CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")
 # Stated on the erasure page and in the export: why payments stay after erasure.
 RETENTION_BASIS = [
     "zákon č. 563/1991 Sb., o účetnictví, § 31–32: účetní záznamy o platbách a potvrzení o zaplacení "
-    "se uchovávají 10 let od konce účetního období",
+    "se uchovávají a skartují ve lhůtách tohoto zákona; portál je uchovává 10 let od konce účetního období",
     "zákon č. 280/2009 Sb., daňový řád: doklady o placení místních poplatků se uchovávají po dobu "
     "běhu lhůty pro stanovení poplatku",
 ]
