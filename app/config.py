@@ -33,6 +33,9 @@ def identity_providers_from_env() -> dict[str, dict[str, object]]:
             "issuer": env("BANKID_ISSUER", BANKID_SANDBOX_ISSUER),
             "scopes": env("BANKID_SCOPES", BANKID_DEFAULT_SCOPES),
             "birth_number_scope": env("BANKID_BIRTHNUMBER_SCOPE", "profile.birthnumber"),
+            # Bank iD's /profile endpoint (the birth number is served only there).
+            "profile_url": env("BANKID_PROFILE_URL"),
+            "token_endpoint_auth_method": env("BANKID_TOKEN_AUTH_METHOD", "client_secret_post"),
         }
     if env("NIA_IDP_METADATA_URL") or env("NIA_IDP_METADATA_FILE"):
         providers["nia"] = {

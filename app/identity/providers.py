@@ -69,7 +69,7 @@ class IdentityProvider:
     def start(self, return_url: str, *, birth_number_consent: bool = False) -> Response:
         raise NotImplementedError
 
-    def finish(self) -> Identity:
+    def finish(self, *, birth_number_consent: bool = False) -> Identity:
         raise NotImplementedError
 
     def logout_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
@@ -102,6 +102,13 @@ class OIDCProvider(IdentityProvider):
         metadata_url = config.get("server_metadata_url") or issuer.rstrip("/") + "/.well-known/openid-configuration"
         self.scopes = " ".join(str(config.get("scopes") or "openid").split())
         self.birth_number_scope = str(config.get("birth_number_scope") or "")
+        # Bank iD serves the birth number only on its own /profile endpoint (not userinfo).
+        self.profile_url = str(
+            config.get("profile_url") or (issuer.rstrip("/") + "/profile" if self.birth_number_scope else "")
+        )
+        client_kwargs: dict[str, Any] = {"scope": self.scopes, "code_challenge_method": "S256", "timeout": 15}
+        if config.get("token_endpoint_auth_method"):
+            client_kwargs["token_endpoint_auth_method"] = config["token_endpoint_auth_method"]
         self.client = oauth.register(
             name,
             client_id=config["client_id"],
@@ -109,7 +116,7 @@ class OIDCProvider(IdentityProvider):
             server_metadata_url=metadata_url,
             # Bank iD signs id_tokens with PS512; used when discovery does not list algorithms.
             id_token_signing_alg_values_supported=list(config.get("id_token_algs") or ["PS512"]),
-            client_kwargs={"scope": self.scopes, "code_challenge_method": "S256", "timeout": 15},
+            client_kwargs=client_kwargs,
         )
 
     @property
@@ -125,7 +132,7 @@ class OIDCProvider(IdentityProvider):
         except (requests.RequestException, ValueError, RuntimeError) as exc:
             raise IdentityError("unavailable", str(exc)) from None
 
-    def finish(self) -> Identity:
+    def finish(self, *, birth_number_consent: bool = False) -> Identity:
         try:
             token = self.client.authorize_access_token()
         except MismatchingStateError as exc:
@@ -151,6 +158,9 @@ class OIDCProvider(IdentityProvider):
         if info.get("sub") != claims.get("sub"):
             raise IdentityError("invalid_response", "userinfo sub differs from id_token sub")
         merged = {**dict(claims), **info}
+        birth_number = None
+        if birth_number_consent and self.profile_url and self.birth_number_scope in str(token.get("scope", "")).split():
+            birth_number = self._birth_number(token, str(claims["sub"]))
         name = merged.get("name") or " ".join(p for p in (merged.get("given_name"), merged.get("family_name")) if p)
         address = merged.get("address")
         return Identity(
@@ -159,10 +169,26 @@ class OIDCProvider(IdentityProvider):
             name=str(name or "")[:200],
             email=(str(merged["email"])[:254] if merged.get("email") else None),
             birth_date=merged.get("birthdate"),
-            birth_number=(str(merged["birthnumber"]) if merged.get("birthnumber") else None),
+            birth_number=birth_number,
             address=(address.get("formatted") if isinstance(address, dict) else address),
             id_token=token.get("id_token"),
         )
+
+    def _birth_number(self, token: dict[str, Any], subject: str) -> str | None:
+        """The birth number from Bank iD's profile endpoint; None when it cannot be read
+        (the login still succeeds, only matching by birth number is not switched on)."""
+        try:
+            resp = self.client.get(self.profile_url, token=token)
+            resp.raise_for_status()
+            profile = resp.json()
+        except (requests.RequestException, OAuthError, ValueError) as exc:
+            log.warning("Bank iD profile of %s unavailable: %s", self.name, exc)
+            return None
+        if not isinstance(profile, dict) or profile.get("sub") != subject:
+            return None
+        verified = (profile.get("verified_claims") or {}).get("claims") or {}
+        value = profile.get("birthnumber") or verified.get("birthnumber")
+        return str(value) if value else None
 
     def logout_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
         try:
@@ -333,7 +359,7 @@ class SAMLProvider(IdentityProvider):
         session[self.SESSION_KEY] = {"provider": self.name, "id": auth.get_last_request_id()}
         return redirect(url)
 
-    def finish(self) -> Identity:
+    def finish(self, *, birth_number_consent: bool = False) -> Identity:
         pending = session.pop(self.SESSION_KEY, None)
         if not request.form.get("SAMLResponse"):
             raise IdentityError("invalid_response", "no SAMLResponse")

@@ -110,7 +110,7 @@ def _complete(provider: IdentityProvider):  # type: ignore[no-untyped-def]
     consent = bool(session.pop(CONSENT_KEY, False))
     next_url = _safe_next(session.pop(NEXT_KEY, None))
     try:
-        identity = provider.finish()
+        identity = provider.finish(birth_number_consent=consent)
     except IdentityError as exc:
         return _failed(exc, provider.name)
     citizen = log_in_citizen(identity, birth_number_consent=consent)

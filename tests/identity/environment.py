@@ -73,6 +73,7 @@ def running_identity_env(db_url: str, tmp_path: Path, *, saml: bool = True, **ov
             "issuer": op.issuer,
             "scopes": "openid profile.name profile.email profile.birthdate",
             "birth_number_scope": "profile.birthnumber",
+            "token_endpoint_auth_method": "client_secret_post",
         }
     }
     idp = idp_server = None

@@ -269,14 +269,29 @@ class TestOpenIDProvider:
             op.token_requests += 1
             return server.create_token_response()
 
+        def bearer():  # type: ignore[no-untyped-def]
+            auth = request.headers.get("Authorization", "")
+            return op.tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+
         @app.route("/userinfo", methods=["GET", "POST"])
         def userinfo():  # type: ignore[no-untyped-def]
-            auth = request.headers.get("Authorization", "")
-            entry = op.tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+            entry = bearer()
             if entry is None:
                 return jsonify({"error": "invalid_token"}), 401
             user, scope = entry
             return jsonify(dict(op.user_info(user, scope)))
+
+        @app.get("/profile")
+        def profile():  # type: ignore[no-untyped-def]
+            # Like Bank iD's /profile: the birth number is served here, under verified_claims.
+            entry = bearer()
+            if entry is None:
+                return jsonify({"error": "invalid_token"}), 401
+            user, scope = entry
+            claims = {"given_name": user["given_name"], "family_name": user["family_name"]}
+            if "profile.birthnumber" in scope.split():
+                claims["birthnumber"] = user["birthnumber"]
+            return jsonify({"sub": user["sub"], "verified_claims": {"claims": claims}, **claims})
 
         @app.get("/logout")
         def logout():  # type: ignore[no-untyped-def]
@@ -304,6 +319,4 @@ class TestOpenIDProvider:
             info.update(email=user["email"], email_verified=True)
         if "profile.birthdate" in scopes:
             info["birthdate"] = user["birthdate"]
-        if "profile.birthnumber" in scopes and user.get("birthnumber"):
-            info["birthnumber"] = user["birthnumber"]
         return info

@@ -30,6 +30,8 @@ def test_providers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert bankid["type"] == "oidc" and bankid["client_id"] == "client-123" and bankid["client_secret"] == "secret"
     assert bankid["issuer"] == "https://oidc.sandbox.bankid.cz/"
     assert bankid["scopes"] == "openid profile.name profile.email profile.birthdate"
+    assert bankid["birth_number_scope"] == "profile.birthnumber"
+    assert bankid["token_endpoint_auth_method"] == "client_secret_post"
     assert nia["type"] == "saml" and nia["sp_entity_id"] == "https://portal.example.cz/saml/nia/metadata"
     assert nia["loa"] == "http://eidas.europa.eu/LoA/substantial"
     assert nia["sp_cert_file"] == "/etc/portal/nia-sp.crt" and nia["sp_key_file"] == "/etc/portal/nia-sp.key"
