@@ -47,6 +47,7 @@ def identity_providers_from_env() -> dict[str, dict[str, object]]:
             "sp_cert_file": env("NIA_SP_CERT_FILE"),
             "sp_key_file": env("NIA_SP_KEY_FILE"),
             "loa": env("NIA_LOA", EIDAS_LOA_SUBSTANTIAL),
+            "want_assertions_encrypted": _bool("NIA_WANT_ASSERTIONS_ENCRYPTED", True),
         }
     return providers
 

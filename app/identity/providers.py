@@ -284,6 +284,9 @@ class SAMLProvider(IdentityProvider):
                 "wantAssertionsSigned": True,
                 "wantMessagesSigned": bool(self.config.get("want_messages_signed", True)),
                 "wantNameId": False,
+                # NIA encrypts assertions for the SP; requiring it also publishes our
+                # encryption certificate in the SP metadata.
+                "wantAssertionsEncrypted": bool(self.config.get("want_assertions_encrypted", False)),
                 "requestedAuthnContext": [loa],
                 "requestedAuthnContextComparison": "minimum",
                 "signMetadata": False,

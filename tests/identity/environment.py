@@ -49,7 +49,9 @@ class Env:
 
 
 @contextmanager
-def running_identity_env(db_url: str, tmp_path: Path, *, saml: bool = True, **overrides: Any) -> Iterator[Env]:
+def running_identity_env(
+    db_url: str, tmp_path: Path, *, saml: bool = True, nia: dict[str, Any] | None = None, **overrides: Any
+) -> Iterator[Env]:
     """The portal with Bank iD (and NIA when ``saml``) configured, each on a server thread."""
     if saml and shutil.which("xmlsec1") is None:
         pytest.fail("xmlsec1 is required (apt-get install -y xmlsec1)", pytrace=False)
@@ -88,6 +90,7 @@ def running_identity_env(db_url: str, tmp_path: Path, *, saml: bool = True, **ov
             "idp_metadata_xml": idp.metadata_xml,
             "sp_cert_file": str(sp_cert),
             "sp_key_file": str(sp_key),
+            **(nia or {}),
         }
     app = make_test_app(
         db_url,

@@ -7,7 +7,8 @@ read SAMLResponse from it and post it to the portal's ACS themselves, which also
 tamper with it or replay it.
 
 ``mode``: ``ok``, ``cancel`` (the citizen cancelled: Responder/AuthnFailed), ``expired``
-(assertion valid until half an hour ago), ``wrong_audience`` (an assertion issued to
+(assertion valid until half an hour ago), ``encrypted`` (the assertion encrypted for
+the SP with the certificate in its metadata, as NIA does), ``wrong_audience`` (an assertion issued to
 another service provider whose ACS is ours).
 """
 
@@ -230,6 +231,11 @@ class TestSamlIdP:
                 sign_assertion=True,
                 sign_alg=SIGN_ALG,
                 digest_alg=DIGEST_ALG,
+                # NIA encrypts the assertion for the SP (the cert from the SP's metadata).
+                encrypt_assertion=self.mode == "encrypted",
+                # pysaml2's "self-contained" rewrite of the encrypted assertion breaks
+                # its signature for python3-saml; NIA's assertions verify as plain XML.
+                encrypt_assertion_self_contained=False,
             )
         http_args = server.apply_binding(BINDING_HTTP_POST, str(response), destination, relay_state, response=True)
         return http_args["data"]

@@ -33,7 +33,7 @@ def test_providers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert bankid["birth_number_scope"] == "profile.birthnumber"
     assert bankid["token_endpoint_auth_method"] == "client_secret_post"
     assert nia["type"] == "saml" and nia["sp_entity_id"] == "https://portal.example.cz/saml/nia/metadata"
-    assert nia["loa"] == "http://eidas.europa.eu/LoA/substantial"
+    assert nia["loa"] == "http://eidas.europa.eu/LoA/substantial" and nia["want_assertions_encrypted"] is True
     assert nia["sp_cert_file"] == "/etc/portal/nia-sp.crt" and nia["sp_key_file"] == "/etc/portal/nia-sp.key"
 
 

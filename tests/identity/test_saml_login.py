@@ -76,6 +76,32 @@ def test_first_login_creates_the_account_and_the_second_reuses_it(identity_env: 
     assert [c.id for c in _citizens()] == [citizen.id]
 
 
+def test_encrypted_assertions_like_nia_sends_them(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """NIA encrypts the assertion for the SP: the SP metadata publishes the encryption
+    certificate, the assertion is decrypted with the SP key, and a plain one is refused."""
+    from tests.identity.environment import running_identity_env
+
+    with running_identity_env(db_url, tmp_path, nia={"want_assertions_encrypted": True}) as env:
+        metadata = etree.fromstring(requests.get(env.url + "/saml/nia/metadata").content)
+        assert metadata.xpath("//md:KeyDescriptor[@use='encryption']", namespaces=MD)
+        env.idp.mode = "encrypted"
+        s = requests.Session()
+        action, fields = _idp_answer(env, s)
+        xml = base64.b64decode(fields["SAMLResponse"]).decode()
+        assert "EncryptedAssertion" in xml and "Nováková" not in xml
+        r = s.post(action, data=fields)
+        assert r.status_code == 200 and r.url == env.url + "/ucet/"
+        [citizen] = _citizens()
+        assert citizen.subject == env.idp.person["PersonIdentifier"] and citizen.name == "Jana Nováková"
+
+        env.idp.mode = "ok"
+        s = requests.Session()
+        action, fields = _idp_answer(env, s)
+        r = s.post(action, data=fields)
+        assert r.status_code == 400 and "není platná" in r.text
+        _assert_logged_out(env, s)
+
+
 def test_unsigned_authn_request_is_refused_by_the_idp(identity_env: Env) -> None:
     """The IdP is strict like NIA: our request must carry its signature."""
     env = identity_env
