@@ -159,7 +159,9 @@ class OIDCProvider(IdentityProvider):
             raise IdentityError("invalid_response", "userinfo sub differs from id_token sub")
         merged = {**dict(claims), **info}
         birth_number = None
-        if birth_number_consent and self.profile_url and self.birth_number_scope in str(token.get("scope", "")).split():
+        granted = str(token.get("scope") or "").split()
+        # A token response without "scope" grants what was asked (RFC 6749, 5.1).
+        if birth_number_consent and self.profile_url and (not granted or self.birth_number_scope in granted):
             birth_number = self._birth_number(token, str(claims["sub"]))
         name = merged.get("name") or " ".join(p for p in (merged.get("given_name"), merged.get("family_name")) if p)
         address = merged.get("address")

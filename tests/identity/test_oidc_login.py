@@ -92,6 +92,16 @@ def test_birth_number_is_requested_only_with_consent_and_stored_only_as_hmac(oid
     assert citizen.birth_number_consent_at is not None
 
 
+def test_birth_number_not_granted_by_the_provider_still_logs_in(oidc_env: Env) -> None:
+    env = oidc_env
+    env.op.client.scope = env.op.client.scope.replace("profile.birthnumber", "")
+    s = requests.Session()
+    r = s.post(env.url + "/prihlaseni/bankid", data={"rodne_cislo": "1"})
+    assert r.url == env.url + "/ucet/"
+    [citizen] = _citizens()
+    assert citizen.birth_number_hmac is None and citizen.birth_number_consent_at is None
+
+
 def test_next_page_after_login_is_kept_but_only_when_local(oidc_env: Env) -> None:
     env = oidc_env
     s = requests.Session()
