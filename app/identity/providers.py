@@ -9,7 +9,7 @@ into a Czech message.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,6 @@ class Identity:
     birth_number: str | None = None
     address: str | None = None
     id_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class IdentityError(Exception):

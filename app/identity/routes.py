@@ -87,7 +87,9 @@ def start(provider_name: str):  # type: ignore[no-untyped-def]
     except IdentityError as exc:
         return _failed(exc, provider_name)
     values = request.form if request.method == "POST" else request.args
-    consent = values.get("rodne_cislo") == "1" and provider.offers_birth_number
+    # Consent to birth-number matching counts only from our form (POST with CSRF token),
+    # never from a link someone else made.
+    consent = request.method == "POST" and values.get("rodne_cislo") == "1" and provider.offers_birth_number
     next_url = _safe_next(values.get("next"))
     log_out_citizen()
     session[CONSENT_KEY] = consent

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from app.db import db_session
 from tests.conftest import make_test_app
@@ -43,9 +42,6 @@ class Env:
     @property
     def url(self) -> str:
         return self.portal.url
-
-    def browser(self) -> requests.Session:
-        return requests.Session()
 
 
 @contextmanager

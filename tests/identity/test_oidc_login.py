@@ -91,6 +91,10 @@ def test_birth_number_is_requested_only_with_consent_and_stored_only_as_hmac(oid
     assert TEST_USER["birthnumber"] not in stored and "805517" not in stored
     assert citizen.birth_number_consent_at is not None
 
+    # A link cannot give the consent for the citizen.
+    requests.Session().get(env.url + "/prihlaseni/bankid?rodne_cislo=1")
+    assert "profile.birthnumber" not in env.op.authorize_requests[-1]["scope"].split()
+
 
 def test_birth_number_not_granted_by_the_provider_still_logs_in(oidc_env: Env) -> None:
     env = oidc_env
