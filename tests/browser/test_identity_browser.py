@@ -72,7 +72,7 @@ def test_citizen_logs_in_with_bank_id_pays_and_sees_the_payment(env: Env, page) 
     page.wait_for_url(re.compile(r".*/platba/[^/]+/zaplaceno$"))
     external_id = page.url.split("/platba/")[1].split("/")[0]
 
-    page.get_by_role("link", name="Můj účet").click()
+    page.get_by_role("link", name="Platbu najdete ve svém účtu").click()
     row = page.locator(f'tr[data-payment="{external_id}"]')
     expect(row).to_contain_text("Hrádek nad Nisou")
     expect(row).to_contain_text("Poplatek za komunální odpad")
