@@ -83,7 +83,10 @@ def init_gateways(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
     from app.checkout import bp as checkout_bp
+    from app.identity import bp as auth_bp
+    from app.identity import init_identity
     from app.legal import bp as legal_bp
     from app.receipts import bp as receipts_bp
 
@@ -97,6 +100,9 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(legal_bp)
     app.register_blueprint(receipts_bp)
+    init_identity(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
 
 
 def init_errors(app: Flask) -> None:
@@ -151,10 +157,13 @@ def init_security_headers(app: Flask) -> None:
             # (localstripe serves all of it from its one origin).
             connect_src += " https://api.stripe.com"
             frame_src += " https://hooks.stripe.com"
+        # Login and logout forms redirect to the identity providers: CSP form-action
+        # applies to those redirects too.
+        form_action = " ".join(["'self'", app.config["BASE_URL"], *app.config.get("CSP_FORM_ACTION_ORIGINS", [])])
         csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
-            f"connect-src 'self' {connect_src}; form-action 'self' {app.config['BASE_URL']}; "
+            f"connect-src 'self' {connect_src}; form-action {form_action}; "
             "frame-ancestors 'none'; base-uri 'self'"
         )
         resp.headers.setdefault("Content-Security-Policy", csp)

@@ -13,6 +13,45 @@ def _bool(name: str, default: bool) -> bool:
     return default if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
+BANKID_SANDBOX_ISSUER = "https://oidc.sandbox.bankid.cz/"
+BANKID_DEFAULT_SCOPES = "openid profile.name profile.email profile.birthdate"
+EIDAS_LOA_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
+
+
+def identity_providers_from_env() -> dict[str, dict[str, object]]:
+    """Identity providers by name, each ``{"type": "oidc" | "saml", ...}``.
+
+    A provider is offered only when its essentials are configured."""
+    env = os.environ.get
+    providers: dict[str, dict[str, object]] = {}
+    if env("BANKID_CLIENT_ID"):
+        providers["bankid"] = {
+            "type": "oidc",
+            "label": "Bankovní identita (Bank iD)",
+            "client_id": env("BANKID_CLIENT_ID"),
+            "client_secret": env("BANKID_CLIENT_SECRET", ""),
+            "issuer": env("BANKID_ISSUER", BANKID_SANDBOX_ISSUER),
+            "scopes": env("BANKID_SCOPES", BANKID_DEFAULT_SCOPES),
+            "birth_number_scope": env("BANKID_BIRTHNUMBER_SCOPE", "profile.birthnumber"),
+            # Bank iD's /profile endpoint (the birth number is served only there).
+            "profile_url": env("BANKID_PROFILE_URL"),
+            "token_endpoint_auth_method": env("BANKID_TOKEN_AUTH_METHOD", "client_secret_post"),
+        }
+    if env("NIA_IDP_METADATA_URL") or env("NIA_IDP_METADATA_FILE"):
+        providers["nia"] = {
+            "type": "saml",
+            "label": "Identita občana (NIA)",
+            "idp_metadata_url": env("NIA_IDP_METADATA_URL"),
+            "idp_metadata_file": env("NIA_IDP_METADATA_FILE"),
+            "sp_entity_id": env("NIA_SP_ENTITY_ID"),
+            "sp_cert_file": env("NIA_SP_CERT_FILE"),
+            "sp_key_file": env("NIA_SP_KEY_FILE"),
+            "loa": env("NIA_LOA", EIDAS_LOA_SUBSTANTIAL),
+            "want_assertions_encrypted": _bool("NIA_WANT_ASSERTIONS_ENCRYPTED", True),
+        }
+    return providers
+
+
 def from_env() -> dict[str, object]:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'portal.sqlite3'}"
     if database_url.startswith("postgresql://"):
@@ -45,4 +84,8 @@ def from_env() -> dict[str, object]:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "IDENTITY_PROVIDERS": identity_providers_from_env(),
+        # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it
+        # (or SECRET_KEY) makes stored HMACs unmatchable until the citizens log in again.
+        "BIRTH_NUMBER_HMAC_KEY": os.environ.get("BIRTH_NUMBER_HMAC_KEY"),
     }

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import app.models  # noqa: F401 - every table is known before prepare_schema creates them
 from app import create_app
 from app.db import Base, db_session, make_engine
 

@@ -16,6 +16,7 @@ from app.checkout import bp
 from app.checkout.forms import PayForm
 from app.db import db_session
 from app.extensions import limiter
+from app.identity import current_citizen
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
 from app.services.consent import ConsentKind, current_text, give_consent
 from app.services.payments import (
@@ -90,12 +91,15 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     m = _active_municipality(slug)
     service = _active_service(m, service_slug)
     transfer = transfer_for_service(service)
+    citizen = current_citizen()
     if request.method == "GET":
+        # A logged-in citizen finds their name and e-mail filled in (and may change them).
+        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
         return render_template(
             "checkout/pay.html",
             municipality=m,
             service=service,
-            form=PayForm(),
+            form=form,
             form_token=secrets.token_urlsafe(24),
             transfer=transfer,
         )
@@ -109,6 +113,7 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
                 payer_name=form.name,
                 payer_email=form.email,
                 form_token=form_token,
+                citizen_id=citizen.id if citizen else None,
             )
         except PaymentError:
             form.errors["form"] = _("Tuto službu nyní nelze zaplatit.")
@@ -189,7 +194,9 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
     base = current_app.config["BASE_URL"].rstrip("/")
     return_url = base + url_for("checkout.status", external_id=payment.external_id)
     notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
-    give_consent(payment)  # recorded in the transaction that starts the payment
+    citizen = current_citizen()
+    # Recorded in the transaction that starts the payment.
+    give_consent(payment, citizen_id=citizen.id if citizen else None)
     payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
     if payment.state != S.STARTED:
         return _redirect_by_state(payment)

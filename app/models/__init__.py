@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from app.db import Base
+from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.municipality import Municipality, OnboardingState
 from app.models.payment import (
@@ -21,6 +22,8 @@ __all__ = [
     "ConsentKind",
     "ConsentRecord",
     "ConsentText",
+    "Citizen",
+    "CitizenCustomerId",
     "DemoGatewayTransaction",
     "GatewayNotification",
     "Municipality",

@@ -68,6 +68,8 @@ class Payment(Base):
     # The pay form's one-time token: a second submission of the same form finds this row.
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    # The logged-in citizen who paid; NULL for anonymous payments and after erasure.
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id", ondelete="SET NULL"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
     amount: Mapped[int]  # haléře
     amount_refunded: Mapped[int] = mapped_column(default=0)

@@ -166,8 +166,11 @@ def create_payment(
     gateway_name: str | None = None,
     form_token: str | None = None,
     variable_symbol: str | None = None,
+    citizen_id: int | None = None,
 ) -> Payment:
-    """Create a payment in ``created``. The same form token returns the same payment."""
+    """Create a payment in ``created``. The same form token returns the same payment.
+
+    ``citizen_id`` links the payment to the logged-in citizen's account."""
     if form_token:
         existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
         if existing is not None:
@@ -189,6 +192,7 @@ def create_payment(
         payer_email=payer_email.strip(),
         gateway_name=gateway_name,
         state=S.CREATED,
+        citizen_id=citizen_id,
     )
     db_session.add(payment)
     try:

@@ -1,0 +1,160 @@
+"""Account pages; every view needs a logged-in citizen and shows only their own data."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from app.account import bp
+from app.db import db_session
+from app.identity.session import current_citizen, log_out_citizen
+from app.models import Municipality, OnboardingState
+from app.services import citizens as svc
+
+# Endpoints the receipts room may offer for a payment's receipt, tried in order.
+RECEIPT_ENDPOINTS = ("receipts.download", "receipts.receipt", "checkout.receipt")
+
+
+def citizen_required(view):  # type: ignore[no-untyped-def]
+    @wraps(view)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        citizen = current_citizen()
+        if citizen is None:
+            flash(_("Pro zobrazení účtu se prosím přihlaste."), "info")
+            return redirect(url_for("auth.login", next=request.path))
+        return view(citizen, *args, **kwargs)
+
+    return wrapper
+
+
+def _receipt_url(payment) -> str | None:  # type: ignore[no-untyped-def]
+    for endpoint in RECEIPT_ENDPOINTS:
+        try:
+            return url_for(endpoint, external_id=payment.external_id)
+        except BuildError:
+            continue
+    return None
+
+
+def _provider_label(name: str) -> str:
+    provider = current_app.extensions["identity"].providers.get(name)
+    return provider.label if provider else name
+
+
+@bp.get("/")
+@citizen_required
+def overview(citizen):  # type: ignore[no-untyped-def]
+    payments = svc.citizen_payments(citizen)
+    receipts = svc.receipts_by_payment(payments)
+    receipt_urls = {p.id: _receipt_url(p) for p in payments if p.id in receipts}
+    municipalities = db_session.execute(
+        select(Municipality.slug, Municipality.name)
+        .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
+        .order_by(Municipality.name)
+    ).all()
+    return render_template(
+        "account/overview.html",
+        citizen=citizen,
+        payments=payments,
+        receipt_urls=receipt_urls,
+        obligations=svc.citizen_obligations(citizen),
+        consents=svc.citizen_consents(citizen),
+        municipalities=municipalities,
+        provider_label=_provider_label(citizen.provider),
+    )
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@citizen_required
+def profile(citizen):  # type: ignore[no-untyped-def]
+    errors: dict[str, str] = {}
+    name, email = citizen.name, citizen.email or ""
+    if request.method == "POST":
+        name, email = request.form.get("name", ""), request.form.get("email", "")
+        codes = svc.update_profile(citizen, name=name, email=email)
+        if not codes:
+            flash(_("Profil je uložen."), "success")
+            return redirect(url_for("account.overview"), code=303)
+        messages = {
+            "name": _("Vyplňte jméno a příjmení."),
+            "email": _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz."),
+        }
+        errors = {field: messages[code] for field, code in codes.items()}
+    return (
+        render_template("account/profile.html", citizen=citizen, name=name, email=email, errors=errors),
+        422 if errors else 200,
+    )
+
+
+@bp.post("/rodne-cislo/odvolat")
+@citizen_required
+def withdraw_birth_number(citizen):  # type: ignore[no-untyped-def]
+    svc.withdraw_birth_number_consent(citizen)
+    flash(_("Souhlas s párováním podle rodného čísla je odvolán a jeho otisk smazán."), "success")
+    return redirect(url_for("account.profile"), code=303)
+
+
+@bp.post("/cisla-platce")
+@citizen_required
+def add_customer_id(citizen):  # type: ignore[no-untyped-def]
+    error = svc.claim_customer_id(citizen, request.form.get("municipality", ""), request.form.get("customer_id", ""))
+    if error:
+        flash(
+            {
+                "customer_id": _(
+                    "Číslo plátce může obsahovat jen písmena, číslice a znaky / - _ . (nejvýše 50 znaků)."
+                ),
+                "municipality": _("Vyberte obec ze seznamu."),
+            }[error],
+            "error",
+        )
+    else:
+        flash(_("Číslo plátce je přidáno."), "success")
+    return redirect(url_for("account.overview") + "#cisla-platce", code=303)
+
+
+@bp.post("/cisla-platce/<int:claim_id>/odebrat")
+@citizen_required
+def remove_customer_id(citizen, claim_id: int):  # type: ignore[no-untyped-def]
+    if svc.remove_customer_id(citizen, claim_id):
+        flash(_("Číslo plátce je odebráno."), "success")
+    else:
+        flash(_("Toto číslo plátce ve vašem účtu není."), "error")
+    return redirect(url_for("account.overview") + "#cisla-platce", code=303)
+
+
+@bp.get("/export")
+@citizen_required
+def export(citizen):  # type: ignore[no-untyped-def]
+    data = svc.export_citizen_data(citizen)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="moje-udaje-platebni-portal.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/smazat", methods=["GET", "POST"])
+@citizen_required
+def erase(citizen):  # type: ignore[no-untyped-def]
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm") == "1":
+            svc.erase_citizen(citizen)
+            log_out_citizen()
+            flash(_("Váš účet a osobní údaje v něm jsou smazány."), "success")
+            return redirect(url_for("auth.logged_out"), code=303)
+        error = _("Potvrďte prosím, že chcete účet smazat.")
+    return (
+        render_template("account/erase.html", citizen=citizen, basis=svc.RETENTION_BASIS, error=error),
+        422 if error else 200,
+    )
