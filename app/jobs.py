@@ -89,3 +89,12 @@ def poll_started() -> int:
     from app.services.payments import poll_started as poll
 
     return poll(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
+
+
+@_in_app
+def import_obligations_job(import_id: int) -> str:
+    """Import a stored payer list (ObligationImport); progress is written on the record."""
+    from app.services.obligations import run_import
+
+    record = run_import(import_id)
+    return record.status if record is not None else "missing"

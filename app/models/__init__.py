@@ -2,6 +2,14 @@
 
 from app.db import Base
 from app.models.municipality import Municipality, OnboardingState
+from app.models.obligation import (
+    AmountMatch,
+    ImportStatus,
+    LookupMode,
+    Obligation,
+    ObligationImport,
+    ObligationState,
+)
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
     DemoGatewayTransaction,
@@ -14,11 +22,17 @@ from app.models.service import AmountMode, Service, VariableSymbolRule
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "AmountMatch",
     "AmountMode",
     "Base",
     "DemoGatewayTransaction",
     "GatewayNotification",
+    "ImportStatus",
+    "LookupMode",
     "Municipality",
+    "Obligation",
+    "ObligationImport",
+    "ObligationState",
     "OnboardingState",
     "Payment",
     "PaymentEvent",

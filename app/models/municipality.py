@@ -41,7 +41,7 @@ class Municipality(Base):
     demo_mode: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    services: Mapped[list["Service"]] = relationship(  # noqa: F821
+    services: Mapped[list[Service]] = relationship(  # noqa: F821
         back_populates="municipality", order_by="Service.name"
     )
 

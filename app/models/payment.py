@@ -69,6 +69,8 @@ class Payment(Base):
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    # The obligation (předpis) this payment pays, when the payer looked one up.
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"), index=True)
     amount: Mapped[int]  # haléře
     amount_refunded: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CZK")
@@ -86,8 +88,9 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 
-    service: Mapped["Service"] = relationship()  # noqa: F821
-    municipality: Mapped["Municipality"] = relationship()  # noqa: F821
+    service: Mapped[Service] = relationship()  # noqa: F821
+    municipality: Mapped[Municipality] = relationship()  # noqa: F821
+    obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

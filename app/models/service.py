@@ -44,6 +44,10 @@ class Service(Base):
     due_date: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
     allowed_gateways: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["demo"])
+    # Payer lists (obligations): whether the payer looks up what they owe, and how the
+    # paid amount must match what is left (app.models.obligation.LookupMode/AmountMatch).
+    lookup_mode: Mapped[str] = mapped_column(String(10), default="none")
+    amount_match: Mapped[str] = mapped_column(String(10), default="exact")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    municipality: Mapped["Municipality"] = relationship(back_populates="services")  # noqa: F821
+    municipality: Mapped[Municipality] = relationship(back_populates="services")  # noqa: F821
