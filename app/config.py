@@ -42,4 +42,7 @@ def from_env() -> dict[str, object]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Obligations (payer lists): lookups per client, and the largest importable file.
+        "LOOKUP_RATE_LIMIT": os.environ.get("LOOKUP_RATE_LIMIT", "10 per minute"),
+        "OBLIGATION_IMPORT_MAX_BYTES": int(os.environ.get("OBLIGATION_IMPORT_MAX_BYTES", str(20 * 1024 * 1024))),
     }

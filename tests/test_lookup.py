@@ -317,3 +317,9 @@ def test_rate_limit_uses_redis_when_configured(db_url, redis_url):  # type: igno
         assert keys, "the counter lives in Redis"
         db_session.remove()
     app.extensions["db_engine"].dispose()
+
+
+def test_municipality_page_says_the_amount_comes_from_the_lookup(app, client):  # type: ignore[no-untyped-def]
+    m, _ = _setup()
+    page = client.get(f"/obec/{m.slug}")
+    assert "částka podle zákaznického čísla" in page.text

@@ -52,7 +52,7 @@ def test_csv_in_every_encoding_and_delimiter(any_db_app, encoding, delimiter):  
     text = _csv(ROWS if delimiter != "," else [[f'"{c}"' for c in r] for r in ROWS], delimiter)
     report = import_obligations(service, ENCODINGS[encoding](text), "predpisy.csv")
     assert report.ok and report.imported, report.lines()
-    assert (report.inserted, report.updated, report.total_rows) == (3, 0, 3)
+    assert (report.inserted, report.updated, report.unchanged, report.total_rows) == (3, 0, 0, 3)
     got = _by_customer(service)
     assert got["1001"].payer_name == "Jana Nováková"
     assert got["1001"].amount == 125050
@@ -240,7 +240,7 @@ def test_reimport_updates_rows_and_never_duplicates(any_db_app):  # type: ignore
         ["1004", "Nový Plátce", "10", "", "", "", ""],
     ]
     second = import_obligations(service, _csv(changed).encode(), "a.csv")
-    assert (second.inserted, second.updated) == (1, 2), second.lines()
+    assert (second.inserted, second.updated, second.unchanged) == (1, 1, 1), second.lines()
     got = _by_customer(service)
     assert _count() == 4  # 1003 stays: a list only adds and updates
     assert got["1001"].payer_name == "Jana Nováková-Malá" and got["1001"].amount == 150000
@@ -248,7 +248,8 @@ def test_reimport_updates_rows_and_never_duplicates(any_db_app):  # type: ignore
     assert got["1001"].amount_paid == 5000  # what was paid is kept
     assert got["1001"].note is None
     again = import_obligations(service, _csv(changed).encode(), "a.csv")
-    assert (again.inserted, again.updated) == (0, 3)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert "beze změny 3" in again.summary()
     assert _count() == 4
 
 
@@ -360,7 +361,7 @@ def test_cli_import(app, tmp_path):  # type: ignore[no-untyped-def]
     good.write_bytes(_csv(ROWS).encode("cp1250"))
     result = runner.invoke(args=["obligations", "import", str(good), "--service", "hradek-nad-nisou/odpad"])
     assert result.exit_code == 0, result.output
-    assert "Importováno předpisů: 3 (nových 3, aktualizovaných 0)." in result.output
+    assert "Importováno předpisů: 3 (nových 3, změněných 0, beze změny 0)." in result.output
     assert _count() == 3
 
     bad = tmp_path / "spatne.csv"
@@ -383,3 +384,28 @@ def test_cli_import(app, tmp_path):  # type: ignore[no-untyped-def]
 
     result = runner.invoke(args=["obligations", "import", str(good), "--service", "nikde/nic"])
     assert result.exit_code != 0 and "neexistuje" in result.output
+
+
+def test_excel_sep_hint_line_and_quoted_multiline_cells_keep_line_numbers(app):  # type: ignore[no-untyped-def]
+    service = make_service(make_municipality())
+    text = 'sep=,\r\nZákaznické číslo,Jméno,Částka,Poznámka\r\n1,A B,"1 250,50","dva\r\nřádky"\r\n2,C D,-3,\r\n'
+    report = import_obligations(service, text.encode("cp1250"), "excel.csv")
+    assert [(e.line, e.column) for e in report.errors] == [(5, "amount")]
+    report = import_obligations(service, text.replace("-3", "3").encode("cp1250"), "excel.csv")
+    assert report.imported, report.lines()
+    got = _by_customer(service)
+    assert got["1"].amount == 125050 and got["1"].note == "dva\r\nřádky"
+
+
+def test_an_oversized_upload_is_not_stored_and_the_job_rejects_it(app):  # type: ignore[no-untyped-def]
+    app.config["OBLIGATION_IMPORT_MAX_BYTES"] = 1024
+    service = make_service(make_municipality())
+    data = _csv([[str(i), "A B", "1", "", "", "", ""] for i in range(200)]).encode()
+    assert len(data) > 1024
+    record = start_import(service, data, "velky.csv")
+    db_session.expire_all()
+    record = db_session.get(ObligationImport, record.id)
+    assert record.status == ImportStatus.REJECTED and record.size == len(data)
+    assert record.content == b""  # never stored
+    assert "příliš velký" in record.report["file_errors"][0]
+    assert _count() == 0

@@ -16,7 +16,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -56,7 +55,6 @@ class Obligation(Base):
         UniqueConstraint("municipality_id", "variable_symbol"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
-        Index("ix_obligation_service_due", "service_id", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
@@ -107,11 +107,13 @@ class ImportReport:
     total_rows: int = 0
     valid_rows: int = 0
     inserted: int = 0
-    updated: int = 0
+    updated: int = 0  # existing rows that changed
+    unchanged: int = 0  # existing rows the file repeats as they are
     imported: bool = False
     file_errors: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
+    write_seconds: float = 0.0  # of which writing to the database
 
     @property
     def ok(self) -> bool:
@@ -130,8 +132,8 @@ class ImportReport:
                 "Opravte je a nahrajte soubor znovu."
             )
         text = (
-            f"Importováno předpisů: {self.inserted + self.updated} "
-            f"(nových {self.inserted}, aktualizovaných {self.updated})."
+            f"Importováno předpisů: {self.inserted + self.updated + self.unchanged} "
+            f"(nových {self.inserted}, změněných {self.updated}, beze změny {self.unchanged})."
         )
         if self.errors:
             text += f" Vynecháno chybných řádků: {len(self.bad_lines)}."
@@ -151,6 +153,7 @@ class ImportReport:
             "valid_rows": self.valid_rows,
             "inserted": self.inserted,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             "file_errors": list(self.file_errors),
             "error_count": len(self.errors),
             "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in errors],
@@ -206,7 +209,16 @@ def _detect_delimiter(first_line: str) -> str:
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     text = _decode(data)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_detect_delimiter(first_line), strict=False)
+    delimiter = _detect_delimiter(first_line)
+    skip_first = False
+    # Excel's hint line "sep=;" names the delimiter and is not the header.
+    if first_line.strip().lower().startswith("sep=") and len(first_line.strip()) == 5:
+        delimiter, skip_first = first_line.strip()[4], True
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    if skip_first:
+        for row in reader:
+            if row:
+                break
     while True:
         start = reader.line_num + 1
         try:
@@ -494,10 +506,11 @@ def _validate(
 
 
 _UPSERT_COLUMNS = ("customer_id", "payer_name", "amount", "due_date", "variable_symbol", "period", "note")
+_COMPARED = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note")
 _UPDATED_ON_CONFLICT = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note", "updated_at")
 
 
-def _write_postgresql(session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None) -> None:
+def _write_postgresql(session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None) -> int:
     """COPY each batch into a temporary table, then one set-based
     INSERT … SELECT … ON CONFLICT DO UPDATE per batch: the fastest bulk path there is."""
     conn = session.connection()
@@ -511,10 +524,14 @@ def _write_postgresql(session: Session, service: Service, rows: Sequence[dict[st
     upsert = (
         f"INSERT INTO obligation (municipality_id, service_id, amount_paid, created_at, updated_at, {cols}) "
         f"SELECT %(municipality_id)s, %(service_id)s, 0, %(now)s, %(now)s, {cols} FROM obligation_import_rows "
-        f"ON CONFLICT (service_id, customer_id) DO UPDATE SET {updates}"
+        f"ON CONFLICT (service_id, customer_id) DO UPDATE SET {updates} "
+        # An unchanged row is not rewritten: re-importing the same list writes nothing.
+        f"WHERE ({', '.join('obligation.' + c for c in _COMPARED)}) IS DISTINCT FROM "
+        f"({', '.join('EXCLUDED.' + c for c in _COMPARED)})"
     )
     params = {"municipality_id": service.municipality_id, "service_id": service.id, "now": utcnow()}
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    written = 0
     try:
         done = 0
         for batch in _chunks(rows, BATCH_SIZE):
@@ -522,15 +539,17 @@ def _write_postgresql(session: Session, service: Service, rows: Sequence[dict[st
                 for r in batch:
                     copy.write_row([r[c] for c in _UPSERT_COLUMNS])
             cursor.execute(upsert, params)
-            cursor.execute("DELETE FROM obligation_import_rows")
+            written += max(cursor.rowcount, 0)
+            cursor.execute("TRUNCATE obligation_import_rows")
             done += len(batch)
             if progress:
                 progress(done, len(rows))
     finally:
         cursor.close()
+    return written
 
 
-def _write_sqlite(session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None) -> None:
+def _write_sqlite(session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None) -> int:
     """SQLite's own INSERT … ON CONFLICT DO UPDATE, executemany per batch."""
     from sqlalchemy.dialects.sqlite import insert
 
@@ -539,16 +558,19 @@ def _write_sqlite(session: Session, service: Service, rows: Sequence[dict[str, A
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.service_id, table.c.customer_id],
         set_={c: stmt.excluded[c] for c in _UPDATED_ON_CONFLICT},
+        where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in _COMPARED)),
     )
     now = utcnow()
     common = {"municipality_id": service.municipality_id, "service_id": service.id, "amount_paid": 0, "created_at": now, "updated_at": now}
     conn = session.connection()
-    done = 0
+    done = written = 0
     for batch in _chunks(rows, BATCH_SIZE):
-        conn.execute(stmt, [{**{c: r[c] for c in _UPSERT_COLUMNS}, **common} for r in batch])
+        result = conn.execute(stmt, [{**{c: r[c] for c in _UPSERT_COLUMNS}, **common} for r in batch])
+        written += max(result.rowcount, 0)
         done += len(batch)
         if progress:
             progress(done, len(rows))
+    return written
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -586,20 +608,21 @@ def import_obligations(
         return report
 
     session = db_session()
-    # Existing rows of this service, and every variable symbol in the municipality.
-    existing = dict(
-        session.execute(
-            select(Obligation.customer_id, Obligation.variable_symbol).where(Obligation.service_id == service.id)
-        ).all()
-    )
-    holders = {
-        vs: (sid, cid)
-        for vs, sid, cid in session.execute(
-            select(Obligation.variable_symbol, Obligation.service_id, Obligation.customer_id).where(
-                Obligation.municipality_id == service.municipality_id, Obligation.variable_symbol.is_not(None)
-            )
+    # One Core query (no ORM objects) for the rows of this service and every variable
+    # symbol in the municipality.
+    t = Obligation.__table__
+    existing: dict[str, str | None] = {}
+    holders: dict[str, tuple[int, str]] = {}
+    for sid, cid, vs in session.connection().execute(
+        select(t.c.service_id, t.c.customer_id, t.c.variable_symbol).where(
+            t.c.municipality_id == service.municipality_id,
+            or_(t.c.service_id == service.id, t.c.variable_symbol.is_not(None)),
         )
-    }
+    ):
+        if sid == service.id:
+            existing[cid] = vs
+        if vs is not None:
+            holders[vs] = (sid, cid)
     in_file = {r["customer_id"]: r["variable_symbol"] for r in good}
     checked: list[dict[str, Any]] = []
     for r in good:
@@ -621,6 +644,7 @@ def import_obligations(
         return report
 
     total = len(checked)
+    write_started = time.perf_counter()
     if progress:
         progress(0, total)
     try:
@@ -636,19 +660,23 @@ def import_obligations(
             )
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
-            _write_postgresql(session, service, checked, progress)
+            written = _write_postgresql(session, service, checked, progress)
         elif dialect == "sqlite":
-            _write_sqlite(session, service, checked, progress)
+            written = _write_sqlite(session, service, checked, progress)
         else:  # pragma: no cover - the project supports these two
             raise RuntimeError(f"obligation import is not implemented for {dialect}")
         session.commit()
     except Exception:
         session.rollback()
         raise
-    report.updated = sum(1 for r in checked if r["customer_id"] in existing)
-    report.inserted = total - report.updated
+    existing_in_file = sum(1 for r in checked if r["customer_id"] in existing)
+    report.inserted = total - existing_in_file
+    # Rows written = inserted + changed (unchanged rows are skipped by the upsert).
+    report.updated = max(written - report.inserted, 0)
+    report.unchanged = existing_in_file - report.updated
     report.imported = True
     report.seconds = time.perf_counter() - started
+    report.write_seconds = time.perf_counter() - write_started
     return report
 
 
