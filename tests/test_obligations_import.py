@@ -409,3 +409,18 @@ def test_an_oversized_upload_is_not_stored_and_the_job_rejects_it(app):  # type:
     assert record.content == b""  # never stored
     assert "příliš velký" in record.report["file_errors"][0]
     assert _count() == 0
+
+
+def test_a_partial_import_whose_symbols_cross_is_refused_whole(any_db_app):  # type: ignore[no-untyped-def]
+    m = make_municipality()
+    waste = make_service(m, slug="odpad")
+    dogs = make_service(m, slug="psi")
+    head = "Zákaznické číslo;Jméno;Částka;VS\n"
+    assert import_obligations(waste, (head + "1;A B;100;555\n").encode(), "a.csv").imported
+    assert import_obligations(dogs, (head + "9;X Y;100;557\n").encode(), "a.csv").imported
+    # Customer 1 would move to 557 (taken by the dog fee: rejected), customer 2 wants 555.
+    report = import_obligations(waste, (head + "1;A B;100;557\n2;C D;100;555\n").encode(), "a.csv", allow_partial=True)
+    assert not report.imported
+    assert "kříží" in report.file_errors[0]
+    got = _by_customer(waste)
+    assert set(got) == {"1"} and got["1"].variable_symbol == "555"  # nothing changed

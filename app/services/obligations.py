@@ -25,6 +25,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
@@ -650,7 +651,11 @@ def import_obligations(
     try:
         # A symbol that moves between two customers of this service would collide
         # mid-batch: free the old ones first.
-        moving = [cid for cid, vs in in_file.items() if existing.get(cid) and existing[cid] != vs]
+        moving = [
+            r["customer_id"]
+            for r in checked
+            if existing.get(r["customer_id"]) and existing[r["customer_id"]] != r["variable_symbol"]
+        ]
         for batch in _chunks(moving, BATCH_SIZE):
             session.execute(
                 update(Obligation)
@@ -666,6 +671,16 @@ def import_obligations(
         else:  # pragma: no cover - the project supports these two
             raise RuntimeError(f"obligation import is not implemented for {dialect}")
         session.commit()
+    except _INTEGRITY_ERRORS:
+        # A variable symbol still held by a row this file could not move (in a partial
+        # import): refuse the whole file rather than half of it.
+        session.rollback()
+        report.file_errors.append(
+            "Soubor nebyl importován: variabilní symboly v něm se kříží s jinými předpisy obce. "
+            "Opravte chybné řádky a nahrajte soubor znovu."
+        )
+        report.seconds = time.perf_counter() - started
+        return report
     except Exception:
         session.rollback()
         raise
@@ -678,6 +693,15 @@ def import_obligations(
     report.seconds = time.perf_counter() - started
     report.write_seconds = time.perf_counter() - write_started
     return report
+
+
+# The PostgreSQL path runs on psycopg's own cursor (COPY), whose errors SQLAlchemy does not wrap.
+try:
+    from psycopg import IntegrityError as _PsycopgIntegrityError
+
+    _INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _PsycopgIntegrityError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    _INTEGRITY_ERRORS = (IntegrityError,)
 
 
 def _too_big(size: int, limit: int) -> str:
