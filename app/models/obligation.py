@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -50,6 +51,10 @@ class AmountMatch(StrEnum):
 class Obligation(Base):
     __tablename__ = "obligation"
     __table_args__ = (
+        # One composite key to the service: it proves the service exists AND that
+        # municipality_id is the service's, with one check per row instead of two
+        # (the foreign-key checks were half the time of a 100,000-row import).
+        ForeignKeyConstraint(["service_id", "municipality_id"], ["service.id", "service.municipality_id"]),
         UniqueConstraint("service_id", "customer_id"),
         # NULLs do not collide, so obligations without a variable symbol are fine.
         UniqueConstraint("municipality_id", "variable_symbol"),
@@ -59,8 +64,8 @@ class Obligation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Denormalised from the service so a variable symbol is unique in the municipality.
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    municipality_id: Mapped[int]
+    service_id: Mapped[int]
     customer_id: Mapped[str] = mapped_column(String(50))
     payer_name: Mapped[str] = mapped_column(String(200))
     amount: Mapped[int]  # haléře owed

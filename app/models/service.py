@@ -25,6 +25,8 @@ class Service(Base):
     __tablename__ = "service"
     __table_args__ = (
         UniqueConstraint("municipality_id", "slug"),
+        # The target of obligation's composite key (service, municipality).
+        UniqueConstraint("id", "municipality_id"),
         CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
     )
 
