@@ -424,3 +424,15 @@ def test_a_partial_import_whose_symbols_cross_is_refused_whole(any_db_app):  # t
     assert "kříží" in report.file_errors[0]
     got = _by_customer(waste)
     assert set(got) == {"1"} and got["1"].variable_symbol == "555"  # nothing changed
+
+
+def test_the_database_refuses_an_obligation_whose_municipality_is_not_its_services(any_db_app):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import IntegrityError
+
+    service = make_service(make_municipality())
+    other = make_municipality()
+    db_session.add(Obligation(municipality_id=other.id, service_id=service.id, customer_id="1", payer_name="A B", amount=100))
+    with pytest.raises(IntegrityError):
+        db_session.flush()
+    db_session.rollback()
+    assert _count() == 0
