@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 
@@ -59,3 +61,40 @@ def register(app: Flask) -> None:
             raise click.ClickException("no receipt for this payment")
         jobs.enqueue(jobs.send_receipt_email, receipt.id, force=True)
         click.echo(f"queued {receipt.full_number}")
+    @app.cli.group("obligations")
+    def obligations_group() -> None:
+        """Payer lists (předpisy) of services."""
+
+    @obligations_group.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--service", "service_ref", required=True, help="<municipality-slug>/<service-slug>")
+    @click.option("--allow-partial", is_flag=True, help="Import the good rows even when some are bad.")
+    def import_obligations_cmd(file: Path, service_ref: str, allow_partial: bool) -> None:
+        """Import a payer list (CSV or XLSX) into a service; prints the report."""
+        from sqlalchemy import select
+
+        from app.db import db_session
+        from app.models import Municipality, Service
+        from app.services.obligations import ImportReport, _max_bytes, _too_big, import_obligations
+
+        municipality_slug, _, service_slug = service_ref.partition("/")
+        service = db_session.scalar(
+            select(Service)
+            .join(Municipality, Municipality.id == Service.municipality_id)
+            .where(Municipality.slug == municipality_slug, Service.slug == service_slug)
+        )
+        if service is None:
+            raise click.ClickException(f"Služba „{service_ref}“ neexistuje (zadejte obec/služba, např. liberec/odpad).")
+        if not file.exists():
+            raise click.ClickException(f"Soubor {file} neexistuje.")
+        size = file.stat().st_size
+        if size > _max_bytes():
+            # Refused before reading it at all.
+            report = ImportReport(filename=file.name)
+            report.file_errors.append(_too_big(size, _max_bytes()))
+        else:
+            report = import_obligations(service, file.read_bytes(), file.name, allow_partial=allow_partial)
+        for line in report.lines():
+            click.echo(line)
+        if not report.imported:
+            raise SystemExit(1)

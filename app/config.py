@@ -88,4 +88,7 @@ def from_env() -> dict[str, object]:
         # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it
         # (or SECRET_KEY) makes stored HMACs unmatchable until the citizens log in again.
         "BIRTH_NUMBER_HMAC_KEY": os.environ.get("BIRTH_NUMBER_HMAC_KEY"),
+        # Obligations (payer lists): lookups per client, and the largest importable file.
+        "LOOKUP_RATE_LIMIT": os.environ.get("LOOKUP_RATE_LIMIT", "10 per minute"),
+        "OBLIGATION_IMPORT_MAX_BYTES": int(os.environ.get("OBLIGATION_IMPORT_MAX_BYTES", str(20 * 1024 * 1024))),
     }

@@ -96,3 +96,9 @@ def send_receipt_email(receipt_id: int, force: bool = False) -> str:
     from app.services.receipts import send_receipt_email as send
 
     return send(receipt_id, force=force)
+def import_obligations_job(import_id: int) -> str:
+    """Import a stored payer list (ObligationImport); progress is written on the record."""
+    from app.services.obligations import run_import
+
+    record = run_import(import_id)
+    return record.status if record is not None else "missing"

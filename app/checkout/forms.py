@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from app.models import AmountMode, Service
+from app.models import AmountMode, Obligation, Service
 from app.services.money import AmountError, format_czk, parse_czk
+from app.services.obligations import LookupInputError, amount_editable, check_obligation_amount, normalize_lookup
 from app.services.payments import AmountRuleError, check_amount
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
@@ -23,21 +24,23 @@ class PayForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_request(cls, form, service: Service) -> PayForm:  # type: ignore[no-untyped-def]
+    def from_request(cls, form, service: Service, obligation: Obligation | None = None) -> PayForm:  # type: ignore[no-untyped-def]
         f = cls(
             name=(form.get("name") or "").strip()[:200],
             email=(form.get("email") or "").strip()[:254],
             amount_text=(form.get("amount") or "").strip()[:40],
         )
-        f.validate(service)
+        f.validate(service, obligation)
         return f
 
-    def validate(self, service: Service) -> bool:
+    def validate(self, service: Service, obligation: Obligation | None = None) -> bool:
         if len(self.name) < 2:
             self.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
         if not EMAIL_RE.match(self.email):
             self.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
-        if service.amount_mode == AmountMode.PAYER:
+        if obligation is not None:
+            self._validate_obligation_amount(service, obligation)
+        elif service.amount_mode == AmountMode.PAYER:
             try:
                 self.amount = parse_czk(self.amount_text)
             except AmountError as exc:
@@ -57,3 +60,37 @@ class PayForm:
         else:
             self.amount = service.amount
         return not self.errors
+
+    def _validate_obligation_amount(self, service: Service, obligation: Obligation) -> None:
+        amount: int | None = None
+        if amount_editable(service):
+            try:
+                amount = parse_czk(self.amount_text)
+            except AmountError as exc:
+                self.errors["amount"] = {
+                    "missing": _("Zadejte částku."),
+                    "negative": _("Částka nesmí být záporná."),
+                }.get(str(exc), _("Částka musí být číslo v korunách, např. 500 nebo 499,50."))
+                return
+        try:
+            self.amount = check_obligation_amount(service, obligation, amount)
+        except AmountRuleError as exc:
+            key = "amount" if amount_editable(service) else "form"
+            self.errors[key] = {
+                "already_paid": _("Tento předpis je již zaplacen."),
+                "not_positive": _("Částka musí být větší než nula."),
+                "below_min": _("Zaplaťte alespoň %(limit)s.", limit=format_czk(exc.limit)),
+                "above_max": _("Zaplatit můžete nejvýše %(limit)s, tedy zbývající dlužnou částku.", limit=format_czk(exc.limit)),
+            }.get(exc.code, _("Zadejte částku."))
+
+
+def lookup_error_message(text: str | None) -> str | None:
+    """None when the lookup input is acceptable, else a Czech message for the field."""
+    try:
+        normalize_lookup(text)
+    except LookupInputError as exc:
+        return {
+            "missing": _("Zadejte zákaznické číslo nebo variabilní symbol."),
+            "too_long": _("Zákaznické číslo ani variabilní symbol nemají víc než 100 znaků. Zkontrolujte, co jste zadali."),
+        }.get(exc.code, _("Zákaznické číslo nebo variabilní symbol smí obsahovat jen písmena, číslice, mezery a znaky - / . _"))
+    return None

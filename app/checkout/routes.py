@@ -13,12 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.checkout import bp
-from app.checkout.forms import PayForm
+from app.checkout.forms import PayForm, lookup_error_message
 from app.db import db_session
 from app.extensions import limiter
 from app.identity import current_citizen
-from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
+from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
 from app.services.consent import ConsentKind, current_text, give_consent
+from app.services.money import format_czk
+from app.services.obligations import (
+    amount_editable,
+    describe_obligation,
+    find_obligation,
+    obligation_from_token,
+    obligation_token,
+)
 from app.services.payments import (
     CardPaymentError,
     PaymentError,
@@ -86,24 +94,41 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     return render_template("checkout/municipality.html", municipality=m, services=services)
 
 
-@bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
-def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
-    m = _active_municipality(slug)
-    service = _active_service(m, service_slug)
-    transfer = transfer_for_service(service)
-    citizen = current_citizen()
-    if request.method == "GET":
-        # A logged-in citizen finds their name and e-mail filled in (and may change them).
-        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
-        return render_template(
+def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: str | None, *, obligation=None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
             "checkout/pay.html",
             municipality=m,
             service=service,
             form=form,
-            form_token=secrets.token_urlsafe(24),
-            transfer=transfer,
-        )
-    form = PayForm.from_request(request.form, service)
+            form_token=form_token or secrets.token_urlsafe(24),
+            obligation=describe_obligation(obligation) if obligation is not None else None,
+            obligation_token=obligation_token(service, obligation) if obligation is not None else None,
+            amount_editable=amount_editable(service),
+            transfer=transfer_for_service(service),
+            **extra,
+        ),
+        status,
+    )
+
+
+@bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
+def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
+    m = _active_municipality(slug)
+    service = _active_service(m, service_slug)
+    citizen = current_citizen()
+    if request.method == "GET":
+        # A logged-in citizen finds their name and e-mail filled in (and may change them).
+        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
+        return _render_pay(m, service, form, None)
+    obligation = None
+    if service.lookup_mode != LookupMode.NONE and request.form.get("obligation_token"):
+        obligation = obligation_from_token(service, request.form.get("obligation_token"))
+        if obligation is None:
+            return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."))
+    elif service.lookup_mode == LookupMode.REQUIRED:
+        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Nejprve vyhledejte svůj předpis podle zákaznického čísla."))
+    form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
     if not form.errors:
         try:
@@ -114,22 +139,33 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
                 payer_email=form.email,
                 form_token=form_token,
                 citizen_id=citizen.id if citizen else None,
+                obligation=obligation,
             )
         except PaymentError:
             form.errors["form"] = _("Tuto službu nyní nelze zaplatit.")
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
-    return (
-        render_template(
-            "checkout/pay.html",
-            municipality=m,
-            service=service,
-            form=form,
-            form_token=form_token or secrets.token_urlsafe(24),
-            transfer=transfer,
-        ),
-        422,
-    )
+    return _render_pay(m, service, form, form_token, obligation=obligation, status=422)
+
+
+@bp.post("/obec/<slug>/<service_slug>/vyhledat")
+@limiter.limit(lambda: current_app.config.get("LOOKUP_RATE_LIMIT", "10 per minute"))
+def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
+    """Find what a payer owes by customer ID or variable symbol; shows the masked name only."""
+    m = _active_municipality(slug)
+    service = _active_service(m, service_slug)
+    if service.lookup_mode == LookupMode.NONE:
+        abort(404)
+    query = (request.form.get("customer_id") or "")[:200]
+    error = lookup_error_message(query)
+    if error:
+        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=error, lookup_query=query[:100])
+    obligation = find_obligation(service, query)
+    if obligation is None:
+        # The same answer for an unknown ID and for another municipality's.
+        return _render_pay(m, service, PayForm(), None, lookup_not_found=True, lookup_query=query)
+    form = PayForm(amount_text=format_czk(obligation.remaining, symbol=False))
+    return _render_pay(m, service, form, None, obligation=obligation)
 
 
 def _embedded(payment: Payment) -> bool:

@@ -4,6 +4,14 @@ from app.db import Base
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.municipality import Municipality, OnboardingState
+from app.models.obligation import (
+    AmountMatch,
+    ImportStatus,
+    LookupMode,
+    Obligation,
+    ObligationImport,
+    ObligationState,
+)
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
     DemoGatewayTransaction,
@@ -17,6 +25,7 @@ from app.models.service import AmountMode, Service, VariableSymbolRule
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "AmountMatch",
     "AmountMode",
     "Base",
     "ConsentKind",
@@ -26,7 +35,12 @@ __all__ = [
     "CitizenCustomerId",
     "DemoGatewayTransaction",
     "GatewayNotification",
+    "ImportStatus",
+    "LookupMode",
     "Municipality",
+    "Obligation",
+    "ObligationImport",
+    "ObligationState",
     "OnboardingState",
     "Payment",
     "PaymentEvent",

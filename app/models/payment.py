@@ -71,6 +71,8 @@ class Payment(Base):
     # The logged-in citizen who paid; NULL for anonymous payments and after erasure.
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id", ondelete="SET NULL"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    # The obligation (předpis) this payment pays, when the payer looked one up.
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"), index=True)
     amount: Mapped[int]  # haléře
     amount_refunded: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CZK")
@@ -90,6 +92,7 @@ class Payment(Base):
 
     service: Mapped[Service] = relationship()  # noqa: F821
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
+    obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

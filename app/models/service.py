@@ -25,6 +25,8 @@ class Service(Base):
     __tablename__ = "service"
     __table_args__ = (
         UniqueConstraint("municipality_id", "slug"),
+        # The target of obligation's composite key (service, municipality).
+        UniqueConstraint("id", "municipality_id"),
         CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
     )
 
@@ -44,6 +46,10 @@ class Service(Base):
     due_date: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
     allowed_gateways: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["demo"])
+    # Payer lists (obligations): whether the payer looks up what they owe, and how the
+    # paid amount must match what is left (app.models.obligation.LookupMode/AmountMatch).
+    lookup_mode: Mapped[str] = mapped_column(String(10), default="none")
+    amount_match: Mapped[str] = mapped_column(String(10), default="exact")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     municipality: Mapped[Municipality] = relationship(back_populates="services")  # noqa: F821

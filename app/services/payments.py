@@ -23,6 +23,7 @@ from app.models import (
     ALLOWED_TRANSITIONS,
     AmountMode,
     GatewayNotification,
+    Obligation,
     Payment,
     PaymentEvent,
     PaymentState,
@@ -167,17 +168,28 @@ def create_payment(
     form_token: str | None = None,
     variable_symbol: str | None = None,
     citizen_id: int | None = None,
+    obligation: Obligation | None = None,
 ) -> Payment:
     """Create a payment in ``created``. The same form token returns the same payment.
 
-    ``citizen_id`` links the payment to the logged-in citizen's account."""
+    With an obligation, its amount rule applies and the payment carries its variable
+    symbol; paying it credits the obligation. ``citizen_id`` links the payment to the
+    logged-in citizen's account."""
     if form_token:
         existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
         if existing is not None:
             return existing
     if not service.active or not service.municipality.is_active:
         raise PaymentError("service_inactive")
-    amount = check_amount(service, amount)
+    if obligation is not None:
+        from app.services.obligations import check_obligation_amount
+
+        if obligation.service_id != service.id:
+            raise PaymentError("obligation_mismatch")
+        amount = check_obligation_amount(service, obligation, amount)
+        variable_symbol = variable_symbol or obligation.variable_symbol
+    else:
+        amount = check_amount(service, amount)
     gateways = offered_gateways(service)
     gateway_name = gateway_name or (gateways[0] if gateways else "")
     if gateway_name not in gateways:
@@ -187,6 +199,7 @@ def create_payment(
         form_token=form_token,
         municipality_id=service.municipality_id,
         service_id=service.id,
+        obligation_id=obligation.id if obligation is not None else None,
         amount=amount,
         payer_name=payer_name.strip(),
         payer_email=payer_email.strip(),
@@ -505,3 +518,8 @@ def find_payment(external_id: str) -> Payment | None:
     if not is_external_id(external_id):
         return None
     return db_session.scalar(select(Payment).where(Payment.external_id == external_id))
+
+
+# Listeners of other domains register themselves on import; importing them here makes
+# sure they are registered wherever payments change state.
+from app.services import obligations as _obligations  # noqa: E402,F401
