@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.checkout import bp
 from app.checkout.forms import PayForm
-from app.db import db_session
+from app.db import autocommit_reads, db_session
 from app.models import Municipality, OnboardingState, Payment, PaymentState, Service
 from app.services.payments import PaymentError, create_payment, find_payment, start_payment, sync_payment
 
@@ -30,13 +30,21 @@ def _active_municipality(slug: str) -> Municipality:
     return m
 
 
-def _active_service(m: Municipality, service_slug: str) -> Service:
-    s = db_session.scalar(
-        select(Service).where(Service.municipality_id == m.id, Service.slug == service_slug, Service.active.is_(True))
-    )
-    if s is None:
+def _active_service(slug: str, service_slug: str) -> tuple[Municipality, Service]:
+    """An active service of an active municipality, in one query (the pay page is the hottest)."""
+    row = db_session.execute(
+        select(Municipality, Service)
+        .join(Service, Service.municipality_id == Municipality.id)
+        .where(
+            Municipality.slug == slug,
+            Municipality.onboarding_state == OnboardingState.ACTIVE,
+            Service.slug == service_slug,
+            Service.active.is_(True),
+        )
+    ).first()
+    if row is None:
         abort(404)
-    return s
+    return row[0], row[1]
 
 
 def _payment(external_id: str) -> Payment:
@@ -48,6 +56,7 @@ def _payment(external_id: str) -> Payment:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    autocommit_reads()
     q = (request.args.get("q") or "").strip()[:100]
     stmt = (
         select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id))
@@ -64,17 +73,25 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/obec/<slug>")
 def municipality(slug: str):  # type: ignore[no-untyped-def]
-    m = _active_municipality(slug)
-    services = db_session.scalars(
-        select(Service).where(Service.municipality_id == m.id, Service.active.is_(True)).order_by(Service.name)
+    autocommit_reads()
+    # One round trip: the municipality with its active services (none → one row with None).
+    rows = db_session.execute(
+        select(Municipality, Service)
+        .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
+        .where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
+        .order_by(Service.name)
     ).all()
-    return render_template("checkout/municipality.html", municipality=m, services=services)
+    if not rows:
+        abort(404)
+    services = [s for _, s in rows if s is not None]
+    return render_template("checkout/municipality.html", municipality=rows[0][0], services=services)
 
 
 @bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
-    m = _active_municipality(slug)
-    service = _active_service(m, service_slug)
+    if request.method == "GET":
+        autocommit_reads()
+    m, service = _active_service(slug, service_slug)
     if request.method == "GET":
         return render_template(
             "checkout/pay.html", municipality=m, service=service, form=PayForm(), form_token=secrets.token_urlsafe(24)
