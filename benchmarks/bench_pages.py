@@ -40,6 +40,53 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    # CPU time the server side spent per request (gunicorn workers + their PostgreSQL
+    # backends), from /proc: unlike req/s it does not depend on what else the machine runs.
+    cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0  # the PostgreSQL backends' share of cpu_ms
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # fields after "pid (comm) "
+
+
+def children(ppid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields and int(fields[1]) == ppid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = _stat(pid)
+        if fields:
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLK_TCK
+
+
+def db_backends(db_name: str | None) -> list[int]:
+    if not db_name:
+        return []
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(server_url()).set(database="postgres"))
+    with admin.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": db_name}).scalars().all()
+    admin.dispose()
+    return list(pids)
 
 
 def free_port() -> int:
@@ -159,9 +206,13 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: int) -> Result:
+def run_wrk(
+    name: str, url: str, *, duration: int, connections: int, threads: int, master: int, db_name: str | None = None
+) -> Result:
     # A short warm-up so both sides have compiled templates and open connections.
     subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", "-d2s", url], capture_output=True, check=True)
+    workers, backends = children(master), db_backends(db_name)
+    cpu_before, db_before = cpu_seconds(workers), cpu_seconds(backends)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
         capture_output=True,
@@ -174,7 +225,10 @@ def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: in
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
-    return Result(name, rps, p50, p99, errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    db_cpu = cpu_seconds(backends) - db_before
+    cpu = cpu_seconds(workers) - cpu_before + db_cpu
+    return Result(name, rps, p50, p99, errors, cpu * 1000 / max(requests, 1), db_cpu * 1000 / max(requests, 1))
 
 
 def main() -> int:
@@ -201,7 +255,10 @@ def main() -> int:
         }
         wait_ready(next(iter(pages.values())), portal)
         for name, url in pages.items():
-            results.append(run_wrk(name, url, duration=args.duration, connections=args.connections, threads=args.threads))
+            results.append(
+                run_wrk(name, url, duration=args.duration, connections=args.connections, threads=args.threads,
+                        master=portal.pid, db_name=db_name)
+            )
         stop(portal)
 
         ceiling, ceiling_port = start_gunicorn("benchmarks.ceiling_app:app", base_env, args.workers)
@@ -209,7 +266,7 @@ def main() -> int:
         ceiling_url = f"http://127.0.0.1:{ceiling_port}/obec/{m_slug}"
         wait_ready(ceiling_url, ceiling)
         ceiling_result = run_wrk("ceiling (Flask+Jinja)", ceiling_url, duration=args.duration,
-                                 connections=args.connections, threads=args.threads)
+                                 connections=args.connections, threads=args.threads, master=ceiling.pid)
         stop(ceiling)
     finally:
         for p in procs:
@@ -219,11 +276,16 @@ def main() -> int:
     print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency; gunicorn -w {args.workers} (sync); "
           f"{os.cpu_count()} CPUs; municipality /obec/{m_slug}, service /obec/{m_slug}/{s_slug}")
-    print(f"{'page':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'of ceiling':>12}")
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} (other processes share the CPUs: compare the CPU columns)")
+    print(f"{'page':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'of ceiling':>11}"
+          f"{'CPU ms/req':>11}{'(of it DB)':>11}{'CPU ratio':>10}")
     ok = True
     for r in [*results, ceiling_result]:
         ratio = r.rps / ceiling_result.rps
-        print(f"{r.name:<24}{r.rps:>10.1f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>8}{ratio:>11.0%}")
+        cpu_ratio = ceiling_result.cpu_ms / r.cpu_ms if r.cpu_ms else 0.0
+        print(f"{r.name:<24}{r.rps:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>7}{ratio:>11.0%}"
+              f"{r.cpu_ms:>11.2f}{r.db_cpu_ms:>11.2f}{cpu_ratio:>10.0%}")
         if r is not ceiling_result:
             ok = ok and ratio >= 0.5 and r.p99_ms < 100 and r.errors == 0
     print("target (>= 50 % of ceiling, p99 < 100 ms, no errors):", "MET" if ok else "NOT MET")

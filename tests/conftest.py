@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app import models as _models  # noqa: F401  (every table in Base.metadata before create_all)
 from app.db import Base, db_session, make_engine
 
 IN_CI = bool(os.environ.get("CI"))
