@@ -1,7 +1,9 @@
 """Browser test infrastructure: Debian chromium driven by Playwright (never downloaded),
 and the portal served by a real threaded werkzeug server on 127.0.0.1 with a free port.
 
-``live_server(**overrides)`` starts one app per call. The demo gateway sends its signed
+``live_server(**overrides)`` starts one app per call; ``phone`` is a page in a
+390×844 touch context. Checks for pages (axe-core, labels, sideways scroll) are in
+``tests/browser/helpers.py``. The demo gateway sends its signed
 notifications over real HTTP to that server (``http_notifier``), exactly as in production.
 """
 
@@ -11,7 +13,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -112,45 +112,3 @@ def live_server(db_url: str) -> Iterator[Callable[..., LiveServer]]:
     for live in started:
         live.stop()
     db_session.remove()
-
-
-def run_axe(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core in the page (evaluated through the DevTools protocol, so our CSP
-    does not block it) and return its serious and critical violations."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate(
-        """async () => {
-            const r = await axe.run(document, {resultTypes: ['violations']});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
-        }"""
-    )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
-def a11y_smoke(page: Any) -> list[str]:
-    """Checks that need no library: labels, one h1, lang, alt texts."""
-    return page.evaluate(
-        """() => {
-            const problems = [];
-            if (!document.documentElement.lang) problems.push('html has no lang');
-            const h1 = document.querySelectorAll('h1').length;
-            if (h1 !== 1) problems.push(`${h1} h1 elements`);
-            for (const el of document.querySelectorAll('input, select, textarea')) {
-                if (el.type === 'hidden') continue;
-                const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label')
-                    || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
-                if (!labelled) problems.push(`unlabelled ${el.tagName} ${el.name}`);
-            }
-            for (const img of document.querySelectorAll('img')) {
-                if (!img.hasAttribute('alt')) problems.push(`img without alt: ${img.src}`);
-            }
-            return problems;
-        }"""
-    )
-
-
-def horizontal_overflow(page: Any) -> int:
-    """How many CSS pixels the page is wider than the viewport (0 = no sideways scroll)."""
-    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import AmountMode, GatewayNotification, Payment
-from tests.browser.conftest import a11y_smoke, horizontal_overflow, run_axe
+from tests.browser.helpers import a11y_smoke, horizontal_overflow, run_axe
 from tests.factories import make_municipality, make_service
 
 pytestmark = pytest.mark.browser
