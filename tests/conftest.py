@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 import app.models  # noqa: F401 - every table is known before prepare_schema creates them
 from app import create_app
+from app import models as _models  # noqa: F401  (every table in Base.metadata before create_all)
 from app.db import Base, db_session, make_engine
 
 IN_CI = bool(os.environ.get("CI"))

@@ -47,6 +47,7 @@ class PayForm:
                 self.errors["amount"] = {
                     "missing": _("Zadejte částku."),
                     "negative": _("Částka nesmí být záporná."),
+                    "too_large": _("Částka je příliš vysoká."),
                 }.get(str(exc), _("Částka musí být číslo v korunách, např. 500 nebo 499,50."))
             else:
                 try:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
-from app.db import db_session
+from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.identity import current_citizen
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
@@ -44,22 +44,21 @@ from app.services.receipts import receipt_for_payment
 S = PaymentState
 
 
-def _active_municipality(slug: str) -> Municipality:
-    m = db_session.scalar(
-        select(Municipality).where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
-    )
-    if m is None:
+def _active_service(slug: str, service_slug: str) -> tuple[Municipality, Service]:
+    """An active service of an active municipality, in one query (the pay page is the hottest)."""
+    row = db_session.execute(
+        select(Municipality, Service)
+        .join(Service, Service.municipality_id == Municipality.id)
+        .where(
+            Municipality.slug == slug,
+            Municipality.onboarding_state == OnboardingState.ACTIVE,
+            Service.slug == service_slug,
+            Service.active.is_(True),
+        )
+    ).first()
+    if row is None:
         abort(404)
-    return m
-
-
-def _active_service(m: Municipality, service_slug: str) -> Service:
-    s = db_session.scalar(
-        select(Service).where(Service.municipality_id == m.id, Service.slug == service_slug, Service.active.is_(True))
-    )
-    if s is None:
-        abort(404)
-    return s
+    return row[0], row[1]
 
 
 def _payment(external_id: str) -> Payment:
@@ -71,6 +70,7 @@ def _payment(external_id: str) -> Payment:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    autocommit_reads()
     q = (request.args.get("q") or "").strip()[:100]
     stmt = (
         select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id))
@@ -87,11 +87,18 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/obec/<slug>")
 def municipality(slug: str):  # type: ignore[no-untyped-def]
-    m = _active_municipality(slug)
-    services = db_session.scalars(
-        select(Service).where(Service.municipality_id == m.id, Service.active.is_(True)).order_by(Service.name)
+    autocommit_reads()
+    # One round trip: the municipality with its active services (none → one row with None).
+    rows = db_session.execute(
+        select(Municipality, Service)
+        .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
+        .where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
+        .order_by(Service.name)
     ).all()
-    return render_template("checkout/municipality.html", municipality=m, services=services)
+    if not rows:
+        abort(404)
+    services = [s for _, s in rows if s is not None]
+    return render_template("checkout/municipality.html", municipality=rows[0][0], services=services)
 
 
 def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: str | None, *, obligation=None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
@@ -114,8 +121,9 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
 
 @bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
-    m = _active_municipality(slug)
-    service = _active_service(m, service_slug)
+    if request.method == "GET":
+        autocommit_reads()
+    m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
     if request.method == "GET":
         # A logged-in citizen finds their name and e-mail filled in (and may change them).
@@ -152,8 +160,7 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
 @limiter.limit(lambda: current_app.config.get("LOOKUP_RATE_LIMIT", "10 per minute"))
 def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     """Find what a payer owes by customer ID or variable symbol; shows the masked name only."""
-    m = _active_municipality(slug)
-    service = _active_service(m, service_slug)
+    m, service = _active_service(slug, service_slug)
     if service.lookup_mode == LookupMode.NONE:
         abort(404)
     query = (request.form.get("customer_id") or "")[:200]

@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import re
 
-_AMOUNT_RE = re.compile(r"^(?P<crowns>\d{1,9})(?:[,.](?P<hal>\d{1,2}))?$")
+# ASCII digits only: Python's \d also matches other scripts' digits, which int() accepts.
+_AMOUNT_RE = re.compile(r"^(?P<crowns>[0-9]{1,12})(?:[,.](?P<hal>[0-9]{1,2}))?$")
+_SUFFIX_RE = re.compile(r"(?i)(?:,-|\.-)?(?:kč|czk)?\.?$")
+_MINUS = ("-", "\u2212", "\u2013")  # hyphen, minus sign, en dash
+# The largest sum a citizen may type: 10 million Kč. Keeps amounts far inside a 32-bit
+# column and refuses typos with a clear message instead of a database error.
+MAX_AMOUNT = 10_000_000 * 100
 
 
 class AmountError(ValueError):
-    """An amount the payer typed that is not a valid sum in crowns."""
+    """An amount the payer typed that is not a valid sum in crowns.
+
+    ``str(exc)`` is a code: missing, negative, not_a_number or too_large."""
 
 
 def parse_czk(text: str | None) -> int:
-    """Parse what a person types ("1 250", "1250,50", "99.5", "100 Kč") into haléře."""
+    """Parse what a person types ("1 250", "1250,50", "99.5", "100 Kč", "100,- Kč") into haléře."""
     if text is None:
         raise AmountError("missing")
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    cleaned = re.sub(r"(?i)(kč|czk|,-)$", "", cleaned)
+    # Any whitespace, including the no-break and narrow no-break spaces used as
+    # thousands separators in Czech.
+    cleaned = re.sub(r"\s+", "", str(text))
+    cleaned = _SUFFIX_RE.sub("", cleaned, count=1)
     if not cleaned:
         raise AmountError("missing")
-    if cleaned.startswith("-"):
+    if cleaned.startswith(_MINUS):
         raise AmountError("negative")
     m = _AMOUNT_RE.match(cleaned)
     if not m:
         raise AmountError("not_a_number")
     hal = (m.group("hal") or "0").ljust(2, "0")
-    return int(m.group("crowns")) * 100 + int(hal)
+    amount = int(m.group("crowns")) * 100 + int(hal)
+    if amount > MAX_AMOUNT:
+        raise AmountError("too_large")
+    return amount
 
 
 def format_czk(amount: int | None, *, symbol: bool = True) -> str:
@@ -42,5 +55,6 @@ def format_czk(amount: int | None, *, symbol: bool = True) -> str:
 
 def to_decimal_string(amount: int) -> str:
     """Haléře as a plain decimal string with two places (SPAYD, exports): 12345 → '123.45'."""
-    crowns, hal = divmod(amount, 100)
-    return f"{crowns}.{hal:02d}"
+    sign = "-" if amount < 0 else ""
+    crowns, hal = divmod(abs(int(amount)), 100)
+    return f"{sign}{crowns}.{hal:02d}"

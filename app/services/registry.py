@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_ACCOUNT_RE = re.compile(r"^(?:(\d{1,6})-)?(\d{2,10})/(\d{4})$")
+# ASCII digits only: \d and str.isdigit() also accept other scripts' digits.
+_ACCOUNT_RE = re.compile(r"^(?:([0-9]{1,6})-)?([0-9]{2,10})/([0-9]{4})$")
+_ICO_RE = re.compile(r"^[0-9]{1,8}$")
 _WEIGHTS = (6, 3, 7, 9, 10, 5, 8, 4, 2, 1)
 
 
 def is_valid_ico(ico: str) -> bool:
     """The 8-digit IČO: weighted sum of the first seven digits, mod 11 (shorter ones padded)."""
     ico = (ico or "").strip()
-    if not ico.isdigit() or len(ico) > 8:
+    if not _ICO_RE.match(ico):
         return False
     ico = ico.zfill(8)
     total = sum(int(d) * w for d, w in zip(ico[:7], range(8, 1, -1), strict=True))
@@ -26,7 +28,7 @@ def _mod11_ok(digits: str) -> bool:
 
 
 def is_valid_czech_account(text: str) -> bool:
-    m = _ACCOUNT_RE.match((text or "").replace(" ", ""))
+    m = _ACCOUNT_RE.match(re.sub(r"\s+", "", text or ""))
     if not m:
         return False
     prefix, number, _bank = m.groups()
@@ -35,7 +37,7 @@ def is_valid_czech_account(text: str) -> bool:
 
 def czech_account_to_iban(text: str) -> str:
     """'19-2000145399/0800' → 'CZ6508000000192000145399'."""
-    m = _ACCOUNT_RE.match((text or "").replace(" ", ""))
+    m = _ACCOUNT_RE.match(re.sub(r"\s+", "", text or ""))
     if not m or not is_valid_czech_account(text):
         raise ValueError("invalid Czech account number")
     prefix, number, bank = m.groups()
@@ -50,7 +52,7 @@ def normalize_iban(text: str) -> str:
 
 def is_valid_iban(text: str) -> bool:
     iban = normalize_iban(text)
-    if not re.match(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$", iban):
+    if not re.match(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", iban):
         return False
     rearranged = iban[4:] + iban[:4]
     digits = "".join(str(int(c, 36)) for c in rearranged)

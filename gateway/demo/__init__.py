@@ -149,7 +149,8 @@ class DemoGateway(Gateway):
         if abs(time.time() - ts) > SIGNATURE_TOLERANCE:
             raise InvalidNotification("signature too old")
         expected = sign(self.secret, body, ts).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, given):
+        # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
+        if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
             raise InvalidNotification("bad signature")
         try:
             data = json.loads(body)

@@ -32,17 +32,12 @@ def env(db_url: str, tmp_path: Path) -> Iterator[Env]:
 
 
 @pytest.fixture
-def page():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="cs-CZ")
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        context.close()
-        browser.close()
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="cs-CZ")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
 
 
 def test_citizen_logs_in_with_bank_id_pays_and_sees_the_payment(env: Env, page) -> None:  # type: ignore[no-untyped-def]

@@ -27,16 +27,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def live(db_url: str, stripe_server: str) -> Iterator[tuple[str, object]]:
     """The portal with demo and Stripe enabled, CSRF on, served on a real port."""

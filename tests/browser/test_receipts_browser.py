@@ -5,7 +5,6 @@ PDF downloads from the success page."""
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 
 import pytest
@@ -19,7 +18,7 @@ from app.db import db_session
 from app.models import Payment
 from app.services.qr import transfer_for_payment
 from app.services.receipts import receipt_for_payment
-from tests.conftest import make_test_app, unavailable
+from tests.conftest import make_test_app
 from tests.factories import make_municipality, make_service
 
 pytestmark = pytest.mark.browser
@@ -45,20 +44,13 @@ def live_app(db_url):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def phone():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM):
-        unavailable("chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="cs-CZ", accept_downloads=True
-        )
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def phone(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="cs-CZ", accept_downloads=True
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def test_citizen_consents_pays_and_downloads_the_receipt(live_app, phone):
