@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,4 +43,20 @@ def from_env() -> dict[str, object]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        # Admin area: idle timeout of a staff session, login rate limit, token lifetimes.
+        "ADMIN_IDLE_MINUTES": int(os.environ.get("ADMIN_IDLE_MINUTES", "30")),
+        # Staff sessions end after this much inactivity (the cookie is refreshed on each request).
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))),
+        "ADMIN_LOGIN_RATE_LIMIT": os.environ.get("ADMIN_LOGIN_RATE_LIMIT", "10 per minute"),
+        "ADMIN_LOCKOUT_ATTEMPTS": int(os.environ.get("ADMIN_LOCKOUT_ATTEMPTS", "5")),
+        "ADMIN_LOCKOUT_MINUTES": int(os.environ.get("ADMIN_LOCKOUT_MINUTES", "15")),
+        "ADMIN_INVITATION_HOURS": int(os.environ.get("ADMIN_INVITATION_HOURS", "72")),
+        "ADMIN_RESET_MINUTES": int(os.environ.get("ADMIN_RESET_MINUTES", "60")),
+        "ADMIN_PAGE_SIZE": int(os.environ.get("ADMIN_PAGE_SIZE", "50")),
+        # Exports above this many rows run as a background job with a download link.
+        "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
+        "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
     }

@@ -89,3 +89,11 @@ def poll_started() -> int:
     from app.services.payments import poll_started as poll
 
     return poll(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
+
+
+@_in_app
+def run_export(export_id: int) -> str:
+    from app.services.admin_payments import run_export_job
+
+    job = run_export_job(export_id)
+    return job.status if job else "missing"
