@@ -95,6 +95,8 @@ def scoped(stmt: Select[Any], model: type[Any]) -> Select[Any]:
 def scoped_get_or_404(model: type[T], **criteria: Any) -> T:
     """One object by ``criteria`` within the user's municipality (any, for the
     operator); 404 otherwise."""
+    if any(isinstance(v, int) and not 0 < v < 2**31 for v in criteria.values()):
+        abort(404)  # a crafted id beyond any real one (the database would refuse it)
     stmt = select(model).filter_by(**criteria)
     if not current_staff.is_operator:
         stmt = stmt.where(_scope_column(model) == current_staff.municipality_id)

@@ -47,6 +47,9 @@ def from_env() -> dict[str, object]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         # Admin area: idle timeout of a staff session, login rate limit, token lifetimes.
+        # Argon2id cost; empty = argon2-cffi's defaults (time 3, memory 64 MiB).
+        "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "0")) or None,
+        "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", "0")) or None,
         "ADMIN_IDLE_MINUTES": int(os.environ.get("ADMIN_IDLE_MINUTES", "30")),
         # Staff sessions end after this much inactivity (the cookie is refreshed on each request).
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))),

@@ -23,9 +23,27 @@ from app.models import ROLE_RANK, Municipality, PasswordReset, StaffInvitation, 
 from app.services.audit import audit, snapshot
 from app.services.mail import send_mail
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
+
+def _hasher() -> PasswordHasher:
+    """Argon2id with the app's cost (ARGON2_TIME_COST, ARGON2_MEMORY_COST in KiB; the
+    library's defaults unless configured — tests make it cheap)."""
+    cache = current_app.extensions.setdefault("argon2", {})
+    if "hasher" not in cache:
+        cfg = current_app.config
+        kwargs = {}
+        if cfg.get("ARGON2_TIME_COST"):
+            kwargs["time_cost"] = int(cfg["ARGON2_TIME_COST"])
+        if cfg.get("ARGON2_MEMORY_COST"):
+            kwargs["memory_cost"] = int(cfg["ARGON2_MEMORY_COST"])
+        cache["hasher"] = PasswordHasher(**kwargs)
+        # Verified against when the e-mail is unknown, so both answers take as long.
+        cache["dummy"] = cache["hasher"].hash("not-a-real-password-0000")
+    return cache["hasher"]
+
+
+def _dummy_hash() -> str:
+    _hasher()
+    return current_app.extensions["argon2"]["dummy"]
 MIN_PASSWORD = 12
 TOTP_ISSUER = "Platební portál"
 
@@ -56,17 +74,18 @@ def hash_token(token: str) -> str:
 
 # -- passwords -------------------------------------------------------------------------
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(user: StaffUser | None, password: str) -> bool:
-    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    hasher = _hasher()
+    stored = user.password_hash if user and user.password_hash else _dummy_hash()
     try:
-        ok = _hasher.verify(stored, password)
+        ok = hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-    if ok and user is not None and user.password_hash and _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if ok and user is not None and user.password_hash and hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return ok and user is not None and bool(user.password_hash)
 
 
