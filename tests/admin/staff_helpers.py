@@ -72,3 +72,17 @@ def staff_client(app):  # type: ignore[no-untyped-def]
         return c
 
     return make
+
+
+def make_paid_demo_payment(service, amount: int = 50000, **kw):  # type: ignore[no-untyped-def]
+    """A paid payment whose demo-gateway ledger entry exists too (so it can be refunded)."""
+    from app.models import DemoGatewayTransaction
+    from tests.factories import make_payment
+
+    ref = kw.pop("gateway_reference", None) or f"demo_{next(_seq)}_{pyotp.random_base32()[:8].lower()}"
+    payment = make_payment(service, amount=amount, state="paid", gateway_reference=ref, **kw)
+    db_session.add(DemoGatewayTransaction(
+        reference=ref, external_id=payment.external_id, amount=amount, currency="CZK", description="test",
+        return_url="http://localhost/", notify_url="http://localhost/", state="paid"))
+    db_session.commit()
+    return payment
