@@ -67,6 +67,14 @@ def staff_required(role: str = StaffRole.VIEWER) -> Callable[[F], F]:
     return decorator
 
 
+def reject_nul_bytes() -> None:
+    """PostgreSQL refuses text with NUL bytes: answer 400 instead of a 500."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400)
+
+
 def current_municipality_id() -> int | None:
     """The municipality in view: the staff member's own, or for the operator the one
     they picked (None = all)."""
@@ -95,8 +103,9 @@ def scoped(stmt: Select[Any], model: type[Any]) -> Select[Any]:
 def scoped_get_or_404(model: type[T], **criteria: Any) -> T:
     """One object by ``criteria`` within the user's municipality (any, for the
     operator); 404 otherwise."""
-    if any(isinstance(v, int) and not 0 < v < 2**31 for v in criteria.values()):
-        abort(404)  # a crafted id beyond any real one (the database would refuse it)
+    if any((isinstance(v, int) and not 0 < v < 2**31) or (isinstance(v, str) and ("\x00" in v or len(v) > 64))
+           for v in criteria.values()):
+        abort(404)  # a crafted id no real object has (the database would refuse some)
     stmt = select(model).filter_by(**criteria)
     if not current_staff.is_operator:
         stmt = stmt.where(_scope_column(model) == current_staff.municipality_id)

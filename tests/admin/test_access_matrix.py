@@ -210,6 +210,8 @@ def test_crafted_ids_and_wrong_methods(app, world):  # type: ignore[no-untyped-d
         method = "POST" if url.endswith(("/role", "/vratit")) else "GET"
         r = client.open(url, method=method, data={"role": "viewer"})
         assert r.status_code == 404, (url, r.status_code)
+    assert client.get("/admin/platby", query_string={"payer": "a\x00b"}).status_code == 400
+    assert app.test_client().post("/admin/login", data={"email": "a\x00@x.cz", "password": "x"}).status_code == 400
     assert client.get("/admin/logout").status_code == 405
     assert client.get(_url(app, "admin.payment_refund", world["a"])).status_code == 405
     assert client.delete("/admin/sluzby").status_code == 405
