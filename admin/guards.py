@@ -52,7 +52,7 @@ def staff_required(role: str = StaffRole.VIEWER) -> Callable[[F], F]:
             if not getattr(user, "is_authenticated", False) or not isinstance(
                 user._get_current_object(), StaffUser  # type: ignore[attr-defined]
             ):
-                return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))
+                return redirect(url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
             if _idle_expired():
                 logout_user()
                 session.clear()
