@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.db import SessionFactory, db_session, utcnow
 from app.models import ExportJob, ExportStatus, Municipality, Payment, PaymentState, Service
@@ -207,7 +207,8 @@ def list_payments(f: PaymentFilter, municipality_id: int | None, *, cursor: str 
     """One page of the filtered list, ordered by the sort key then id (stable with equal
     timestamps), starting after ``cursor``."""
     session = session or db_session()
-    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort)
+    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort).options(
+        joinedload(Payment.service), joinedload(Payment.municipality))
     if cursor:
         key = decode_cursor(cursor, f.sort)
         if key is not None:
