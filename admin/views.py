@@ -203,14 +203,17 @@ def service_deactivate(service_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.services"), code=303)
 
 
-@bp.get("/sluzby/<int:service_id>/nahled")
+@bp.route("/sluzby/<int:service_id>/nahled", methods=["GET", "POST"])
 @staff_required()
 def service_preview(service_id: int):  # type: ignore[no-untyped-def]
+    """The citizen's pay page for this service; a submitted preview is only validated
+    (the clerk sees the messages a citizen would), never creates a payment."""
     from app.checkout.forms import PayForm
 
     service = scoped_get_or_404(Service, id=service_id)
+    form = PayForm.from_request(request.form, service) if request.method == "POST" else PayForm()
     return render_template("admin/service_preview.html", service=service, municipality=service.municipality,
-                           form=PayForm(), form_token="preview")
+                           form=form, form_token="preview", submitted=request.method == "POST")
 
 
 # -- payments --------------------------------------------------------------------------

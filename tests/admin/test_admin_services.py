@@ -104,6 +104,13 @@ def test_preview_renders_the_citizen_page(app):  # type: ignore[no-untyped-def]
     r = c.get(f"/admin/sluzby/{s.id}/nahled")
     assert r.status_code == 200
     assert "Náhled" in r.text and "Poplatek za odpad" in r.text and "800" in r.text and "Jméno a příjmení plátce" in r.text
+    r = c.post(f"/admin/sluzby/{s.id}/nahled", data={"name": "", "email": "x"})
+    assert r.status_code == 200 and "Vyplňte jméno" in r.text
+    r = c.post(f"/admin/sluzby/{s.id}/nahled", data={"name": "Jana Nová", "email": "jana@example.cz"})
+    assert "V náhledu se platba nezakládá" in r.text
+    from app.models import Payment
+
+    assert db_session.scalar(select(Payment)) is None
 
 
 def test_municipality_admin_switches_demo_and_live_mode(app):  # type: ignore[no-untyped-def]
