@@ -94,8 +94,17 @@ def main() -> int:
 
         engine = make_engine(url)
         Base.metadata.create_all(engine)
+        from app.models import Payment
+
         t0 = time.perf_counter()
+        # Bulk load without the secondary indexes, then build them (much faster).
+        for index in Payment.__table__.indexes:
+            index.drop(engine)
         generate(engine, args.payments)
+        for index in Payment.__table__.indexes:
+            index.create(engine)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
         print(f"generated {args.payments:,} payments over 215 municipalities in {time.perf_counter() - t0:.1f} s")
         engine.dispose()
 

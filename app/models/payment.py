@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     CheckConstraint,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +70,14 @@ class Payment(Base):
         Index("ix_payment_created_id", "created_at", "id"),
         Index("ix_payment_municipality_paid", "municipality_id", "paid_at"),
         Index("ix_payment_gateway_reference", "gateway_reference"),
+        Index("ix_payment_service_created", "service_id", "created_at", "id"),
+        Index("ix_payment_state_created", "state", "created_at", "id"),
+        # Payer search (substring, case-insensitive) stays fast with a million rows:
+        # trigram indexes on PostgreSQL (pg_trgm, created before the table below).
+        Index("ix_payment_payer_name_trgm", "payer_name", postgresql_using="gin",
+              postgresql_ops={"payer_name": "gin_trgm_ops"}),
+        Index("ix_payment_payer_email_trgm", "payer_email", postgresql_using="gin",
+              postgresql_ops={"payer_email": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -102,6 +112,14 @@ class Payment(Base):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+# The migration must create the extension too (autogenerate does not emit it).
+event.listen(
+    Payment.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 class PaymentEvent(Base):

@@ -146,9 +146,9 @@ def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | No
         conds.append(or_(Payment.variable_symbol == f.ref, Payment.gateway_reference == f.ref,
                          Payment.external_id == f.ref))
     if f.payer:
-        like = f"%{_escape_like(f.payer.lower())}%"
-        conds.append(or_(func.lower(Payment.payer_name).like(like, escape="\\"),
-                         func.lower(Payment.payer_email).like(like, escape="\\")))
+        # ILIKE on PostgreSQL (served by the trigram indexes); lower() LIKE elsewhere.
+        like = f"%{_escape_like(f.payer)}%"
+        conds.append(or_(Payment.payer_name.ilike(like, escape="\\"), Payment.payer_email.ilike(like, escape="\\")))
     return stmt.where(and_(*conds)) if conds else stmt
 
 
