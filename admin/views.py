@@ -218,10 +218,14 @@ def service_preview(service_id: int):  # type: ignore[no-untyped-def]
 
 # -- payments --------------------------------------------------------------------------
 def _service_options() -> list[tuple[int, str]]:
-    stmt = scoped(select(Service.id, Service.name, Municipality.name).join(Municipality), Service)
-    rows = db_session.execute(stmt.order_by(Municipality.name, Service.name)).all()
-    many = current_municipality_id() is None
-    return [(sid, f"{mname} – {name}" if many else name) for sid, name, mname in rows]
+    """The service filter's choices: the services of the municipality in view (none for
+    the operator's all-municipality view, which would list thousands)."""
+    mid = current_municipality_id()
+    if mid is None:
+        return []
+    rows = db_session.execute(
+        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(Service.name)).all()
+    return [(sid, name) for sid, name in rows]
 
 
 @bp.get("/platby")
