@@ -67,6 +67,21 @@ def generate(engine, payments: int) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text("VACUUM ANALYZE"))
 
 
+def build(engine, payments: int) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Payment
+
+    t0 = time.perf_counter()
+    # Bulk load without the secondary indexes, then build them (much faster).
+    for index in Payment.__table__.indexes:
+        index.drop(engine)
+    generate(engine, payments)
+    for index in Payment.__table__.indexes:
+        index.create(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    print(f"generated {payments:,} payments over 215 municipalities in {time.perf_counter() - t0:.1f} s")
+
+
 def login(client, email: str, password: str, secret: str) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/admin/login", data={"email": email, "password": password})
     assert r.status_code == 303, r.status_code
@@ -79,13 +94,15 @@ def main() -> int:
     ap.add_argument("--payments", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--reuse", metavar="DBNAME", help="time again on a database kept by --keep")
     args = ap.parse_args()
 
     server = make_url(SERVER)
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"bench_admin_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name = args.reuse or f"bench_admin_{uuid.uuid4().hex[:8]}"
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
         import app.models  # noqa: F401  (registers the tables)
@@ -93,20 +110,18 @@ def main() -> int:
         from app.db import Base, db_session, make_engine
 
         engine = make_engine(url)
-        Base.metadata.create_all(engine)
         from app.models import Payment
 
-        t0 = time.perf_counter()
-        # Bulk load without the secondary indexes, then build them (much faster).
-        for index in Payment.__table__.indexes:
-            index.drop(engine)
-        generate(engine, args.payments)
-        for index in Payment.__table__.indexes:
-            index.create(engine)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        print(f"generated {args.payments:,} payments over 215 municipalities in {time.perf_counter() - t0:.1f} s")
+        if args.reuse:
+            for index in Payment.__table__.indexes:
+                index.create(engine, checkfirst=True)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE payment"))
+        else:
+            Base.metadata.create_all(engine)
+            build(engine, args.payments)
         engine.dispose()
+
 
         app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
                           "SERVER_NAME": "localhost", "REDIS_URL": None, "ARGON2_TIME_COST": 1,
@@ -115,13 +130,14 @@ def main() -> int:
             from app.services.staff import create_staff
 
             clerk_secret, op_secret = pyotp.random_base32(), pyotp.random_base32()
-            create_staff("clerk@bench.cz", "clerk", 1, password="bench-heslo-1234", totp_secret=clerk_secret)
-            create_staff("op@bench.cz", "operator", None, password="bench-heslo-1234", totp_secret=op_secret)
+            tag = uuid.uuid4().hex[:6]
+            create_staff(f"clerk-{tag}@bench.cz", "clerk", 1, password="bench-heslo-1234", totp_secret=clerk_secret)
+            create_staff(f"op-{tag}@bench.cz", "operator", None, password="bench-heslo-1234", totp_secret=op_secret)
             db_session.commit()
             clerk = app.test_client()
-            login(clerk, "clerk@bench.cz", "bench-heslo-1234", clerk_secret)
+            login(clerk, f"clerk-{tag}@bench.cz", "bench-heslo-1234", clerk_secret)
             op = app.test_client()
-            login(op, "op@bench.cz", "bench-heslo-1234", op_secret)
+            login(op, f"op-{tag}@bench.cz", "bench-heslo-1234", op_secret)
             # A cursor deep into the list (page after ~10 pages) for the keyset case.
             from app.services.admin_payments import PaymentFilter, list_payments
 

@@ -71,6 +71,7 @@ class Payment(Base):
         Index("ix_payment_municipality_paid", "municipality_id", "paid_at"),
         Index("ix_payment_gateway_reference", "gateway_reference"),
         Index("ix_payment_service_created", "service_id", "created_at", "id"),
+        Index("ix_payment_service_state_created", "service_id", "state", "created_at", "id"),
         Index("ix_payment_state_created", "state", "created_at", "id"),
         # Payer search (substring, case-insensitive) stays fast with a million rows:
         # trigram indexes on PostgreSQL (pg_trgm, created before the table below).
