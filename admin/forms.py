@@ -84,7 +84,9 @@ class RoleForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    name = StringField(_l("Název služby"), validators=[DataRequired(_l("Vyplňte název služby.")), Length(max=200)])
+    # Required-ness and the rest are checked by app.services.admin_services, so every
+    # mistake is reported at once.
+    name = StringField(_l("Název služby"), validators=[Optional(), Length(max=200)])
     slug = StringField(_l("Adresa služby v portálu (nepovinné)"), validators=[Optional(), Length(max=120)])
     description = TextAreaField(_l("Popis pro občany"), validators=[Optional(), Length(max=4000)])
     account = StringField(_l("Účet pro platby (IBAN nebo číslo účtu; prázdné = účet obce)"),

@@ -80,6 +80,13 @@ def test_validation_messages(app):  # type: ignore[no-untyped-def]
         assert 'aria-invalid="true"' in text or "fieldset" in text
 
 
+def test_all_mistakes_are_reported_at_once(app):  # type: ignore[no-untyped-def]
+    m = make_municipality()
+    text = _errors(app, m, name="", amount="-5", account="124/0800", variable_symbol="12345")
+    for message in ("alespoň 3 znaky", "nesmí být záporná", "Číslo účtu není platné", "nejvýše 4 číslice"):
+        assert message in text
+
+
 def test_slug_must_be_unique_in_the_municipality(app):  # type: ignore[no-untyped-def]
     m = make_municipality()
     make_service(m, slug="psi")
