@@ -102,3 +102,8 @@ def import_obligations_job(import_id: int) -> str:
 
     record = run_import(import_id)
     return record.status if record is not None else "missing"
+def run_export(export_id: int) -> str:
+    from app.services.admin_payments import run_export_job
+
+    job = run_export_job(export_id)
+    return job.status if job else "missing"

@@ -3,7 +3,6 @@ and the e-mail through a real SMTP server on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import socket
@@ -13,7 +12,6 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.smtp import SMTP as SMTPProtocol
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -40,25 +38,19 @@ class _Inbox:
 
 @pytest.fixture
 def smtp_server():  # type: ignore[no-untyped-def]
-    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    """A real SMTP server (aiosmtpd) on a free loopback port, its loop in its own thread
+    (the test thread may already run one, e.g. Playwright's)."""
+    from aiosmtpd.controller import Controller
+
     inbox = _Inbox()
-    loop = asyncio.new_event_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-
-    async def start():  # type: ignore[no-untyped-def]
-        return await loop.create_server(lambda: SMTPProtocol(inbox), sock=sock)
-
-    server = loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    sock.close()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
     yield inbox, port
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    server.close()
-    loop.run_until_complete(server.wait_closed())
-    loop.close()
+    controller.stop()
 
 
 def _paid(payment: Payment) -> Payment:

@@ -1,8 +1,10 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from app.db import Base
+from app.models.audit import AuditLog
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
+from app.models.export import ExportJob, ExportStatus
 from app.models.municipality import Municipality, OnboardingState
 from app.models.obligation import (
     AmountMatch,
@@ -22,11 +24,13 @@ from app.models.payment import (
 )
 from app.models.receipt import Receipt, ReceiptCounter
 from app.models.service import AmountMode, Service, VariableSymbolRule
+from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "AmountMatch",
     "AmountMode",
+    "AuditLog",
     "Base",
     "ConsentKind",
     "ConsentRecord",
@@ -34,6 +38,8 @@ __all__ = [
     "Citizen",
     "CitizenCustomerId",
     "DemoGatewayTransaction",
+    "ExportJob",
+    "ExportStatus",
     "GatewayNotification",
     "ImportStatus",
     "LookupMode",
@@ -42,11 +48,16 @@ __all__ = [
     "ObligationImport",
     "ObligationState",
     "OnboardingState",
+    "PasswordReset",
     "Payment",
     "PaymentEvent",
     "PaymentState",
     "Receipt",
     "ReceiptCounter",
+    "ROLE_RANK",
     "Service",
+    "StaffInvitation",
+    "StaffRole",
+    "StaffUser",
     "VariableSymbolRule",
 ]

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     CheckConstraint,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +63,22 @@ class Payment(Base):
         UniqueConstraint("gateway_name", "gateway_reference"),
         Index("ix_payment_municipality_created", "municipality_id", "created_at", "id"),
         Index("ix_payment_state_updated", "state", "updated_at"),
+        # The admin list: keyset pagination on (created_at, id) or (amount, id), within a
+        # municipality, optionally by state; and the operator's all-municipality view.
+        Index("ix_payment_municipality_state_created", "municipality_id", "state", "created_at", "id"),
+        Index("ix_payment_municipality_amount", "municipality_id", "amount", "id"),
+        Index("ix_payment_created_id", "created_at", "id"),
+        Index("ix_payment_municipality_paid", "municipality_id", "paid_at"),
+        Index("ix_payment_gateway_reference", "gateway_reference"),
+        Index("ix_payment_service_created", "service_id", "created_at", "id"),
+        Index("ix_payment_service_state_created", "service_id", "state", "created_at", "id"),
+        Index("ix_payment_state_created", "state", "created_at", "id"),
+        # Payer search (substring, case-insensitive) stays fast with a million rows:
+        # trigram indexes on PostgreSQL (pg_trgm, created before the table below).
+        Index("ix_payment_payer_name_trgm", "payer_name", postgresql_using="gin",
+              postgresql_ops={"payer_name": "gin_trgm_ops"}),
+        Index("ix_payment_payer_email_trgm", "payer_email", postgresql_using="gin",
+              postgresql_ops={"payer_email": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -100,6 +118,14 @@ class Payment(Base):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+# The migration must create the extension too (autogenerate does not emit it).
+event.listen(
+    Payment.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 class PaymentEvent(Base):
