@@ -2,6 +2,7 @@
 
 from app.db import Base
 from app.models.municipality import Municipality, OnboardingState
+from app.models.onboarding import MunicipalityStateChange, ServiceStateChange
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
     DemoGatewayTransaction,
@@ -10,6 +11,7 @@ from app.models.payment import (
     PaymentEvent,
     PaymentState,
 )
+from app.models.reporting import ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 
 __all__ = [
@@ -19,10 +21,13 @@ __all__ = [
     "DemoGatewayTransaction",
     "GatewayNotification",
     "Municipality",
+    "MunicipalityStateChange",
     "OnboardingState",
     "Payment",
     "PaymentEvent",
     "PaymentState",
+    "ReportDispatch",
     "Service",
+    "ServiceStateChange",
     "VariableSymbolRule",
 ]
