@@ -130,7 +130,7 @@ def load(url: str, payments: int) -> None:
                              WHEN r1 < 0.88 THEN 'partially_refunded' WHEN r1 < 0.93 THEN 'failed'
                              WHEN r1 < 0.97 THEN 'cancelled' ELSE 'expired' END AS state,
                         CASE WHEN r2 < 0.7 THEN 'stripe' WHEN r2 < 0.9 THEN 'demo' ELSE 'bank_transfer' END AS gw
-                    FROM (SELECT g, random() AS r1, random() AS r2 FROM generate_series({lo}, {hi}) g) x
+                    FROM (SELECT g, random() AS r1, random() AS r2 FROM generate_series({lo}::bigint, {hi}::bigint) g) x
                 ) y
             """))
     with step("refund events"), engine.begin() as conn:
