@@ -89,3 +89,14 @@ def poll_started() -> int:
     from app.services.payments import poll_started as poll
 
     return poll(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
+
+
+@_in_app
+def send_monthly_report(today: str | None = None) -> str:
+    """On the first working day of a month, e-mail last month's report to the operator's
+    staff (once: later runs that month do nothing). ``today``: ISO date, for tests."""
+    from datetime import date
+
+    from app.reporting.dispatch import send_due_monthly_report
+
+    return send_due_monthly_report(date.fromisoformat(today) if today else None)

@@ -146,6 +146,7 @@ class MonthlyReport:
     in_negotiation: list[MunicipalityRow]
     newly_joined: list[MunicipalityRow]
     snapshots: dict[str, PipelineSnapshot]
+    newly_joined_counts: dict[str, int]
     total: Line
     refunds: Line
     by_municipality: list[Line]
@@ -295,6 +296,9 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     for r in newly:
         r.state, r.since = current_state[r.id].state, current_state[r.id].since
     snapshots = {name: snapshot_on(last_day(*ym), session=session) for name, ym in months.items()}
+    newly_counts = {
+        name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()
+    }
 
     # Payments and refunds of the three months.
     total = Line("total", "Platby celkem")
@@ -324,7 +328,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
             if sid not in services:
                 services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
             services[sid].figures(which).add(fig.count, fig.volume)
-            channels.setdefault(gw, Line(gw, channel_label(gw), channel_kind(gw))).figures(which).add(
+            channels.setdefault(gw, Line(gw, channel_label(gw), CHANNEL_KIND_LABELS[channel_kind(gw)])).figures(which).add(
                 fig.count, fig.volume
             )
             kind = channel_kind(gw)
@@ -353,6 +357,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         in_negotiation=negotiation,
         newly_joined=newly,
         snapshots=snapshots,
+        newly_joined_counts=newly_counts,
         total=total,
         refunds=refunds_total,
         by_municipality=ordered(municipalities.values()),
