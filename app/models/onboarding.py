@@ -78,6 +78,10 @@ def _record_missing_history(session: Session, _flush_context: object, _instances
         if isinstance(obj, Municipality):
             state = obj.onboarding_state or OnboardingState.NOT_CONTACTED
             if obj in session.new:
+                # No record means "not contacted": a new municipality needs none, and its
+                # pipeline can then be entered with past dates.
+                if state == OnboardingState.NOT_CONTACTED:
+                    continue
                 before = None
             else:
                 hist = inspect(obj).attrs.onboarding_state.history
