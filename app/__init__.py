@@ -76,6 +76,7 @@ def init_gateways(app: Flask) -> None:
 
 def init_blueprints(app: Flask) -> None:
     from app.checkout import bp as checkout_bp
+    from app.reporting import summary  # noqa: F401  (its listeners keep the payment summary on transitions)
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)

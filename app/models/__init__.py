@@ -11,7 +11,7 @@ from app.models.payment import (
     PaymentEvent,
     PaymentState,
 )
-from app.models.reporting import ReportDispatch
+from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "OnboardingState",
     "Payment",
     "PaymentEvent",
+    "PaymentMonthSummary",
     "PaymentState",
     "ReportDispatch",
     "Service",

@@ -3,9 +3,9 @@ indexes the monthly report reads payments and refunds through."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -25,6 +25,25 @@ class ReportDispatch(Base):
     recipients: Mapped[str] = mapped_column(String(2000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class PaymentMonthSummary(Base):
+    """Settled payments and refunds per Prague month, municipality, service and gateway.
+
+    Kept exact in the same transaction as the payment transitions (listeners in
+    app.reporting.summary); bulk loads call ``rebuild_payment_summary``. The monthly and
+    yearly reports read this instead of scanning the month's payments."""
+
+    __tablename__ = "payment_month_summary"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the Prague month's 1st day
+    municipality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gateway_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    paid_count: Mapped[int] = mapped_column(default=0)
+    paid_volume: Mapped[int] = mapped_column(BigInteger, default=0)  # haléře
+    refund_count: Mapped[int] = mapped_column(default=0)
+    refund_volume: Mapped[int] = mapped_column(BigInteger, default=0)  # haléře
 
 
 # Settled payments by the time they were paid. paid_at is set only by the transition to

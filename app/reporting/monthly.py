@@ -5,7 +5,8 @@ payments of the month — here also newly joined municipalities, active services
 by municipality, service and channel compared with the previous month and the same month
 a year before, and refunds as their own line.
 
-Counting rules:
+The figures come from the payment summary (app.reporting.summary), which is kept exact
+on every transition. Counting rules:
 - a payment counts in the Prague month of its ``paid_at``, whatever happened later (a
   refund later is a refund line in the month of the refund, not a smaller payment);
 - only settled payments count (paid, partially refunded, refunded); created, started,
@@ -16,19 +17,17 @@ Counting rules:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import Municipality, OnboardingState, Payment, PaymentEvent, Service
-from app.models.payment import SETTLED_STATES
-from app.models.reporting import REFUND_EVENT_PREDICATE
+from app.models import Municipality, OnboardingState, Service
+from app.reporting.summary import Figures, summary_month
 from app.services.onboarding import (
     NEGOTIATION_STATES,
     STATE_LABELS,
@@ -37,7 +36,7 @@ from app.services.onboarding import (
     municipality_states_on,
     snapshot_on,
 )
-from app.services.workdays import add_working_days, last_day, month_bounds_utc, shift_month
+from app.services.workdays import add_working_days, last_day, shift_month
 
 DUE_WORKING_DAYS = 15
 MONTH_NAMES = (
@@ -91,16 +90,6 @@ def due_date(year: int, month: int) -> date:
 
 
 # -- figures ---------------------------------------------------------------------------
-@dataclass
-class Figures:
-    count: int = 0
-    volume: int = 0  # haléře
-
-    def add(self, count: int, volume: int) -> None:
-        self.count += count
-        self.volume += volume
-
-
 @dataclass
 class Line:
     """One row of a breakdown: the month, the previous month, the same month a year before."""
@@ -168,101 +157,6 @@ class MonthlyReport:
         return self.snapshots["current"].active_services
 
 
-# -- queries ---------------------------------------------------------------------------
-Group = tuple[int, int, str]  # (municipality_id, service_id, gateway_name)
-
-
-def paid_in_range(session: Session, start: datetime, end: datetime) -> dict[Group, Figures]:
-    """Settled payments with paid_at in [start, end) (naive UTC), grouped."""
-    stmt = (
-        select(
-            Payment.municipality_id,
-            Payment.service_id,
-            Payment.gateway_name,
-            func.count(),
-            func.sum(Payment.amount),
-        )
-        .where(Payment.paid_at >= start, Payment.paid_at < end, Payment.state.in_(sorted(SETTLED_STATES)))
-        .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name)
-    )
-    return {(m, s, g): Figures(int(c), int(v or 0)) for m, s, g, c, v in session.execute(stmt)}
-
-
-@dataclass(frozen=True)
-class Refund:
-    payment_id: int
-    municipality_id: int
-    service_id: int
-    gateway_name: str
-    amount: int
-    at: datetime
-
-
-def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[Refund]:
-    """Every refund transition in [start, end) with the amount it refunded.
-
-    Events record the cumulative amount refunded; the amount of one refund is the
-    difference from the payment's previous refund event (which may be months earlier)."""
-    in_range = session.execute(
-        select(PaymentEvent.payment_id)
-        .where(
-            REFUND_EVENT_PREDICATE,
-            PaymentEvent.kind == "transition",
-            PaymentEvent.created_at >= start,
-            PaymentEvent.created_at < end,
-        )
-        .distinct()
-    ).scalars().all()
-    if not in_range:
-        return []
-    refunds: list[Refund] = []
-    for chunk in _chunks(sorted(in_range), 5000):
-        payments = {
-            p.id: p
-            for p in session.execute(
-                select(
-                    Payment.id, Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.amount
-                ).where(Payment.id.in_(chunk))
-            )
-        }
-        events = session.execute(
-            select(PaymentEvent.payment_id, PaymentEvent.to_state, PaymentEvent.data, PaymentEvent.created_at)
-            .where(
-                REFUND_EVENT_PREDICATE,
-                PaymentEvent.kind == "transition",
-                PaymentEvent.payment_id.in_(chunk),
-                PaymentEvent.created_at < end,
-            )
-            .order_by(PaymentEvent.payment_id, PaymentEvent.created_at, PaymentEvent.id)
-        ).all()
-        cumulative: dict[int, int] = defaultdict(int)
-        for pid, to_state, data, at in events:
-            p = payments[pid]
-            before = cumulative[pid]
-            after = _cumulative_after(data or {}, to_state, before, p.amount)
-            cumulative[pid] = after
-            if at >= start and after > before:
-                refunds.append(Refund(pid, p.municipality_id, p.service_id, p.gateway_name, after - before, at))
-    return refunds
-
-
-def _cumulative_after(data: dict[str, Any], to_state: str, before: int, amount: int) -> int:
-    if isinstance(data.get("amount_refunded"), int):
-        value = data["amount_refunded"]
-    elif isinstance(data.get("amount"), int):
-        value = before + data["amount"]
-    elif to_state == "refunded":
-        value = amount
-    else:
-        value = before
-    return max(before, min(value, amount))
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # -- the report ------------------------------------------------------------------------
 def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
     session = session or db_session()
@@ -321,25 +215,27 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     for r in joined:
         m_line(r.id)
     for which, (y, mth) in months.items():
-        start, end = month_bounds_utc(y, mth)
-        for (mid, sid, gw), fig in paid_in_range(session, start, end).items():
-            total.figures(which).add(fig.count, fig.volume)
-            m_line(mid).figures(which).add(fig.count, fig.volume)
+        for (mid, sid, gw), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
+            session, y, mth
+        ).items():
+            if refund_count:
+                refunds_total.figures(which).add(refund_count, refund_volume)
+                if which == "current":
+                    refunds_by_m.setdefault(
+                        mid, Line(mid, names[mid].name, names[mid].district or "")
+                    ).current.add(refund_count, refund_volume)
+            if not paid_count:
+                continue
+            total.figures(which).add(paid_count, paid_volume)
+            m_line(mid).figures(which).add(paid_count, paid_volume)
             if sid not in services:
                 services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
-            services[sid].figures(which).add(fig.count, fig.volume)
-            channels.setdefault(gw, Line(gw, channel_label(gw), CHANNEL_KIND_LABELS[channel_kind(gw)])).figures(which).add(
-                fig.count, fig.volume
-            )
+            services[sid].figures(which).add(paid_count, paid_volume)
             kind = channel_kind(gw)
-            kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind])).figures(which).add(fig.count, fig.volume)
-        for refund in refunds_in_range(session, start, end):
-            refunds_total.figures(which).add(1, refund.amount)
-            if which == "current":
-                mid = refund.municipality_id
-                refunds_by_m.setdefault(mid, Line(mid, names[mid].name, names[mid].district or "")).current.add(
-                    1, refund.amount
-                )
+            channels.setdefault(gw, Line(gw, channel_label(gw), CHANNEL_KIND_LABELS[kind])).figures(which).add(
+                paid_count, paid_volume
+            )
+            kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind])).figures(which).add(paid_count, paid_volume)
 
     def ordered(lines: Iterable[Line]) -> list[Line]:
         return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))

@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import OnboardingState, Payment
-from app.models.payment import SETTLED_STATES
-from app.reporting.monthly import TRANSFER_GATEWAYS, Figures
+from app.models import OnboardingState, PaymentMonthSummary
+from app.reporting.monthly import TRANSFER_GATEWAYS
+from app.reporting.summary import Figures
 from app.services.onboarding import snapshot_on
-from app.services.workdays import month_bounds_utc
 
 MONTH_TITLES = (
     "Leden", "Únor", "Březen", "Duben", "Květen", "Červen",
@@ -105,22 +104,17 @@ def state_point(day: date, *, session: Session | None = None) -> StatePoint:
 
 
 def payments_by_month(year: int, *, session: Session | None = None) -> list[MonthFigures]:
-    """Settled payments per Prague month of their paid_at: one range scan over the year."""
+    """Settled payments per Prague month of their paid_at (from the payment summary)."""
     session = session or db_session()
-    bounds = [month_bounds_utc(year, m) for m in range(1, 13)]
-    month_of = case(*[(Payment.paid_at < end, m) for m, (_start, end) in enumerate(bounds, start=1)])
+    t = PaymentMonthSummary
     stmt = (
-        select(month_of.label("month"), Payment.gateway_name, func.count(), func.sum(Payment.amount))
-        .where(
-            Payment.paid_at >= bounds[0][0],
-            Payment.paid_at < bounds[-1][1],
-            Payment.state.in_(sorted(SETTLED_STATES)),
-        )
-        .group_by(month_of, Payment.gateway_name)
+        select(t.month, t.gateway_name, func.sum(t.paid_count), func.sum(t.paid_volume))
+        .where(t.month >= date(year, 1, 1), t.month <= date(year, 12, 1), t.paid_count > 0)
+        .group_by(t.month, t.gateway_name)
     )
     months = [MonthFigures(m, f"{MONTH_TITLES[m - 1]} {year}") for m in range(1, 13)]
     for month, gateway, count, volume in session.execute(stmt):
-        row = months[int(month) - 1]
+        row = months[month.month - 1]
         row.total.add(int(count), int(volume or 0))
         (row.transfer if gateway in TRANSFER_GATEWAYS else row.card).add(int(count), int(volume or 0))
     return months

@@ -307,6 +307,10 @@ def seed_demo_payments(year: int = 2025, seed: int = 972) -> int:
             )
     db_session.execute(insert(PaymentEvent), row_events)
     db_session.commit()
+    # Bulk rows skip the transition listeners: recount the reports' summary.
+    from app.reporting.summary import rebuild_payment_summary
+
+    rebuild_payment_summary()
     return sum(1 for r in payments if r["state"] == PaymentState.PAID)
 
 
