@@ -161,6 +161,7 @@ def rebuild(url: str) -> None:
     from app.reporting.summary import rebuild_payment_summary
 
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None})
+    Base.metadata.create_all(app.extensions["db_engine"])  # a database loaded by an older version
     with app.app_context(), step("payment summary rebuilt from the payments"):
         rows = rebuild_payment_summary()
     print(f"summary rows: {rows:,}")
