@@ -82,6 +82,9 @@ def init_blueprints(app: Flask) -> None:
     csrf.exempt(webhooks_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(webhooks_bp)
+    from admin.operator import bp as operator_bp
+
+    app.register_blueprint(operator_bp)
 
 
 def init_errors(app: Flask) -> None:

@@ -275,3 +275,57 @@ def snapshot_on(day: date, *, session: Session | None = None) -> PipelineSnapsho
         counts=count_by_state_on(day, session=session),
         active_services=count_active_services_on(day, session=session),
     )
+
+
+# -- new municipalities -----------------------------------------------------------------
+def create_municipality(
+    *,
+    name: str,
+    ico: str,
+    district: str,
+    state: OnboardingState | str = S.NOT_CONTACTED,
+    effective_date: date | None = None,
+    note: str = "",
+    actor: Any = None,
+    session: Session | None = None,
+) -> Municipality:
+    """Add a municipality to the pipeline (its first state dated and noted). Raises
+    OnboardingError naming the field; does not commit."""
+    from app.services.registry import is_valid_ico, slugify
+
+    session = session or db_session()
+    name, ico, district = (name or "").strip(), (ico or "").strip().replace(" ", ""), (district or "").strip()
+    if not name:
+        raise OnboardingError("name", "Vyplňte název obce.")
+    if len(name) > 200:
+        raise OnboardingError("name", "Název obce je delší než 200 znaků.")
+    if not is_valid_ico(ico):
+        raise OnboardingError("ico", "IČO musí mít 8 číslic a platnou kontrolní číslici.")
+    ico = ico.zfill(8)
+    if session.scalar(select(Municipality.id).where(Municipality.ico == ico)) is not None:
+        raise OnboardingError("ico", "Obec s tímto IČO už v portálu je.")
+    if len(district) > 100:
+        raise OnboardingError("district", "Název okresu je delší než 100 znaků.")
+    try:
+        state = OnboardingState(state)
+    except ValueError:
+        raise OnboardingError("state", f"Neznámý stav: {state!r}.") from None
+    effective_date = effective_date or prague_today()
+    if effective_date > prague_today():
+        raise OnboardingError("date", "Datum účinnosti nesmí být v budoucnosti.")
+    base = slugify(name) or "obec"
+    slug, n = base, 1
+    while session.scalar(select(Municipality.id).where(Municipality.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    m = Municipality(name=name, slug=slug, ico=ico, district=district or None, onboarding_state=state, demo_mode=True)
+    session.add(m)
+    if state != S.NOT_CONTACTED:
+        session.add(
+            MunicipalityStateChange(
+                municipality=m, from_state=None, to_state=state, effective_date=effective_date,
+                note=(note or "").strip()[:MAX_NOTE], staff_id=_staff_id(actor),
+            )
+        )
+    session.flush()
+    return m
