@@ -20,10 +20,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _admin_guard() -> Callable[[F], F] | None:
     try:
         from admin.guards import staff_required  # type: ignore[import-not-found]
-
-        from app.models import StaffRole  # type: ignore[attr-defined]
     except ImportError:
         return None
+    from app.models import StaffRole  # type: ignore[attr-defined]
+
     return cast(Callable[[F], F], staff_required(StaffRole.OPERATOR))
 
 
@@ -62,10 +62,10 @@ def invite_first_admin(municipality_id: int, email: str, name: str) -> str | Non
     Returns None when done, else why not (shown to the operator)."""
     try:
         from app.services.staff import StaffError, invite_staff  # type: ignore[import-not-found]
-
-        from app.models import StaffRole  # type: ignore[attr-defined]
     except ImportError:
         return "Pozvánky správců zatím portál nenabízí; pozvěte správce později v části Tým."
+    from app.models import StaffRole  # type: ignore[attr-defined]
+
     actor = current_actor()
     if actor is None:
         return "Pozvánku může poslat jen přihlášený pracovník provozovatele."
