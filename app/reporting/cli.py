@@ -62,3 +62,30 @@ def send_due_cmd(today) -> None:  # type: ignore[no-untyped-def]
 
     day: date | None = today.date() if today else None
     click.echo(jobs.send_monthly_report(day.isoformat() if day else None))
+
+
+@report_group.command("rebuild-summary")
+def rebuild_summary_cmd() -> None:
+    """Recount the payment summary the reports read (after a bulk load of payments)."""
+    from app.reporting.summary import rebuild_payment_summary
+
+    click.echo(f"{rebuild_payment_summary()} summary rows")
+
+
+@report_group.command("verify")
+@click.argument("period")
+def verify_cmd(period: str) -> None:
+    """Compare the payment summary of PERIOD (YYYY-MM) with a recount; exit 1 on a difference."""
+    from app.reporting.monthly import ReportPeriodError, parse_period
+    from app.reporting.summary import verify_month
+
+    try:
+        year, month = parse_period(period)
+    except ReportPeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="PERIOD") from None
+    problems = verify_month(year, month)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{period}: the summary matches the payments")

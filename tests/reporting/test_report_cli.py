@@ -182,3 +182,15 @@ def test_failed_sending_is_retried(app, data) -> None:  # type: ignore[no-untype
     with pytest.raises(OSError):
         jobs.send_monthly_report("2026-01-02")
     assert db_session.scalar(select(func.count()).select_from(ReportDispatch)) == 0
+
+
+def test_verify_and_rebuild_commands(app, data) -> None:  # type: ignore[no-untyped-def]
+    period = _this_month()
+    assert _run(app, "verify", period).exit_code == 0
+    m, s = data
+    make_payment(s, state=PaymentState.PAID, paid_at=datetime.now(UTC))  # around the state machine
+    result = _run(app, "verify", period)
+    assert result.exit_code == 1 and "summary" in result.output
+    assert _run(app, "rebuild-summary").exit_code == 0
+    assert _run(app, "verify", period).exit_code == 0
+    assert _run(app, "verify", "2026-99").exit_code == 2
