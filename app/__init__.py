@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_db(app)
     init_extensions(app)
+    init_login(app)
     init_queue(app)
     init_gateways(app)
     init_blueprints(app)
@@ -52,6 +53,42 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
 
+def init_login(app: Flask) -> None:
+    """Staff sessions (the admin area). The id is "<staff id>.<session version>": a
+    password change or deactivation bumps the version and ends every session."""
+    from datetime import timedelta
+
+    from app.extensions import login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    if not isinstance(app.config.get("PERMANENT_SESSION_LIFETIME"), timedelta):
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(app.config["PERMANENT_SESSION_LIFETIME"]))
+
+    @app.before_request
+    def _forget_cached_user() -> None:
+        # Flask-Login caches the user on ``g``; when an app context outlives a request
+        # (tests, CLI-driven clients) the next request must load its own user.
+        from flask import g
+
+        g.pop("_login_user", None)
+
+    @login_manager.user_loader
+    def load_staff(user_id: str):  # type: ignore[no-untyped-def]
+        from app.db import db_session
+        from app.models import StaffUser
+
+        sid, _, version = user_id.partition(".")
+        if not sid.isdigit() or not version.isdigit():
+            return None
+        user = db_session.get(StaffUser, int(sid))
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
+
+
 def init_queue(app: Flask) -> None:
     from app.jobs import init_queue as _init
 
@@ -75,6 +112,8 @@ def init_gateways(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
+    from admin import bp as admin_bp
+    from admin.operator import bp as operator_bp
     from app.checkout import bp as checkout_bp
     from app.reporting import summary  # noqa: F401  (its listeners keep the payment summary on transitions)
     from app.webhooks import bp as webhooks_bp
@@ -82,8 +121,7 @@ def init_blueprints(app: Flask) -> None:
     csrf.exempt(webhooks_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(webhooks_bp)
-    from admin.operator import bp as operator_bp
-
+    app.register_blueprint(admin_bp)
     app.register_blueprint(operator_bp)
 
 

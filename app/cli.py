@@ -39,3 +39,64 @@ def register(app: Flask) -> None:
     def poll_cmd() -> None:
         """Ask the gateway about payments stuck in started."""
         click.echo(f"changed {jobs.poll_started()}")
+
+    @app.cli.group("staff")
+    def staff_group() -> None:
+        """Staff accounts of the admin area."""
+
+    @staff_group.command("create")
+    @click.option("--email", required=True)
+    @click.option("--role", required=True, type=click.Choice(["operator", "municipality_admin", "clerk", "viewer"]))
+    @click.option("--municipality", "municipality_slug", default=None, help="Slug of the municipality (not for operator).")
+    @click.option("--name", default="")
+    @click.option("--password", default=None, help="Generated and printed when omitted.")
+    def staff_create_cmd(email: str, role: str, municipality_slug: str | None, name: str, password: str | None) -> None:
+        """Create a staff account with TOTP already set up; prints the secret."""
+        import secrets
+
+        from sqlalchemy import select
+
+        from app.db import db_session
+        from app.models import Municipality
+        from app.services import staff as staff_service
+
+        mid = None
+        if municipality_slug:
+            m = db_session.scalar(select(Municipality).where(Municipality.slug == municipality_slug))
+            if m is None:
+                raise click.ClickException(f"no municipality with slug {municipality_slug!r}")
+            mid = m.id
+        password = password or secrets.token_urlsafe(12)
+        secret = staff_service.new_totp_secret()
+        try:
+            user = staff_service.create_staff(email, role, mid, name=name, password=password, totp_secret=secret)
+        except staff_service.StaffError as exc:
+            raise click.ClickException(exc.message) from None
+        db_session.commit()
+        click.echo(f"email:        {user.email}")
+        click.echo(f"password:     {password}")
+        click.echo(f"TOTP secret:  {secret}")
+        click.echo(f"TOTP URI:     {staff_service.provisioning_uri(user, secret)}")
+
+    @staff_group.command("totp")
+    @click.argument("email")
+    def staff_totp_cmd(email: str) -> None:
+        """Print the current TOTP code of a staff account (demo and support use)."""
+        import pyotp
+
+        from app.services import staff as staff_service
+
+        user = staff_service.find_staff(email)
+        if user is None or not user.totp_secret:
+            raise click.ClickException("no such staff account with TOTP")
+        click.echo(pyotp.TOTP(user.totp_secret).now())
+
+    @staff_group.command("seed-demo")
+    def staff_seed_demo_cmd() -> None:
+        """Create the demo operator and demo municipality admin (known passwords)."""
+        from app.services.staff import seed_demo_staff
+
+        for s in seed_demo_staff():
+            click.echo(f"{s['role']:<20} {s['email']}  password: {s['password']}  TOTP secret: {s['totp_secret']}"
+                       f"  {s['municipality']}")
+        click.echo("Current code: flask staff totp EMAIL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,4 +47,23 @@ def from_env() -> dict[str, object]:
         # Who gets the monthly report besides the operator's staff (comma-separated).
         "REPORT_RECIPIENTS": [e.strip() for e in os.environ.get("REPORT_RECIPIENTS", "").split(",") if e.strip()],
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        # Admin area: idle timeout of a staff session, login rate limit, token lifetimes.
+        # Argon2id cost; empty = argon2-cffi's defaults (time 3, memory 64 MiB).
+        "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "0")) or None,
+        "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", "0")) or None,
+        "ADMIN_IDLE_MINUTES": int(os.environ.get("ADMIN_IDLE_MINUTES", "30")),
+        # Staff sessions end after this much inactivity (the cookie is refreshed on each request).
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("ADMIN_IDLE_MINUTES", "30"))),
+        "ADMIN_LOGIN_RATE_LIMIT": os.environ.get("ADMIN_LOGIN_RATE_LIMIT", "10 per minute"),
+        "ADMIN_LOCKOUT_ATTEMPTS": int(os.environ.get("ADMIN_LOCKOUT_ATTEMPTS", "5")),
+        "ADMIN_LOCKOUT_MINUTES": int(os.environ.get("ADMIN_LOCKOUT_MINUTES", "15")),
+        "ADMIN_INVITATION_HOURS": int(os.environ.get("ADMIN_INVITATION_HOURS", "72")),
+        "ADMIN_RESET_MINUTES": int(os.environ.get("ADMIN_RESET_MINUTES", "60")),
+        "ADMIN_PAGE_SIZE": int(os.environ.get("ADMIN_PAGE_SIZE", "50")),
+        # Exports above this many rows run as a background job with a download link.
+        "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
+        "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
     }

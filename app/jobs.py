@@ -92,6 +92,14 @@ def poll_started() -> int:
 
 
 @_in_app
+def run_export(export_id: int) -> str:
+    from app.services.admin_payments import run_export_job
+
+    job = run_export_job(export_id)
+    return job.status if job else "missing"
+
+
+@_in_app
 def send_monthly_report(today: str | None = None) -> str:
     """On the first working day of a month, e-mail last month's report to the operator's
     staff (once: later runs that month do nothing). ``today``: ISO date, for tests."""

@@ -107,6 +107,9 @@ def make_test_app(url: str, **overrides: object):  # type: ignore[no-untyped-def
         "SERVER_NAME": "localhost",
         "DEMO_GATEWAY_NOTIFIER": lambda u, b, h: outbox.append((u, b, h)),
         "MAIL_SERVER": "",
+        # Cheap password hashing in tests (production keeps argon2's default cost).
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
     }
     config.update(overrides)
     app = create_app(config)

@@ -61,6 +61,13 @@ class Payment(Base):
         UniqueConstraint("gateway_name", "gateway_reference"),
         Index("ix_payment_municipality_created", "municipality_id", "created_at", "id"),
         Index("ix_payment_state_updated", "state", "updated_at"),
+        # The admin list: keyset pagination on (created_at, id) or (amount, id), within a
+        # municipality, optionally by state; and the operator's all-municipality view.
+        Index("ix_payment_municipality_state_created", "municipality_id", "state", "created_at", "id"),
+        Index("ix_payment_municipality_amount", "municipality_id", "amount", "id"),
+        Index("ix_payment_created_id", "created_at", "id"),
+        Index("ix_payment_municipality_paid", "municipality_id", "paid_at"),
+        Index("ix_payment_gateway_reference", "gateway_reference"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)

@@ -40,6 +40,8 @@ class Service(Base):
     vs_rule: Mapped[str] = mapped_column(String(20), default=VariableSymbolRule.PER_PAYMENT)
     variable_symbol: Mapped[str | None] = mapped_column(String(10))
     constant_symbol: Mapped[str | None] = mapped_column(String(4))
+    # The account the fee is paid to; None = the municipality's account.
+    iban: Mapped[str | None] = mapped_column(String(34))
     period: Mapped[str | None] = mapped_column(String(40))
     due_date: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,15 @@
+"""The admin area under /admin: municipal clerks run their fees here and the regional
+operator's staff help them. Imports from ``app``; ``app`` only registers ``bp``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+
+from admin import auth, views  # noqa: E402,F401  (routes register on bp)
+from admin.guards import current_staff, reject_nul_bytes, scoped, scoped_get_or_404, staff_required  # noqa: E402
+
+bp.before_request(reject_nul_bytes)
+
+__all__ = ["bp", "current_staff", "scoped", "scoped_get_or_404", "staff_required"]

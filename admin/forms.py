@@ -1,0 +1,126 @@
+"""Admin forms (Flask-WTF: every form carries a CSRF token). Messages in Czech; the
+business rules themselves live in app/services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.checkout.forms import EMAIL_RE
+from app.models import AmountMode, StaffRole, VariableSymbolRule
+
+EMAIL_PATTERN = EMAIL_RE.pattern
+
+ROLE_LABELS = {
+    StaffRole.VIEWER: _l("Čtenář (jen prohlížení)"),
+    StaffRole.CLERK: _l("Úředník (platby, vrácení, exporty)"),
+    StaffRole.MUNICIPALITY_ADMIN: _l("Správce obce (služby, tým, nastavení)"),
+    StaffRole.OPERATOR: _l("Operátor (ARR, všechny obce)"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token (logout, deactivate, export…)."""
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Vyplňte e-mail.")), Length(max=254)])
+    password = PasswordField(_l("Heslo"), validators=[DataRequired(_l("Vyplňte heslo.")), Length(max=200)])
+
+
+class TotpForm(FlaskForm):
+    code = StringField(_l("Šestimístný kód z aplikace"), validators=[
+        DataRequired(_l("Zadejte kód z ověřovací aplikace.")),
+        Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Kód má 6 číslic.")),
+    ])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("Nové heslo (alespoň 12 znaků)"), validators=[
+        DataRequired(_l("Zadejte heslo.")), Length(min=12, max=200, message=_l("Heslo musí mít 12 až 200 znaků.")),
+    ])
+    password2 = PasswordField(_l("Heslo znovu"), validators=[
+        DataRequired(_l("Zadejte heslo ještě jednou.")), EqualTo("password", _l("Hesla se neshodují.")),
+    ])
+
+
+class AcceptInvitationForm(SetPasswordForm):
+    name = StringField(_l("Jméno a příjmení"), validators=[
+        DataRequired(_l("Vyplňte jméno a příjmení.")), Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(_l("Vyplňte e-mail.")), Regexp(EMAIL_PATTERN, message=_l("Zadejte platnou e-mailovou adresu.")), Length(max=254)])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(_l("Vyplňte e-mail.")), Regexp(EMAIL_PATTERN, message=_l("Zadejte platnou e-mailovou adresu.")), Length(max=254)])
+    name = StringField(_l("Jméno a příjmení"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), validators=[DataRequired(_l("Vyberte roli."))])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired(_l("Vyberte roli."))])
+
+
+class ServiceForm(FlaskForm):
+    name = StringField(_l("Název služby"), validators=[DataRequired(_l("Vyplňte název služby.")), Length(max=200)])
+    slug = StringField(_l("Adresa služby v portálu (nepovinné)"), validators=[Optional(), Length(max=120)])
+    description = TextAreaField(_l("Popis pro občany"), validators=[Optional(), Length(max=4000)])
+    account = StringField(_l("Účet pro platby (IBAN nebo číslo účtu; prázdné = účet obce)"),
+                          validators=[Optional(), Length(max=60)])
+    amount_mode = RadioField(_l("Cena"), choices=[
+        (AmountMode.FIXED, _l("Pevná cena")), (AmountMode.PAYER, _l("Částku zadá plátce"))], default=AmountMode.FIXED,
+        validate_choice=False)
+    amount = StringField(_l("Pevná cena v Kč"), validators=[Optional(), Length(max=20)])
+    amount_min = StringField(_l("Nejnižší částka v Kč (nepovinné)"), validators=[Optional(), Length(max=20)])
+    amount_max = StringField(_l("Nejvyšší částka v Kč (nepovinné)"), validators=[Optional(), Length(max=20)])
+    vs_rule = RadioField(_l("Variabilní symbol"), choices=[
+        (VariableSymbolRule.PER_PAYMENT, _l("Každá platba vlastní (předčíslí + pořadí)")),
+        (VariableSymbolRule.FIXED, _l("Stejný pro všechny platby"))], default=VariableSymbolRule.PER_PAYMENT,
+        validate_choice=False)
+    variable_symbol = StringField(_l("Variabilní symbol nebo jeho předčíslí"), validators=[Optional(), Length(max=10)])
+    constant_symbol = StringField(_l("Konstantní symbol (nepovinné)"), validators=[Optional(), Length(max=4)])
+    period = StringField(_l("Období (např. rok 2026)"), validators=[Optional(), Length(max=40)])
+    due_date = StringField(_l("Splatnost (např. do 31. 3.)"), validators=[Optional(), Length(max=40)])
+    allowed_gateways = MultiCheckboxField(_l("Povolené platební brány"), validate_choice=False)
+    active = BooleanField(_l("Služba je aktivní (občané ji vidí)"), default=True)
+    # Lookup settings of obligations ("what the citizen owes") are added here by that work.
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Částka k vrácení v Kč"), validators=[DataRequired(_l("Zadejte částku k vrácení.")),
+                                                                   Length(max=20)])
+    reason = TextAreaField(_l("Důvod vrácení"), validators=[DataRequired(_l("Uveďte důvod vrácení.")),
+                                                             Length(max=180, message=_l("Důvod může mít nejvýše 180 znaků."))])
+
+
+class SettingsForm(FlaskForm):
+    mode = RadioField(_l("Režim plateb"), choices=[
+        ("demo", _l("Zkušební režim (jen demo brána, platby nejsou skutečné)")),
+        ("live", _l("Ostrý provoz"))], validators=[DataRequired(_l("Vyberte režim."))])
+    account = StringField(_l("Účet obce (IBAN nebo číslo účtu)"), validators=[Optional(), Length(max=60)])
+
+
+class ExportForm(FlaskForm):
+    format = HiddenField(validators=[DataRequired()])

@@ -1,0 +1,235 @@
+"""Every admin route, walked from the app's URL map: anonymous → login, lesser role →
+403, another municipality's object → 404. A new route without a row here fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import url_for
+
+from app.db import db_session
+from app.models import ROLE_RANK, ExportJob, ExportStatus, StaffRole
+from tests.admin.staff_helpers import login, make_staff
+from tests.factories import make_municipality, make_payment, make_service
+
+PUBLIC = "public"
+# endpoint → (least role, kind of object in the URL)
+ROUTES: dict[str, tuple[str, str | None]] = {
+    "admin.login": (PUBLIC, None),
+    "admin.login_totp": (PUBLIC, None),
+    "admin.enrol_totp": (PUBLIC, None),
+    "admin.accept_invitation": (PUBLIC, "token"),
+    "admin.forgot_password": (PUBLIC, None),
+    "admin.reset_password": (PUBLIC, "token"),
+    "admin.logout": (StaffRole.VIEWER, None),
+    "admin.dashboard": (StaffRole.VIEWER, None),
+    "admin.select_municipality": (StaffRole.OPERATOR, None),
+    "admin.settings": (StaffRole.MUNICIPALITY_ADMIN, "municipality"),
+    "admin.services": (StaffRole.VIEWER, None),
+    "admin.service_new": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.service_edit": (StaffRole.MUNICIPALITY_ADMIN, "service"),
+    "admin.service_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "service"),
+    "admin.service_preview": (StaffRole.VIEWER, "service"),
+    "admin.payments": (StaffRole.VIEWER, None),
+    "admin.payment_detail": (StaffRole.VIEWER, "payment"),
+    "admin.payment_refund": (StaffRole.CLERK, "payment"),
+    "admin.payments_export": (StaffRole.VIEWER, None),
+    "admin.export_status": (StaffRole.VIEWER, "export"),
+    "admin.export_download": (StaffRole.VIEWER, "export"),
+    "admin.team": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.team_invite": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.team_role": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
+    "admin.team_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
+    "admin.audit_log": (StaffRole.OPERATOR, None),
+}
+ROLES_BY_RANK = sorted(ROLE_RANK, key=ROLE_RANK.__getitem__)
+
+
+def admin_rules(app):  # type: ignore[no-untyped-def]
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
+
+
+def methods(rule) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+@dataclass
+class Side:
+    municipality: object
+    objects: dict[str, dict[str, object]]
+    users: dict[str, object]
+
+
+def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
+    m = make_municipality(name=f"Obec {tag}")
+    service = make_service(m)
+    payment = make_payment(service, state="paid", gateway_reference=f"ref-{tag}")
+    users = {role: make_staff(role, m, email=f"{role}-{tag}@example.cz")
+             for role in ROLES_BY_RANK if role != StaffRole.OPERATOR}
+    target = make_staff("viewer", m, email=f"target-{tag}@example.cz")
+    path = tmp_path / f"export-{tag}.csv"
+    path.write_text("x")
+    export = ExportJob(staff_id=users["viewer"].id, municipality_id=m.id, format="csv",
+                       status=ExportStatus.DONE, file_path=str(path), row_count=1)
+    db_session.add(export)
+    db_session.commit()
+    objects = {
+        "municipality": {"municipality_id": m.id},
+        "service": {"service_id": service.id},
+        "payment": {"external_id": payment.external_id},
+        "export": {"export_id": export.id},
+        "staff": {"staff_id": target.id},
+        "token": {"token": "neplatny-token"},
+    }
+    return Side(m, objects, users)
+
+
+@pytest.fixture
+def world(app, tmp_path):  # type: ignore[no-untyped-def]
+    a = _side("a", tmp_path)
+    b = _side("b", tmp_path)
+    operator = make_staff("operator", None, email="operator@example.cz")
+    clients = {}
+
+    def client_for(user):  # type: ignore[no-untyped-def]
+        if user.id not in clients:
+            c = app.test_client()
+            login(c, user)
+            clients[user.id] = c
+        return clients[user.id]
+
+    return {"a": a, "b": b, "operator": operator, "client_for": client_for}
+
+
+def _url(app, endpoint: str, side: Side) -> str:
+    _role, kind = ROUTES[endpoint]
+    with app.test_request_context():
+        return url_for(endpoint, **(side.objects[kind] if kind else {}))
+
+
+def _call(client, method: str, url: str):  # type: ignore[no-untyped-def]
+    return client.open(url, method=method, data={"format": "csv", "role": "viewer", "active": "0",
+                                                  "amount": "1", "reason": "test"})
+
+
+def test_the_table_names_every_admin_route(app):  # type: ignore[no-untyped-def]
+    endpoints = {r.endpoint for r in admin_rules(app)}
+    assert endpoints == set(ROUTES), f"routes missing from the table: {endpoints - set(ROUTES)}; stale: {set(ROUTES) - endpoints}"
+    for endpoint, (role, _kind) in ROUTES.items():
+        declared = getattr(app.view_functions[endpoint], "required_role", PUBLIC)
+        assert declared == role, f"{endpoint}: guard says {declared}, table says {role}"
+
+
+def test_anonymous_is_sent_to_the_login(app, world):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    for rule in admin_rules(app):
+        role, _kind = ROUTES[rule.endpoint]
+        if role == PUBLIC:
+            continue
+        url = _url(app, rule.endpoint, world["a"])
+        for method in methods(rule):
+            r = _call(client, method, url)
+            assert r.status_code == 302, (method, url, r.status_code)
+            assert r.headers["Location"].startswith("/admin/login"), (method, url)
+
+
+def test_public_routes_answer_without_login(app, world):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    for rule in admin_rules(app):
+        if ROUTES[rule.endpoint][0] != PUBLIC or "GET" not in rule.methods:
+            continue
+        r = client.get(_url(app, rule.endpoint, world["a"]))
+        assert r.status_code in (200, 302, 410), (rule.endpoint, r.status_code)
+
+
+def test_a_lesser_role_gets_403(app, world):  # type: ignore[no-untyped-def]
+    side = world["a"]
+    checked = 0
+    for rule in admin_rules(app):
+        role, _kind = ROUTES[rule.endpoint]
+        if role == PUBLIC:
+            continue
+        url = _url(app, rule.endpoint, side)
+        for lesser in ROLES_BY_RANK[: ROLE_RANK[role] - 1]:
+            client = world["client_for"](side.users[lesser])
+            for method in methods(rule):
+                r = _call(client, method, url)
+                assert r.status_code == 403, (lesser, method, url, r.status_code)
+                checked += 1
+    assert checked > 30
+    # Nothing was changed by the refused requests.
+    db_session.expire_all()
+    assert all(u.active for u in side.users.values())
+
+
+def test_another_municipalitys_object_is_404(app, world):  # type: ignore[no-untyped-def]
+    checked = 0
+    for rule in admin_rules(app):
+        role, kind = ROUTES[rule.endpoint]
+        if role in (PUBLIC, StaffRole.OPERATOR) or kind in (None, "token"):
+            continue
+        url = _url(app, rule.endpoint, world["a"])  # A's object…
+        for outsider_role in ROLES_BY_RANK[ROLE_RANK[role] - 1:]:
+            if outsider_role == StaffRole.OPERATOR:
+                continue
+            client = world["client_for"](world["b"].users[outsider_role])  # …asked for by B's staff
+            for method in methods(rule):
+                r = _call(client, method, url)
+                assert r.status_code == 404, (outsider_role, method, url, r.status_code)
+                checked += 1
+    assert checked >= 15
+
+
+def test_own_objects_open_for_the_right_role(app, world):  # type: ignore[no-untyped-def]
+    """The matrix can fail: the same URLs answer 200 to the right people."""
+    side = world["a"]
+    for rule in admin_rules(app):
+        role, kind = ROUTES[rule.endpoint]
+        if role == PUBLIC or "GET" not in rule.methods:
+            continue
+        url = _url(app, rule.endpoint, side)
+        if role == StaffRole.OPERATOR:
+            user = world["operator"]
+        elif kind == "export":
+            user = side.users["viewer"]  # an export is its creator's
+        else:
+            user = side.users[role]
+        r = world["client_for"](user).get(url)
+        assert r.status_code == 200, (rule.endpoint, user.role, r.status_code)
+        # The operator sees every municipality's objects.
+        if kind and kind != "export":
+            assert world["client_for"](world["operator"]).get(url).status_code == 200, rule.endpoint
+
+
+def test_crafted_ids_and_wrong_methods(app, world):  # type: ignore[no-untyped-def]
+    client = world["client_for"](world["a"].users["municipality_admin"])
+    for url in ["/admin/platby/neexistuje", "/admin/platby/" + "a" * 500, "/admin/sluzby/999999/upravit",
+                "/admin/sluzby/99999999999999999999/nahled", "/admin/tym/999999/role", "/admin/exporty/0",
+                "/admin/obec/999999/nastaveni", "/admin/platby/%00%27/vratit"]:
+        method = "POST" if url.endswith(("/role", "/vratit")) else "GET"
+        r = client.open(url, method=method, data={"role": "viewer"})
+        assert r.status_code == 404, (url, r.status_code)
+    assert client.get("/admin/platby", query_string={"payer": "a\x00b"}).status_code == 400
+    assert app.test_client().post("/admin/login", data={"email": "a\x00@x.cz", "password": "x"}).status_code == 400
+    assert client.get("/admin/logout").status_code == 405
+    assert client.get(_url(app, "admin.payment_refund", world["a"])).status_code == 405
+    assert client.delete("/admin/sluzby").status_code == 405
+    # A non-numeric operator choice never crashes.
+    op = world["client_for"](world["operator"])
+    assert op.post("/admin/obec/vybrat", data={"municipality_id": "x'; drop"}).status_code == 404
+
+
+def test_operator_scope_follows_the_chosen_municipality(app, world):  # type: ignore[no-untyped-def]
+    op = world["client_for"](world["operator"])
+    a, b = world["a"], world["b"]
+    page = op.get("/admin/platby").text
+    assert a.objects["payment"]["external_id"] in page and b.objects["payment"]["external_id"] in page
+    assert op.post("/admin/obec/vybrat", data={"municipality_id": str(b.municipality.id)}).status_code == 303
+    page = op.get("/admin/platby").text
+    assert a.objects["payment"]["external_id"] not in page and b.objects["payment"]["external_id"] in page
+    # A's clerk never sees B's payments.
+    page = world["client_for"](a.users["clerk"]).get("/admin/platby").text
+    assert b.objects["payment"]["external_id"] not in page and a.objects["payment"]["external_id"] in page
+
+
