@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from admin.operator import bp
 from admin.operator.guard import current_actor, invitations_available, invite_first_admin, operator_required
 from app.db import db_session
-from app.models import Municipality, OnboardingState, Service
+from app.models import Municipality, OnboardingState, Service, StaffUser
 from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
 from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
 from app.reporting.yearly import build_yearly_indicators
@@ -120,8 +120,13 @@ def municipality(mid: int):  # type: ignore[no-untyped-def]
 
 def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, str], status: int = 200):  # type: ignore[no-untyped-def]
     services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(Service.name)).all()
+    changes = list(reversed(history(m)))
+    staff_ids = {c.staff_id for c in changes if c.staff_id}
+    staff = dict(
+        db_session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(staff_ids))).all()
+    ) if staff_ids else {}
     return render_template(
-        "operator/municipality.html", m=m, changes=list(reversed(history(m))), services=services, labels=STATE_LABELS,
+        "operator/municipality.html", m=m, changes=changes, staff=staff, services=services, labels=STATE_LABELS,
         states=[s for s in PIPELINE_ORDER if s != m.onboarding_state], errors=errors, form=form,
     ), status
 

@@ -28,7 +28,7 @@ class MunicipalityStateChange(Base):
     effective_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
     # The staff member who recorded it; None for the system (seed, imports).
-    staff_id: Mapped[int | None]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
@@ -43,7 +43,7 @@ class ServiceStateChange(Base):
     active: Mapped[bool]
     effective_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    staff_id: Mapped[int | None]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     service: Mapped[Service] = relationship()  # noqa: F821

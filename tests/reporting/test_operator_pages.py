@@ -153,3 +153,26 @@ def test_report_pages_and_downloads(op) -> None:  # type: ignore[no-untyped-def]
     assert op.get("/admin/operator/zpravy/rocni?rok=dva").status_code == 400
     assert op.get("/admin/operator/zpravy/mesicni/2025-12.exe").status_code == 404
     assert op.get("/admin/operator/zpravy/rocni/1999.csv").status_code == 404
+
+
+def test_new_municipality_with_an_invitation_for_its_first_admin(app, client) -> None:  # type: ignore[no-untyped-def]
+    from app.models import StaffInvitation, StaffUser
+
+    op_headers = operator_headers(app, client)
+    operator = db_session.scalar(select(StaffUser).where(StaffUser.role == "operator"))
+    r = client.post("/admin/operator/obce/nova", headers=op_headers, data={
+        "name": "Bílý Potok", "ico": "00262871", "district": "Liberec", "state": "contract_signed",
+        "date": "2025-09-01", "note": "Smlouva podepsána.", "admin_email": "starosta@bilypotok.cz",
+        "admin_name": "Jan Starosta"})
+    assert r.status_code == 303, r.text
+    m = db_session.scalar(select(Municipality).where(Municipality.ico == "00262871"))
+    inv = db_session.scalar(select(StaffInvitation).where(StaffInvitation.email == "starosta@bilypotok.cz"))
+    assert inv is not None and inv.municipality_id == m.id and inv.role == "municipality_admin"
+    page = client.get(r.headers["Location"], headers=op_headers)
+    assert "starosta@bilypotok.cz" in page.text  # the flash message
+    change = db_session.scalar(select(MunicipalityStateChange).where(MunicipalityStateChange.municipality_id == m.id))
+    assert change.staff_id == operator.id and operator.name in page.text
+    bad = client.post("/admin/operator/obce/nova", headers=op_headers, data={
+        "name": "Obec", "ico": "00262978", "district": "Liberec", "state": "contacted", "date": "2025-09-01",
+        "admin_email": "bez-zavinace"})
+    assert bad.status_code == 422 and "platný e-mail" in bad.text
