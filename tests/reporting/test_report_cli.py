@@ -163,6 +163,16 @@ def test_send_due_mails_last_months_report_once_on_the_first_working_day(app, da
     assert "leden 2026" in smtp.messages[-1]["Subject"]
 
 
+def test_operator_staff_receive_the_report(app, data, smtp) -> None:  # type: ignore[no-untyped-def]
+    from tests.admin.staff_helpers import make_staff
+
+    operator = make_staff("operator", None)
+    make_staff("clerk", data[0])  # clerks do not get it
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, REPORT_RECIPIENTS=[])
+    assert jobs.send_monthly_report("2026-01-02") == "sent"
+    assert smtp.messages[0]["To"] == operator.email
+
+
 def test_send_due_without_mail_server_or_recipients_logs_and_records_nothing(app, data, caplog) -> None:  # type: ignore[no-untyped-def]
     app.config.update(MAIL_SERVER="", REPORT_RECIPIENTS=["arr@example.cz"])
     assert jobs.send_monthly_report("2026-01-02") == "mail_not_configured"
