@@ -42,8 +42,6 @@ def from_env() -> dict[str, object]:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
-        # Placeholder guard of the operator pages until staff accounts exist: "user:password".
-        "OPERATOR_BASIC_AUTH": os.environ.get("OPERATOR_BASIC_AUTH", ""),
         # Who gets the monthly report besides the operator's staff (comma-separated).
         "REPORT_RECIPIENTS": [e.strip() for e in os.environ.get("REPORT_RECIPIENTS", "").split(",") if e.strip()],
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

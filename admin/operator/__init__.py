@@ -1,8 +1,8 @@
 """The regional operator's pages: the onboarding pipeline, a municipality's history and
 state changes, new municipalities, and the monthly and yearly reports with downloads.
 
-Mounted under /admin/operator. Guarded by ``operator_required`` (admin/operator/guard.py):
-the admin area's ``staff_required(operator)`` when it is present, else a placeholder."""
+Mounted under /admin/operator; every view is guarded by ``operator_required`` (the admin
+area's ``staff_required(operator)``)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from sqlalchemy import func, select
 
 from admin.operator import bp
-from admin.operator.guard import current_actor, invitations_available, invite_first_admin, operator_required
+from admin.operator.guard import current_actor, invite_first_admin, operator_required
 from app.db import db_session
 from app.models import Municipality, OnboardingState, Service, StaffUser
 from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
@@ -103,7 +103,7 @@ def new_municipality():  # type: ignore[no-untyped-def]
                 return redirect(url_for("operator.municipality", mid=m.id), code=303)
     return render_template(
         "operator/new_municipality.html", form=form, errors=errors, labels=STATE_LABELS, states=PIPELINE_ORDER,
-        districts=_districts(), invitations=invitations_available(),
+        districts=_districts(),
     ), (422 if errors else 200)
 
 

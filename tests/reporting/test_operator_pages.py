@@ -3,7 +3,6 @@ municipality, the reports with downloads — and the guard in front of them."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from datetime import date, timedelta
@@ -16,21 +15,14 @@ from app.db import db_session
 from app.models import Municipality, MunicipalityStateChange, OnboardingState
 from app.services.onboarding import change_onboarding_state
 from app.services.workdays import prague_today
+from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality
 
 
 def operator_headers(app, client) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Log the client in as operator staff: through the admin area's login when it is
-    there, else with the placeholder's Basic credentials."""
-    from admin.operator.guard import _admin_guard
-
-    if _admin_guard() is not None:
-        from tests.admin.staff_helpers import login, make_staff  # type: ignore[import-not-found]
-
-        login(client, make_staff("operator", None))
-        return {}
-    app.config["OPERATOR_BASIC_AUTH"] = "arr:správné-heslo"
-    return {"Authorization": "Basic " + base64.b64encode("arr:správné-heslo".encode()).decode()}
+    """Log the client in as operator staff through the admin area's login (with TOTP)."""
+    login(client, make_staff("operator", None))
+    return {}
 
 
 @pytest.fixture
@@ -53,17 +45,17 @@ def test_pages_refuse_anyone_else(app, client) -> None:  # type: ignore[no-untyp
                 "/admin/operator/zpravy/mesicni", "/admin/operator/zpravy/mesicni/2025-12.csv",
                 "/admin/operator/zpravy/rocni/2025.xlsx"):
         r = client.get(url)
-        assert r.status_code in (302, 401), url
-        assert b"Platby" not in r.data
+        assert r.status_code == 302 and "/admin/login" in r.headers["Location"], url
     r = client.post(f"/admin/operator/obce/{m.id}/stav", data={"state": "left", "date": "2025-01-01"})
-    assert r.status_code in (302, 401)
+    assert r.status_code == 302
     assert db_session.get(Municipality, m.id).onboarding_state == OnboardingState.ACTIVE
-    from admin.operator.guard import _admin_guard
-
-    if _admin_guard() is None:
-        app.config["OPERATOR_BASIC_AUTH"] = "arr:x"
-        bad = {"Authorization": "Basic " + base64.b64encode(b"arr:y").decode()}
-        assert client.get("/admin/operator/", headers=bad).status_code == 401
+    # Staff of a municipality, even its admin, are not the operator.
+    login(client, make_staff("municipality_admin", m))
+    assert client.get("/admin/operator/").status_code == 403
+    assert client.get("/admin/operator/zpravy/mesicni/2025-12.csv").status_code == 403
+    r = client.post(f"/admin/operator/obce/{m.id}/stav", data={"state": "left", "date": "2025-01-01"})
+    assert r.status_code == 403
+    assert db_session.get(Municipality, m.id).onboarding_state == OnboardingState.ACTIVE
 
 
 def test_pipeline_counts_and_filter(op) -> None:  # type: ignore[no-untyped-def]
