@@ -233,6 +233,9 @@ def main() -> None:
     args = parser.parse_args()
 
     months = [(2025, 12), (2025, 3), (2024, 10)]
+    from app import create_app
+
+    create_app({"DATABASE_URL": "sqlite://"})  # import the whole code base now, not midway
     if args.url:
         if args.rebuild:
             rebuild(args.url)
