@@ -149,12 +149,14 @@ def init_gateways(app: Flask) -> None:
 
 def init_blueprints(app: Flask) -> None:
     from admin import bp as admin_bp
+    from admin.operator import bp as operator_bp
     from app.account import bp as account_bp
     from app.checkout import bp as checkout_bp
     from app.identity import bp as auth_bp
     from app.identity import init_identity
     from app.legal import bp as legal_bp
     from app.receipts import bp as receipts_bp
+    from app.reporting import summary  # noqa: F401  (its listeners keep the payment summary on transitions)
 
     # Their transition listeners: consent recorded on start, receipt issued on paid.
     from app.services import consent as _consent  # noqa: F401
@@ -170,6 +172,7 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(operator_bp)
 
 
 def init_errors(app: Flask) -> None:

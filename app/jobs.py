@@ -107,3 +107,14 @@ def run_export(export_id: int) -> str:
 
     job = run_export_job(export_id)
     return job.status if job else "missing"
+
+
+@_in_app
+def send_monthly_report(today: str | None = None) -> str:
+    """On the first working day of a month, e-mail last month's report to the operator's
+    staff (once: later runs that month do nothing). ``today``: ISO date, for tests."""
+    from datetime import date
+
+    from app.reporting.dispatch import send_due_monthly_report
+
+    return send_due_monthly_report(date.fromisoformat(today) if today else None)

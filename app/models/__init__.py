@@ -14,6 +14,7 @@ from app.models.obligation import (
     ObligationImport,
     ObligationState,
 )
+from app.models.onboarding import MunicipalityStateChange, ServiceStateChange
 from app.models.payment import (
     ALLOWED_TRANSITIONS,
     DemoGatewayTransaction,
@@ -23,6 +24,7 @@ from app.models.payment import (
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
+from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
 
@@ -47,15 +49,19 @@ __all__ = [
     "Obligation",
     "ObligationImport",
     "ObligationState",
+    "MunicipalityStateChange",
     "OnboardingState",
     "PasswordReset",
     "Payment",
     "PaymentEvent",
+    "PaymentMonthSummary",
     "PaymentState",
     "Receipt",
     "ReceiptCounter",
     "ROLE_RANK",
+    "ReportDispatch",
     "Service",
+    "ServiceStateChange",
     "StaffInvitation",
     "StaffRole",
     "StaffUser",

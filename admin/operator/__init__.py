@@ -1,0 +1,13 @@
+"""The regional operator's pages: the onboarding pipeline, a municipality's history and
+state changes, new municipalities, and the monthly and yearly reports with downloads.
+
+Mounted under /admin/operator; every view is guarded by ``operator_required`` (the admin
+area's ``staff_required(operator)``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("operator", __name__, url_prefix="/admin/operator", template_folder="templates")
+
+from admin.operator import routes  # noqa: E402,F401

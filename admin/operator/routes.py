@@ -1,0 +1,217 @@
+"""Operator views: thin — the rules are in app.services.onboarding and app.reporting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from admin.operator import bp
+from admin.operator.guard import current_actor, invite_first_admin, operator_required
+from app.db import db_session
+from app.models import Municipality, OnboardingState, Service, StaffUser
+from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
+from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
+from app.reporting.yearly import build_yearly_indicators
+from app.services.onboarding import (
+    PIPELINE_ORDER,
+    STATE_LABELS,
+    OnboardingError,
+    change_onboarding_state,
+    create_municipality,
+    history,
+)
+from app.services.workdays import prague_today, shift_month
+
+MAX_LIST = 300
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
+def _municipality_or_404(mid: int) -> Municipality:
+    if not 0 < mid < 2**31:
+        abort(404)
+    m = db_session.get(Municipality, mid)
+    if m is None:
+        abort(404)
+    return m
+
+
+@bp.get("/")
+@operator_required
+def pipeline():  # type: ignore[no-untyped-def]
+    state = request.args.get("stav") or ""
+    q = (request.args.get("q") or "").strip()[:100]
+    if state and state not in STATE_LABELS:
+        state = ""
+    stmt = select(Municipality).order_by(Municipality.name, Municipality.district).limit(MAX_LIST)
+    if state:
+        stmt = stmt.where(Municipality.onboarding_state == state)
+    if q:
+        stmt = stmt.where(Municipality.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+    current = dict(
+        db_session.execute(select(Municipality.onboarding_state, func.count()).group_by(Municipality.onboarding_state)).all()
+    )
+    return render_template(
+        "operator/pipeline.html",
+        counts=[(s.value, STATE_LABELS[s], current.get(s.value, 0)) for s in PIPELINE_ORDER],
+        municipalities=db_session.scalars(stmt).all(),
+        state=state,
+        q=q,
+        labels=STATE_LABELS,
+    )
+
+
+@bp.route("/obce/nova", methods=["GET", "POST"])
+@operator_required
+def new_municipality():  # type: ignore[no-untyped-def]
+    form = {"name": "", "ico": "", "district": "", "state": OnboardingState.CONTACTED.value,
+            "date": prague_today().isoformat(), "note": "", "admin_email": "", "admin_name": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form.update({k: (request.form.get(k) or "").strip() for k in form})
+        effective = _date(form["date"])
+        if effective is None:
+            errors["date"] = "Zadejte datum ve tvaru RRRR-MM-DD."
+        if form["admin_email"] and ("@" not in form["admin_email"] or len(form["admin_email"]) > 254):
+            errors["admin_email"] = "Zadejte platný e-mail správce obce."
+        if not errors:
+            try:
+                m = create_municipality(
+                    name=form["name"], ico=form["ico"], district=form["district"], state=form["state"],
+                    effective_date=effective, note=form["note"], actor=current_actor(),
+                )
+            except OnboardingError as exc:
+                db_session.rollback()
+                errors[exc.code] = exc.message
+            else:
+                db_session.commit()
+                flash(f"Obec {m.name} byla přidána.", "success")
+                if form["admin_email"]:
+                    problem = invite_first_admin(m.id, form["admin_email"], form["admin_name"])
+                    if problem:
+                        flash(problem, "error")
+                    else:
+                        db_session.commit()
+                        flash(f"Pozvánka pro správce obce odešla na {form['admin_email']}.", "success")
+                return redirect(url_for("operator.municipality", mid=m.id), code=303)
+    return render_template(
+        "operator/new_municipality.html", form=form, errors=errors, labels=STATE_LABELS, states=PIPELINE_ORDER,
+        districts=_districts(),
+    ), (422 if errors else 200)
+
+
+def _districts() -> list[str]:
+    return [d for d in db_session.scalars(select(Municipality.district).distinct().order_by(Municipality.district)) if d]
+
+
+@bp.get("/obce/<int:mid>")
+@operator_required
+def municipality(mid: int):  # type: ignore[no-untyped-def]
+    m = _municipality_or_404(mid)
+    return _municipality_page(m, {}, {"state": "", "date": prague_today().isoformat(), "note": ""})
+
+
+def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, str], status: int = 200):  # type: ignore[no-untyped-def]
+    services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(Service.name)).all()
+    changes = list(reversed(history(m)))
+    staff_ids = {c.staff_id for c in changes if c.staff_id}
+    staff = dict(
+        db_session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(staff_ids))).all()
+    ) if staff_ids else {}
+    return render_template(
+        "operator/municipality.html", m=m, changes=changes, staff=staff, services=services, labels=STATE_LABELS,
+        states=[s for s in PIPELINE_ORDER if s != m.onboarding_state], errors=errors, form=form,
+    ), status
+
+
+@bp.post("/obce/<int:mid>/stav")
+@operator_required
+def change_state(mid: int):  # type: ignore[no-untyped-def]
+    m = _municipality_or_404(mid)
+    form = {k: (request.form.get(k) or "").strip() for k in ("state", "date", "note")}
+    errors: dict[str, str] = {}
+    effective = _date(form["date"])
+    if not form["state"]:
+        errors["state"] = "Vyberte nový stav."
+    if effective is None:
+        errors["date"] = "Zadejte datum ve tvaru RRRR-MM-DD."
+    if not errors:
+        try:
+            change_onboarding_state(m, form["state"], effective, form["note"], current_actor())  # type: ignore[arg-type]
+        except OnboardingError as exc:
+            db_session.rollback()
+            errors[exc.code if exc.code in ("state", "date", "note") else "state"] = exc.message
+        else:
+            db_session.commit()
+            flash(f"Stav obce {m.name} je nyní: {STATE_LABELS[form['state']]}.", "success")
+            return redirect(url_for("operator.municipality", mid=m.id), code=303)
+    m = _municipality_or_404(mid)
+    return _municipality_page(m, errors, form, 422)
+
+
+# -- reports ----------------------------------------------------------------------------
+def _previous_month() -> str:
+    today = prague_today()
+    y, mth = shift_month(today.year, today.month, -1)
+    return f"{y:04d}-{mth:02d}"
+
+
+@bp.get("/zpravy/mesicni")
+@operator_required
+def monthly():  # type: ignore[no-untyped-def]
+    period = request.args.get("obdobi") or _previous_month()
+    try:
+        year, month = parse_period(period)
+    except ReportPeriodError as exc:
+        return render_template("operator/report_error.html", message=str(exc), period=period[:20]), 400
+    report = build_monthly_report(year, month)
+    return render_template(
+        "operator/monthly.html", r=report, body=monthly_body(report), formats=list(FORMATS),
+        prev=f"{shift_month(year, month, -1)[0]:04d}-{shift_month(year, month, -1)[1]:02d}",
+        next=f"{shift_month(year, month, 1)[0]:04d}-{shift_month(year, month, 1)[1]:02d}",
+    )
+
+
+@bp.get("/zpravy/mesicni/<period>.<fmt>")
+@operator_required
+def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in FORMATS:
+        abort(404)
+    try:
+        year, month = parse_period(period)
+    except ReportPeriodError:
+        abort(404)
+    return _download(render_monthly(build_monthly_report(year, month), fmt))
+
+
+@bp.get("/zpravy/rocni")
+@operator_required
+def yearly():  # type: ignore[no-untyped-def]
+    raw = request.args.get("rok") or str(prague_today().year - 1)
+    if not raw.isdigit() or not 2000 <= int(raw) <= 2999:
+        return render_template("operator/report_error.html", message="Rok musí být číslo 2000–2999.", period=raw[:20]), 400
+    y = build_yearly_indicators(int(raw))
+    return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))
+
+
+@bp.get("/zpravy/rocni/<int:year>.<fmt>")
+@operator_required
+def yearly_download(year: int, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in FORMATS or not 2000 <= year <= 2999:
+        abort(404)
+    return _download(render_yearly(build_yearly_indicators(year), fmt))
+
+
+def _download(rendered):  # type: ignore[no-untyped-def]
+    return Response(
+        rendered.content,
+        mimetype=rendered.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"', "Cache-Control": "no-store"},
+    )

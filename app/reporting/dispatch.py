@@ -1,0 +1,148 @@
+"""E-mailing the monthly report to the operator's staff on the first working day of the
+month. Cron calls ``send_due_monthly_report`` daily (``flask report send-due``); a row in
+``report_dispatch`` makes it send each month's report once."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import date, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from app.db import db_session, utcnow
+from app.models import ReportDispatch
+from app.reporting.monthly import build_monthly_report
+from app.reporting.render import monthly_title, render_monthly
+from app.services.money import format_czk
+from app.services.workdays import czech_date, first_working_day, prague_today, shift_month
+
+log = logging.getLogger(__name__)
+KIND = "monthly"
+# A claim older than this is from a run that died while sending: take it over.
+STALE_CLAIM = timedelta(minutes=30)
+
+
+def report_recipients() -> list[str]:
+    """Operator staff (when staff accounts exist) and the REPORT_RECIPIENTS config key."""
+    emails: list[str] = []
+    try:
+        from app.models import StaffUser  # type: ignore[attr-defined]
+    except ImportError:
+        StaffUser = None  # noqa: N806
+    if StaffUser is not None:
+        emails += db_session.scalars(
+            select(StaffUser.email).where(StaffUser.role == "operator", StaffUser.active.is_(True))
+        ).all()
+    configured = current_app.config.get("REPORT_RECIPIENTS") or []
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    emails += [e.strip() for e in configured if e and e.strip()]
+    return sorted(set(emails))
+
+
+def send_due_monthly_report(today: date | None = None) -> str:
+    """Send last month's report if today is on or after this month's first working day
+    and it has not been sent yet. Returns what happened (also logged)."""
+    today = today or prague_today()
+    if today < first_working_day(today.year, today.month):
+        log.info("monthly report: not due before %s", first_working_day(today.year, today.month))
+        return "not_due"
+    year, month = shift_month(today.year, today.month, -1)
+    period = f"{year:04d}-{month:02d}"
+    if not current_app.config.get("MAIL_SERVER"):
+        log.warning("monthly report %s: MAIL_SERVER is not configured, not sending", period)
+        return "mail_not_configured"
+    recipients = report_recipients()
+    if not recipients:
+        log.warning("monthly report %s: no recipients (no operator staff, REPORT_RECIPIENTS empty)", period)
+        return "no_recipients"
+    claim = _claim(period)
+    if claim is None:
+        log.info("monthly report %s: already sent", period)
+        return "already_sent"
+    try:
+        report = build_monthly_report(year, month)
+        message = _message(report, recipients)
+        _send(message)
+    except Exception:
+        log.exception("monthly report %s: sending failed; the next run retries", period)
+        db_session.rollback()
+        db_session.execute(delete(ReportDispatch).where(ReportDispatch.id == claim))
+        db_session.commit()
+        raise
+    row = db_session.get(ReportDispatch, claim)
+    assert row is not None
+    row.status = "sent"
+    row.sent_at = utcnow()
+    row.recipients = ", ".join(recipients)[:2000]
+    db_session.commit()
+    log.info("monthly report %s sent to %s", period, ", ".join(recipients))
+    return "sent"
+
+
+def _claim(period: str) -> int | None:
+    """Insert the dispatch row (unique per period) before sending; None if taken."""
+    row = ReportDispatch(kind=KIND, period=period, status="sending")
+    db_session.add(row)
+    try:
+        db_session.commit()
+        return row.id
+    except IntegrityError:
+        db_session.rollback()
+    existing = db_session.scalar(
+        select(ReportDispatch).where(ReportDispatch.kind == KIND, ReportDispatch.period == period).with_for_update()
+    )
+    if existing is not None and existing.status == "sending" and _age(existing) > STALE_CLAIM:
+        existing.created_at = utcnow()
+        db_session.commit()
+        return existing.id
+    db_session.rollback()
+    return None
+
+
+def _age(row: ReportDispatch) -> timedelta:
+    created = row.created_at
+    now = utcnow()
+    if created.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    return now - created
+
+
+def _message(report, recipients: list[str]) -> EmailMessage:  # type: ignore[no-untyped-def]
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"] = cfg.get("MAIL_FROM", "portal@example.cz")
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = monthly_title(report)
+    t = report.total.current
+    msg.set_content(
+        f"Dobrý den,\n\n"
+        f"v příloze je měsíční zpráva o Platebním portálu za {report.label} (stav k {czech_date(report.as_of)}).\n\n"
+        f"Připojené obce: {len(report.joined)}\n"
+        f"Obce v jednání: {len(report.in_negotiation)}\n"
+        f"Nově připojené obce: {len(report.newly_joined)}\n"
+        f"Aktivní služby: {report.active_services}\n"
+        f"Platby: {t.count} v objemu {format_czk(t.volume)}\n"
+        f"Vrácené platby: {report.refunds.current.count} ({format_czk(report.refunds.current.volume)})\n\n"
+        f"Termín odevzdání zprávy: {czech_date(report.due_date)}.\n\n"
+        f"Platební portál\n"
+    )
+    for fmt in ("pdf", "xlsx"):
+        rendered = render_monthly(report, fmt)
+        maintype, subtype = rendered.mimetype.split(";")[0].split("/")
+        msg.add_attachment(rendered.content, maintype=maintype, subtype=subtype, filename=rendered.filename)
+    return msg
+
+
+def _send(msg: EmailMessage) -> None:
+    cfg = current_app.config
+    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=30) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        smtp.send_message(msg)

@@ -1,0 +1,264 @@
+"""The monthly report: for a Prague month, as of its last day.
+
+What the work order asks for: the joined municipalities, those in negotiation, and the
+payments of the month — here also newly joined municipalities, active services, payments
+by municipality, service and channel compared with the previous month and the same month
+a year before, and refunds as their own line.
+
+The figures come from the payment summary (app.reporting.summary), which is kept exact
+on every transition. Counting rules:
+- a payment counts in the Prague month of its ``paid_at``, whatever happened later (a
+  refund later is a refund line in the month of the refund, not a smaller payment);
+- only settled payments count (paid, partially refunded, refunded); created, started,
+  failed, cancelled and expired ones never have ``paid_at`` and are excluded too;
+- a refund counts in the Prague month of its transition, with the amount that transition
+  refunded (the difference of the cumulative ``amount_refunded`` it records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import db_session, utcnow
+from app.models import Municipality, OnboardingState, Service
+from app.reporting.summary import Figures, summary_month
+from app.services.onboarding import (
+    NEGOTIATION_STATES,
+    STATE_LABELS,
+    PipelineSnapshot,
+    first_active_dates,
+    municipality_states_on,
+    snapshot_on,
+)
+from app.services.workdays import add_working_days, last_day, shift_month
+
+DUE_WORKING_DAYS = 15
+MONTH_NAMES = (
+    "leden", "únor", "březen", "duben", "květen", "červen",
+    "červenec", "srpen", "září", "říjen", "listopad", "prosinec",
+)  # fmt: skip
+
+# Payments whose gateway is a bank transfer (matched by variable symbol) rather than a card
+# gateway. Everything else is a card gateway.
+TRANSFER_GATEWAYS = frozenset({"bank_transfer"})
+CHANNEL_LABELS = {
+    "demo": "Platební brána – demo",
+    "stripe": "Platební karta (Stripe)",
+    "bank_transfer": "Bankovní převod",
+}
+
+
+def channel_kind(gateway_name: str) -> str:
+    return "transfer" if gateway_name in TRANSFER_GATEWAYS else "card"
+
+
+def channel_label(gateway_name: str) -> str:
+    return CHANNEL_LABELS.get(gateway_name, gateway_name)
+
+
+CHANNEL_KIND_LABELS = {"card": "Platební brána (karta)", "transfer": "Bankovní převod"}
+
+
+class ReportPeriodError(ValueError):
+    pass
+
+
+def parse_period(text: str) -> tuple[int, int]:
+    """'2026-01' → (2026, 1); a clear error for anything else."""
+    parts = (text or "").strip().split("-")
+    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
+        raise ReportPeriodError(f"Období musí mít tvar RRRR-MM, ne {text!r}.")
+    year, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12 or not 2000 <= year <= 2999:
+        raise ReportPeriodError(f"Neplatné období {text!r}.")
+    return year, month
+
+
+def period_label(year: int, month: int) -> str:
+    return f"{MONTH_NAMES[month - 1]} {year}"
+
+
+def due_date(year: int, month: int) -> date:
+    """15 working days after the month's last day (Czech public holidays excluded)."""
+    return add_working_days(last_day(year, month), DUE_WORKING_DAYS)
+
+
+# -- figures ---------------------------------------------------------------------------
+@dataclass
+class Line:
+    """One row of a breakdown: the month, the previous month, the same month a year before."""
+
+    key: Any
+    label: str
+    detail: str = ""
+    current: Figures = field(default_factory=Figures)
+    previous: Figures = field(default_factory=Figures)
+    year_ago: Figures = field(default_factory=Figures)
+
+    def figures(self, which: str) -> Figures:
+        return getattr(self, which)
+
+
+PERIODS = ("current", "previous", "year_ago")
+
+
+@dataclass
+class MunicipalityRow:
+    id: int
+    name: str
+    ico: str
+    district: str
+    state: str
+    since: date | None  # in this state since
+    joined_on: date | None  # first day active
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+
+@dataclass
+class MonthlyReport:
+    year: int
+    month: int
+    as_of: date
+    due_date: date
+    generated_at: datetime
+    period_labels: dict[str, str]
+    joined: list[MunicipalityRow]
+    in_negotiation: list[MunicipalityRow]
+    newly_joined: list[MunicipalityRow]
+    snapshots: dict[str, PipelineSnapshot]
+    newly_joined_counts: dict[str, int]
+    total: Line
+    refunds: Line
+    by_municipality: list[Line]
+    by_service: list[Line]
+    by_channel: list[Line]
+    by_channel_kind: list[Line]
+    refunds_by_municipality: list[Line]
+
+    @property
+    def period(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return period_label(self.year, self.month)
+
+    @property
+    def active_services(self) -> int:
+        return self.snapshots["current"].active_services
+
+
+# -- the report ------------------------------------------------------------------------
+def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
+    session = session or db_session()
+    months = {
+        "current": (year, month),
+        "previous": shift_month(year, month, -1),
+        "year_ago": (year - 1, month),
+    }
+    as_of = last_day(year, month)
+
+    # Municipalities as of the last day.
+    names = {
+        m.id: m
+        for m in session.execute(select(Municipality.id, Municipality.name, Municipality.ico, Municipality.district))
+    }
+    joined_on = first_active_dates(as_of, session=session)
+
+    def row(mid: int, state: str, since: date | None) -> MunicipalityRow:
+        m = names[mid]
+        return MunicipalityRow(mid, m.name, m.ico, m.district or "", state, since, joined_on.get(mid))
+
+    states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of))]
+    by_name = lambda r: (r.name, r.district)  # noqa: E731
+    joined = sorted((r for r in states if r.state == OnboardingState.ACTIVE), key=by_name)
+    negotiation = sorted((r for r in states if r.state in NEGOTIATION_STATES), key=by_name)
+    first_day = date(year, month, 1)
+    newly = sorted(
+        (row(mid, "", None) for mid, d in joined_on.items() if first_day <= d <= as_of), key=by_name
+    )
+    current_state = {r.id: r for r in states}
+    for r in newly:
+        r.state, r.since = current_state[r.id].state, current_state[r.id].since
+    snapshots = {name: snapshot_on(last_day(*ym), session=session) for name, ym in months.items()}
+    newly_counts = {
+        name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()
+    }
+
+    # Payments and refunds of the three months.
+    total = Line("total", "Platby celkem")
+    refunds_total = Line("refunds", "Vrácené platby (refundace)")
+    municipalities: dict[int, Line] = {}
+    services: dict[int, Line] = {}
+    channels: dict[str, Line] = {}
+    kinds: dict[str, Line] = {}
+    refunds_by_m: dict[int, Line] = {}
+    service_names = {
+        s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id))
+    }
+
+    def m_line(mid: int) -> Line:
+        if mid not in municipalities:
+            m = names[mid]
+            municipalities[mid] = Line(mid, m.name, m.district or "")
+        return municipalities[mid]
+
+    for r in joined:
+        m_line(r.id)
+    for which, (y, mth) in months.items():
+        for (mid, sid, gw), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
+            session, y, mth
+        ).items():
+            if refund_count:
+                refunds_total.figures(which).add(refund_count, refund_volume)
+                if which == "current":
+                    refunds_by_m.setdefault(
+                        mid, Line(mid, names[mid].name, names[mid].district or "")
+                    ).current.add(refund_count, refund_volume)
+            if not paid_count:
+                continue
+            total.figures(which).add(paid_count, paid_volume)
+            m_line(mid).figures(which).add(paid_count, paid_volume)
+            if sid not in services:
+                services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
+            services[sid].figures(which).add(paid_count, paid_volume)
+            kind = channel_kind(gw)
+            channels.setdefault(gw, Line(gw, channel_label(gw), CHANNEL_KIND_LABELS[kind])).figures(which).add(
+                paid_count, paid_volume
+            )
+            kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind])).figures(which).add(paid_count, paid_volume)
+
+    def ordered(lines: Iterable[Line]) -> list[Line]:
+        return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))
+
+    for kind in ("card", "transfer"):
+        kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind]))
+    return MonthlyReport(
+        year=year,
+        month=month,
+        as_of=as_of,
+        due_date=due_date(year, month),
+        generated_at=utcnow(),
+        period_labels={name: period_label(*ym) for name, ym in months.items()},
+        joined=joined,
+        in_negotiation=negotiation,
+        newly_joined=newly,
+        snapshots=snapshots,
+        newly_joined_counts=newly_counts,
+        total=total,
+        refunds=refunds_total,
+        by_municipality=ordered(municipalities.values()),
+        by_service=ordered(services.values()),
+        by_channel=ordered(channels.values()),
+        by_channel_kind=[kinds["card"], kinds["transfer"]],
+        refunds_by_municipality=ordered(refunds_by_m.values()),
+    )

@@ -1,0 +1,267 @@
+"""The payment summary: settled payments and refunds per Prague month, municipality,
+service and gateway, kept exact in the same transaction as the payment transitions.
+
+- ``paid_in_range`` / ``refunds_in_range`` count straight from payments and their events
+  (the truth; used to rebuild and to verify the summary);
+- listeners on the paid and refund transitions add to the summary row of the month;
+- ``rebuild_payment_summary`` recounts everything (after a bulk load such as the demo
+  seed or the benchmark); ``verify_month`` compares the summary with a recount.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.db import db_session
+from app.models import Payment, PaymentEvent, PaymentMonthSummary, PaymentState
+from app.models.payment import SETTLED_STATES
+from app.models.reporting import REFUND_EVENT_PREDICATE
+from app.services.payments import on_transition
+from app.services.workdays import month_bounds_utc, shift_month, to_prague
+
+
+@dataclass
+class Figures:
+    count: int = 0
+    volume: int = 0  # haléře
+
+    def add(self, count: int, volume: int) -> None:
+        self.count += count
+        self.volume += volume
+
+
+# -- counting from the payments themselves -----------------------------------------
+Group = tuple[int, int, str]  # (municipality_id, service_id, gateway_name)
+
+
+def paid_in_range(session: Session, start: datetime, end: datetime) -> dict[Group, Figures]:
+    """Settled payments with paid_at in [start, end) (naive UTC), grouped."""
+    stmt = (
+        select(
+            Payment.municipality_id,
+            Payment.service_id,
+            Payment.gateway_name,
+            func.count(),
+            func.sum(Payment.amount),
+        )
+        .where(Payment.paid_at >= start, Payment.paid_at < end, Payment.state.in_(sorted(SETTLED_STATES)))
+        .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name)
+    )
+    return {(m, s, g): Figures(int(c), int(v or 0)) for m, s, g, c, v in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class Refund:
+    payment_id: int
+    municipality_id: int
+    service_id: int
+    gateway_name: str
+    amount: int
+    at: datetime
+
+
+def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[Refund]:
+    """Every refund transition in [start, end) with the amount it refunded.
+
+    Events record the cumulative amount refunded; the amount of one refund is the
+    difference from the payment's previous refund event (which may be months earlier)."""
+    in_range = session.execute(
+        select(PaymentEvent.payment_id)
+        .where(
+            REFUND_EVENT_PREDICATE,
+            PaymentEvent.kind == "transition",
+            PaymentEvent.created_at >= start,
+            PaymentEvent.created_at < end,
+        )
+        .distinct()
+    ).scalars().all()
+    if not in_range:
+        return []
+    refunds: list[Refund] = []
+    for chunk in _chunks(sorted(in_range), 5000):
+        payments = {
+            p.id: p
+            for p in session.execute(
+                select(
+                    Payment.id, Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.amount
+                ).where(Payment.id.in_(chunk))
+            )
+        }
+        events = session.execute(
+            select(PaymentEvent.payment_id, PaymentEvent.to_state, PaymentEvent.data, PaymentEvent.created_at)
+            .where(
+                REFUND_EVENT_PREDICATE,
+                PaymentEvent.kind == "transition",
+                PaymentEvent.payment_id.in_(chunk),
+                PaymentEvent.created_at < end,
+            )
+            .order_by(PaymentEvent.payment_id, PaymentEvent.created_at, PaymentEvent.id)
+        ).all()
+        cumulative: dict[int, int] = defaultdict(int)
+        for pid, to_state, data, at in events:
+            p = payments[pid]
+            before = cumulative[pid]
+            after = _cumulative_after(data or {}, to_state, before, p.amount)
+            cumulative[pid] = after
+            if at >= start and after > before:
+                refunds.append(Refund(pid, p.municipality_id, p.service_id, p.gateway_name, after - before, at))
+    return refunds
+
+
+def _cumulative_after(data: dict[str, Any], to_state: str, before: int, amount: int) -> int:
+    if isinstance(data.get("amount_refunded"), int):
+        value = data["amount_refunded"]
+    elif isinstance(data.get("amount"), int):
+        value = before + data["amount"]
+    elif to_state == "refunded":
+        value = amount
+    else:
+        value = before
+    return max(before, min(value, amount))
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# -- keeping the summary on transitions --------------------------------------------------
+def month_of(moment: datetime) -> date:
+    """The first day of the Prague month a database time (UTC) falls in."""
+    local = to_prague(moment)
+    return date(local.year, local.month, 1)
+
+
+def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> None:
+    values = {"paid_count": 0, "paid_volume": 0, "refund_count": 0, "refund_volume": 0, **amounts}
+    key = {
+        "month": month,
+        "municipality_id": payment.municipality_id,
+        "service_id": payment.service_id,
+        "gateway_name": payment.gateway_name,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the project runs on PostgreSQL and SQLite
+        raise RuntimeError(f"payment summary: unsupported database {dialect}")
+    t = PaymentMonthSummary.__table__
+    stmt = insert(t).values(**key, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={name: t.c[name] + stmt.excluded[name] for name in values if values[name]}
+    )
+    session.execute(stmt)
+
+
+@on_transition(PaymentState.PAID)
+def count_paid(payment: Payment, session: Session) -> None:
+    assert payment.paid_at is not None
+    _bump(session, month_of(payment.paid_at), payment, paid_count=1, paid_volume=payment.amount)
+
+
+def _count_refund(payment: Payment, session: Session) -> None:
+    # The transition's event is already flushed; the amount it refunded is the step of
+    # the cumulative amount from the payment's previous refund event.
+    events = session.execute(
+        select(PaymentEvent.to_state, PaymentEvent.data, PaymentEvent.created_at)
+        .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition", REFUND_EVENT_PREDICATE)
+        .order_by(PaymentEvent.created_at, PaymentEvent.id)
+    ).all()
+    before = after = 0
+    for to_state, data, _at in events:
+        before = after
+        after = _cumulative_after(data or {}, to_state, before, payment.amount)
+    if events and after > before:
+        _bump(session, month_of(events[-1].created_at), payment, refund_count=1, refund_volume=after - before)
+
+
+on_transition(PaymentState.PARTIALLY_REFUNDED)(_count_refund)
+on_transition(PaymentState.REFUNDED)(_count_refund)
+
+
+# -- rebuilding and verifying --------------------------------------------------------------
+Key = tuple[int, int, str]
+
+
+def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
+    start, end = month_bounds_utc(year, month)
+    rows: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for key, fig in paid_in_range(session, start, end).items():
+        rows[key][0] += fig.count
+        rows[key][1] += fig.volume
+    for r in refunds_in_range(session, start, end):
+        key = (r.municipality_id, r.service_id, r.gateway_name)
+        rows[key][2] += 1
+        rows[key][3] += r.amount
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in rows.items()}
+
+
+def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
+    t = PaymentMonthSummary
+    return {
+        (m, s, g): (pc, pv, rc, rv)
+        for m, s, g, pc, pv, rc, rv in session.execute(
+            select(t.municipality_id, t.service_id, t.gateway_name, t.paid_count, t.paid_volume, t.refund_count,
+                   t.refund_volume).where(t.month == date(year, month, 1))
+        )
+        if pc or rc
+    }
+
+
+def verify_month(year: int, month: int, *, session: Session | None = None) -> list[str]:
+    """Differences between the summary and a recount of the month (empty when exact)."""
+    session = session or db_session()
+    truth, kept = recount_month(session, year, month), summary_month(session, year, month)
+    return [
+        f"{year}-{month:02d} {key}: summary {kept.get(key)} ≠ payments {truth.get(key)}"
+        for key in sorted(truth.keys() | kept.keys(), key=str)
+        if truth.get(key) != kept.get(key)
+    ]
+
+
+def _months_with_data(session: Session) -> list[tuple[int, int]]:
+    first = session.scalar(select(func.min(Payment.paid_at)).where(Payment.paid_at.is_not(None)))
+    last = max(
+        (d for d in (
+            session.scalar(select(func.max(Payment.paid_at))),
+            session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
+        ) if d is not None),
+        default=None,
+    )
+    if first is None or last is None:
+        return []
+    y, m = month_of(first).year, month_of(first).month
+    end = month_of(last)
+    months = []
+    while (y, m) <= (end.year, end.month):
+        months.append((y, m))
+        y, m = shift_month(y, m, 1)
+    return months
+
+
+def rebuild_payment_summary(*, session: Session | None = None) -> int:
+    """Recount the whole summary from the payments (after bulk loads). Commits; returns
+    the number of summary rows."""
+    session = session or db_session()
+    session.execute(delete(PaymentMonthSummary))
+    n = 0
+    for year, month in _months_with_data(session):
+        rows = [
+            {"month": date(year, month, 1), "municipality_id": k[0], "service_id": k[1], "gateway_name": k[2],
+             "paid_count": v[0], "paid_volume": v[1], "refund_count": v[2], "refund_volume": v[3]}
+            for k, v in recount_month(session, year, month).items()
+        ]
+        if rows:
+            session.execute(PaymentMonthSummary.__table__.insert(), rows)
+            n += len(rows)
+    session.commit()
+    return n
