@@ -213,6 +213,20 @@ def init_errors(app: Flask) -> None:
 
 
 def init_security_headers(app: Flask) -> None:
+    @app.before_request
+    def _reject_nul_bytes() -> None:
+        # PostgreSQL refuses text with NUL bytes: a clear 400 instead of a 500, everywhere.
+        from flask import abort
+        from flask_babel import gettext as _
+
+        if "\x00" in request.path:
+            abort(404)  # no page or object has such a name
+        values = list(request.args.values())
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if any("\x00" in v for v in values):
+            abort(400, _("Požadavek obsahuje nepovolené znaky."))
+
     from urllib.parse import urlsplit
 
     # Built once: it depends only on configuration.

@@ -55,3 +55,16 @@ def test_english_switch(client):  # type: ignore[no-untyped-def]
     # The choice sticks for the session.
     assert "Pay a fee to your municipality" in client.get("/").text
     assert "Zaplaťte poplatek své obci" in client.get("/?lang=cs").text
+
+
+def test_nul_bytes_anywhere_are_a_clear_400(client):  # type: ignore[no-untyped-def]
+    m = make_municipality()
+    s = make_service(m)
+    assert client.get("/obec/a%00b").status_code == 404
+    for r in (
+        client.get("/?q=a%00b"),
+        client.post(f"/obec/{m.slug}/{s.slug}", data={"name": "Jan\x00", "email": "jan@example.cz"}),
+    ):
+        assert r.status_code == 400
+        assert "nepovolené znaky" in r.text
+    assert db_session.scalar(select(func.count(Payment.id))) == 0

@@ -42,12 +42,20 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.team_role": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.team_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.audit_log": (StaffRole.OPERATOR, None),
+    "operator.pipeline": (StaffRole.OPERATOR, None),
+    "operator.new_municipality": (StaffRole.OPERATOR, None),
+    "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
+    "operator.change_state": (StaffRole.OPERATOR, "operator_municipality"),
+    "operator.monthly": (StaffRole.OPERATOR, None),
+    "operator.monthly_download": (StaffRole.OPERATOR, "monthly_report"),
+    "operator.yearly": (StaffRole.OPERATOR, None),
+    "operator.yearly_download": (StaffRole.OPERATOR, "yearly_report"),
 }
 ROLES_BY_RANK = sorted(ROLE_RANK, key=ROLE_RANK.__getitem__)
 
 
 def admin_rules(app):  # type: ignore[no-untyped-def]
-    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith(("admin.", "operator."))]
 
 
 def methods(rule) -> list[str]:  # type: ignore[no-untyped-def]
@@ -81,6 +89,9 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "export": {"export_id": export.id},
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
+        "operator_municipality": {"mid": m.id},
+        "monthly_report": {"period": "2025-12", "fmt": "csv"},
+        "yearly_report": {"year": 2025, "fmt": "csv"},
     }
     return Side(m, objects, users)
 
