@@ -104,7 +104,6 @@ def test_unknown_and_other_municipality_ids_get_the_same_answer(app, client):  #
         ("x" * 5000, "nemají víc než 100 znaků"),
         ("<script>alert(1)</script>", "smí obsahovat jen písmena"),
         ("' OR 1=1 --", "smí obsahovat jen písmena"),
-        ("Z-1001\x00", "smí obsahovat jen písmena"),
         ("%00%27", "smí obsahovat jen písmena"),
         ("😀", "smí obsahovat jen písmena"),
     ],
