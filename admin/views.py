@@ -34,6 +34,7 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
+from app.i18n import N_
 from app.jobs import enqueue, run_export
 from app.models import (
     AuditLog,
@@ -58,9 +59,9 @@ from app.services.payments import PaymentError, refund_payment
 from app.services.receipts import receipt_for_payment
 
 STATE_LABELS = {
-    PaymentState.CREATED: "Založena", PaymentState.STARTED: "Na bráně", PaymentState.PAID: "Zaplacena",
-    PaymentState.FAILED: "Zamítnuta", PaymentState.CANCELLED: "Zrušena", PaymentState.EXPIRED: "Vypršela",
-    PaymentState.PARTIALLY_REFUNDED: "Částečně vrácena", PaymentState.REFUNDED: "Vrácena",
+    PaymentState.CREATED: N_("Založena"), PaymentState.STARTED: N_("Na bráně"), PaymentState.PAID: N_("Zaplacena"),
+    PaymentState.FAILED: N_("Zamítnuta"), PaymentState.CANCELLED: N_("Zrušena"), PaymentState.EXPIRED: N_("Vypršela"),
+    PaymentState.PARTIALLY_REFUNDED: N_("Částečně vrácena"), PaymentState.REFUNDED: N_("Vrácena"),
 }
 
 

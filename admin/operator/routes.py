@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from admin.operator import bp
@@ -78,9 +79,9 @@ def new_municipality():  # type: ignore[no-untyped-def]
         form.update({k: (request.form.get(k) or "").strip() for k in form})
         effective = _date(form["date"])
         if effective is None:
-            errors["date"] = "Zadejte datum ve tvaru RRRR-MM-DD."
+            errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
         if form["admin_email"] and ("@" not in form["admin_email"] or len(form["admin_email"]) > 254):
-            errors["admin_email"] = "Zadejte platný e-mail správce obce."
+            errors["admin_email"] = _("Zadejte platný e-mail správce obce.")
         if not errors:
             try:
                 m = create_municipality(
@@ -92,14 +93,14 @@ def new_municipality():  # type: ignore[no-untyped-def]
                 errors[exc.code] = exc.message
             else:
                 db_session.commit()
-                flash(f"Obec {m.name} byla přidána.", "success")
+                flash(_("Obec %(name)s byla přidána.", name=m.name), "success")
                 if form["admin_email"]:
                     problem = invite_first_admin(m.id, form["admin_email"], form["admin_name"])
                     if problem:
                         flash(problem, "error")
                     else:
                         db_session.commit()
-                        flash(f"Pozvánka pro správce obce odešla na {form['admin_email']}.", "success")
+                        flash(_("Pozvánka pro správce obce odešla na %(email)s.", email=form["admin_email"]), "success")
                 return redirect(url_for("operator.municipality", mid=m.id), code=303)
     return render_template(
         "operator/new_municipality.html", form=form, errors=errors, labels=STATE_LABELS, states=PIPELINE_ORDER,
@@ -139,9 +140,9 @@ def change_state(mid: int):  # type: ignore[no-untyped-def]
     errors: dict[str, str] = {}
     effective = _date(form["date"])
     if not form["state"]:
-        errors["state"] = "Vyberte nový stav."
+        errors["state"] = _("Vyberte nový stav.")
     if effective is None:
-        errors["date"] = "Zadejte datum ve tvaru RRRR-MM-DD."
+        errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
     if not errors:
         try:
             change_onboarding_state(m, form["state"], effective, form["note"], current_actor())  # type: ignore[arg-type]
@@ -150,7 +151,8 @@ def change_state(mid: int):  # type: ignore[no-untyped-def]
             errors[exc.code if exc.code in ("state", "date", "note") else "state"] = exc.message
         else:
             db_session.commit()
-            flash(f"Stav obce {m.name} je nyní: {STATE_LABELS[form['state']]}.", "success")
+            new_label = STATE_LABELS[form["state"]]
+            flash(_("Stav obce %(name)s je nyní: %(state)s.", name=m.name, state=_(new_label)), "success")
             return redirect(url_for("operator.municipality", mid=m.id), code=303)
     m = _municipality_or_404(mid)
     return _municipality_page(m, errors, form, 422)
@@ -196,7 +198,7 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
 def yearly():  # type: ignore[no-untyped-def]
     raw = request.args.get("rok") or str(prague_today().year - 1)
     if not raw.isdigit() or not 2000 <= int(raw) <= 2999:
-        return render_template("operator/report_error.html", message="Rok musí být číslo 2000–2999.", period=raw[:20]), 400
+        return render_template("operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]), 400
     y = build_yearly_indicators(int(raw))
     return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -73,10 +74,10 @@ def parse_period(text: str) -> tuple[int, int]:
     """'2026-01' → (2026, 1); a clear error for anything else."""
     parts = (text or "").strip().split("-")
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
-        raise ReportPeriodError(f"Období musí mít tvar RRRR-MM, ne {text!r}.")
+        raise ReportPeriodError(_("Období musí mít tvar RRRR-MM, ne %(p)s.", p=repr(text)))
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12 or not 2000 <= year <= 2999:
-        raise ReportPeriodError(f"Neplatné období {text!r}.")
+        raise ReportPeriodError(_("Neplatné období %(p)s.", p=repr(text)))
     return year, month
 
 

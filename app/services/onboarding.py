@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db import db_session
+from app.i18n import N_
 from app.models import (
     Municipality,
     MunicipalityStateChange,
@@ -34,14 +36,14 @@ PIPELINE_ORDER: tuple[OnboardingState, ...] = tuple(S)
 MAX_NOTE = 2000
 
 STATE_LABELS: dict[str, str] = {
-    S.NOT_CONTACTED: "neosloveno",
-    S.CONTACTED: "osloveno",
-    S.INTERESTED: "se zájmem",
-    S.IN_PREPARATION: "v přípravě (před podpisem smlouvy)",
-    S.CONTRACT_SIGNED: "smlouva podepsána",
-    S.ACTIVE: "připojeno (aktivní)",
-    S.SUSPENDED: "pozastaveno",
-    S.LEFT: "odstoupilo",
+    S.NOT_CONTACTED: N_("neosloveno"),
+    S.CONTACTED: N_("osloveno"),
+    S.INTERESTED: N_("se zájmem"),
+    S.IN_PREPARATION: N_("v přípravě (před podpisem smlouvy)"),
+    S.CONTRACT_SIGNED: N_("smlouva podepsána"),
+    S.ACTIVE: N_("připojeno (aktivní)"),
+    S.SUSPENDED: N_("pozastaveno"),
+    S.LEFT: N_("odstoupilo"),
 }
 
 
@@ -78,14 +80,14 @@ def change_onboarding_state(
     try:
         to = OnboardingState(to_state)
     except ValueError:
-        raise OnboardingError("state", f"Neznámý stav: {to_state!r}.") from None
+        raise OnboardingError("state", _("Neznámý stav: %(s)s.", s=repr(to_state))) from None
     if not isinstance(effective_date, date):
-        raise OnboardingError("date", "Datum účinnosti chybí.")
+        raise OnboardingError("date", _("Datum účinnosti chybí."))
     if effective_date > prague_today():
-        raise OnboardingError("date", "Datum účinnosti nesmí být v budoucnosti.")
+        raise OnboardingError("date", _("Datum účinnosti nesmí být v budoucnosti."))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise OnboardingError("note", f"Poznámka je delší než {MAX_NOTE} znaků.")
+        raise OnboardingError("note", _("Poznámka je delší než %(n)s znaků.", n=MAX_NOTE))
 
     locked = session.execute(
         select(Municipality)
@@ -95,7 +97,7 @@ def change_onboarding_state(
     ).scalar_one()
     current = OnboardingState(locked.onboarding_state or S.NOT_CONTACTED)
     if to == current:
-        raise OnboardingError("state", "Obec už v tomto stavu je.")
+        raise OnboardingError("state", _("Obec už v tomto stavu je."))
     last = session.scalar(
         select(func.max(MunicipalityStateChange.effective_date)).where(
             MunicipalityStateChange.municipality_id == locked.id
@@ -103,7 +105,7 @@ def change_onboarding_state(
     )
     if last is not None and effective_date < last:
         raise OnboardingError(
-            "date", f"Datum účinnosti nesmí předcházet poslední zaznamenané změně ({czech_date(last)})."
+            "date", _("Datum účinnosti nesmí předcházet poslední zaznamenané změně (%(d)s).", d=czech_date(last))
         )
     change = MunicipalityStateChange(
         municipality=locked,
@@ -204,7 +206,7 @@ def set_service_active(
     session = session or db_session()
     effective_date = effective_date or prague_today()
     if effective_date > prague_today():
-        raise OnboardingError("date", "Datum účinnosti nesmí být v budoucnosti.")
+        raise OnboardingError("date", _("Datum účinnosti nesmí být v budoucnosti."))
     if bool(service.active) == active:
         return None
     change = ServiceStateChange(
@@ -296,23 +298,23 @@ def create_municipality(
     session = session or db_session()
     name, ico, district = (name or "").strip(), (ico or "").strip().replace(" ", ""), (district or "").strip()
     if not name:
-        raise OnboardingError("name", "Vyplňte název obce.")
+        raise OnboardingError("name", _("Vyplňte název obce."))
     if len(name) > 200:
-        raise OnboardingError("name", "Název obce je delší než 200 znaků.")
+        raise OnboardingError("name", _("Název obce je delší než 200 znaků."))
     if not is_valid_ico(ico):
-        raise OnboardingError("ico", "IČO musí mít 8 číslic a platnou kontrolní číslici.")
+        raise OnboardingError("ico", _("IČO musí mít 8 číslic a platnou kontrolní číslici."))
     ico = ico.zfill(8)
     if session.scalar(select(Municipality.id).where(Municipality.ico == ico)) is not None:
-        raise OnboardingError("ico", "Obec s tímto IČO už v portálu je.")
+        raise OnboardingError("ico", _("Obec s tímto IČO už v portálu je."))
     if len(district) > 100:
-        raise OnboardingError("district", "Název okresu je delší než 100 znaků.")
+        raise OnboardingError("district", _("Název okresu je delší než 100 znaků."))
     try:
         state = OnboardingState(state)
     except ValueError:
-        raise OnboardingError("state", f"Neznámý stav: {state!r}.") from None
+        raise OnboardingError("state", _("Neznámý stav: %(s)s.", s=repr(state))) from None
     effective_date = effective_date or prague_today()
     if effective_date > prague_today():
-        raise OnboardingError("date", "Datum účinnosti nesmí být v budoucnosti.")
+        raise OnboardingError("date", _("Datum účinnosti nesmí být v budoucnosti."))
     base = slugify(name) or "obec"
     slug, n = base, 1
     while session.scalar(select(Municipality.id).where(Municipality.slug == slug)) is not None:
