@@ -75,7 +75,6 @@ def init_extensions(app: Flask) -> None:
 
         refresh()
         g.pop("_portal_translations", None)
-        g.pop("_portal_locale", None)  # app/fragments.py
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     from app.fragments import FragmentCacheExtension
 
@@ -89,8 +88,8 @@ def _install_fast_gettext(app: Flask) -> None:
     Flask-Babel's template callables walk g, the domain and the locale for every
     ``_()``; a page has dozens, and that was a sixth of a page's CPU time. The cache
     lives on ``g``, so it is per request; call ``flask_babel.refresh()`` and drop
-    ``g._portal_translations`` and ``g._portal_locale`` (the fragment cache's key) together
-    if a view ever switches language mid-request."""
+    ``g._portal_translations`` together if a view ever switches language mid-request (and
+    ``request.environ["portal.fragment_locale"]``, app/fragments.py)."""
     from flask import g
     from flask_babel import get_translations
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_babel import get_locale
-from jinja2 import nodes
+from jinja2 import Undefined, nodes
 from jinja2.ext import Extension
 from markupsafe import Markup
 
 MAX_CHROME = 256
+_LOCALE = "portal.fragment_locale"  # a view that switches language mid-request must drop it
 
 
 class FragmentCacheExtension(Extension):
@@ -45,13 +46,13 @@ class FragmentCacheExtension(Extension):
             cache: dict[tuple[str, str, str], Markup] = app.extensions.setdefault("fragment_cache", {})
             if len(cache) >= MAX_CHROME:
                 cache.clear()
-        elif isinstance(getattr(store, "fragments", None), dict):
+        elif not isinstance(store, Undefined) and isinstance(getattr(store, "fragments", None), dict):
             cache = store.fragments
         else:  # no store (None or undefined): render every time
             return Markup(caller())
-        locale = g.get("_portal_locale")  # dropped with the translations before each request
+        locale = request.environ.get(_LOCALE)  # looked up once per request
         if locale is None:
-            locale = g._portal_locale = str(get_locale())
+            locale = request.environ[_LOCALE] = str(get_locale())
         key = (name, locale, request.script_root)
         value = cache.get(key)
         if value is None:

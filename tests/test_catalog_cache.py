@@ -210,3 +210,22 @@ def test_ttl_zero_turns_the_cache_off(app, client) -> None:  # type: ignore[no-u
     _deactivate_elsewhere(service.id)
     assert "Poplatek za odpad" not in client.get("/obec/hradek").text
     assert app.extensions.get("catalog_entries", {}) == {}
+
+
+def test_fragments_without_a_store_render_every_time(cached_app) -> None:  # type: ignore[no-untyped-def]
+    """A template rendered without a catalogue entry (a POST, the admin's preview of the pay
+    page) renders its fragments afresh; an entry keeps them per locale."""
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    template = '{% fragment catalog, "x" %}{{ n }}{% endfragment %}'
+    entry = catalog.CatalogEntry(None, (), {}, catalog.version())  # type: ignore[arg-type]
+    with cached_app.test_request_context("/"):
+        assert render_template_string(template, n=1) == "1"  # catalog undefined
+        assert render_template_string(template, n=2) == "2"
+        assert render_template_string(template, catalog=None, n=3) == "3"
+        assert render_template_string(template, catalog=entry, n=4) == "4"
+        assert render_template_string(template, catalog=entry, n=5) == "4"  # kept on the entry
+    with cached_app.test_request_context("/?lang=en"):
+        refresh()  # as the before-request hook does (the test's app context outlives requests)
+        assert render_template_string(template, catalog=entry, n=6) == "6"  # another locale
