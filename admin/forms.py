@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.checkout.forms import EMAIL_RE
-from app.models import AmountMode, StaffRole, VariableSymbolRule
+from app.models import AmountMatch, AmountMode, LookupMode, StaffRole, VariableSymbolRule
 
 EMAIL_PATTERN = EMAIL_RE.pattern
 
@@ -106,8 +107,18 @@ class ServiceForm(FlaskForm):
     period = StringField(_l("Období (např. rok 2026)"), validators=[Optional(), Length(max=40)])
     due_date = StringField(_l("Splatnost (např. do 31. 3.)"), validators=[Optional(), Length(max=40)])
     allowed_gateways = MultiCheckboxField(_l("Povolené platební brány"), validate_choice=False)
+    lookup_mode = RadioField(_l("Vyhledání předpisu podle zákaznického čísla"), choices=[
+        (LookupMode.NONE, _l("Nepoužívá se (služba nemá seznam plátců)")),
+        (LookupMode.OPTIONAL, _l("Nepovinné (plátce může vyhledat svůj předpis, nebo zaplatit bez něj)")),
+        (LookupMode.REQUIRED, _l("Povinné (zaplatit lze jen předpis nalezený podle zákaznického čísla)"))],
+        default=LookupMode.NONE, validate_choice=False)
+    amount_match = RadioField(_l("Částka placená k předpisu"), choices=[
+        (AmountMatch.EXACT, _l("Přesně zbývající částka předpisu")),
+        (AmountMatch.AT_LEAST, _l("Nejméně zbývající částka (přeplatek je možný)")),
+        (AmountMatch.AT_MOST, _l("Nejvýše zbývající částka (lze platit po částech)")),
+        (AmountMatch.ANY, _l("Libovolná částka"))],
+        default=AmountMatch.EXACT, validate_choice=False)
     active = BooleanField(_l("Služba je aktivní (občané ji vidí)"), default=True)
-    # Lookup settings of obligations ("what the citizen owes") are added here by that work.
 
 
 class RefundForm(FlaskForm):
@@ -126,3 +137,9 @@ class SettingsForm(FlaskForm):
 
 class ExportForm(FlaskForm):
     format = HiddenField(validators=[DataRequired()])
+
+
+class ObligationImportForm(FlaskForm):
+    # The file's type, size and content are checked by app.services (one Czech message each).
+    file = FileField(_l("Soubor se seznamem předpisů (CSV nebo XLSX)"))
+    allow_partial = BooleanField(_l("Importovat jen bezchybné řádky (chybné vynechat)"), default=False)

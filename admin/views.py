@@ -50,10 +50,12 @@ from app.models import (
 )
 from app.services import admin_payments as ap
 from app.services import staff as staff_service
+from app.services.admin_obligations import open_obligations
 from app.services.admin_services import ServiceInput, save_service, set_service_active, update_municipality_settings
 from app.services.audit import audit
 from app.services.money import AmountError, format_czk, parse_czk
 from app.services.payments import PaymentError, refund_payment
+from app.services.receipts import receipt_for_payment
 
 STATE_LABELS = {
     PaymentState.CREATED: "Založena", PaymentState.STARTED: "Na bráně", PaymentState.PAID: "Zaplacena",
@@ -95,7 +97,8 @@ def _needs_municipality() -> Municipality:
 @staff_required()
 def dashboard():  # type: ignore[no-untyped-def]
     mid = current_municipality_id()
-    return render_template("admin/dashboard.html", stats=ap.month_stats(mid), latest=ap.latest_payments(mid))
+    return render_template("admin/dashboard.html", stats=ap.month_stats(mid), latest=ap.latest_payments(mid),
+                           open_obligations=open_obligations(mid))
 
 
 @bp.post("/obec/vybrat")
@@ -251,7 +254,7 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ign
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
     refundable = payment.state in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
-                           refundable=refundable), status
+                           refundable=refundable, receipt=receipt_for_payment(payment)), status
 
 
 @bp.post("/platby/<external_id>/vratit")

@@ -165,4 +165,4 @@ def register(app: Flask) -> None:
         for s in seed_demo_staff():
             click.echo(f"{s['role']:<20} {s['email']}  password: {s['password']}  TOTP secret: {s['totp_secret']}"
                        f"  {s['municipality']}")
-        click.echo("Current code: flask staff totp EMAIL")
+        click.echo("Current TOTP code: .venv/bin/python -m flask --app wsgi staff totp EMAIL")

@@ -110,6 +110,8 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
             obligation_token=obligation_token(service, obligation) if obligation is not None else None,
             amount_editable=amount_editable(service),
             transfer=transfer_for_service(service),
+            # Explicit, because after a lookup the page's own URL is the lookup route.
+            pay_action=url_for("checkout.pay", slug=m.slug, service_slug=service.slug),
             **extra,
         ),
         status,

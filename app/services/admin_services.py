@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import db_session
-from app.models import AmountMode, Municipality, Service, VariableSymbolRule
+from app.models import AmountMatch, AmountMode, LookupMode, Municipality, Service, VariableSymbolRule
 from app.services.audit import audit, snapshot
 from app.services.money import AmountError, format_czk, parse_czk
 from app.services.registry import account_or_iban_to_iban, slugify
@@ -39,6 +39,8 @@ class ServiceInput:
     period: str = ""
     due_date: str = ""
     allowed_gateways: list[str] = field(default_factory=list)
+    lookup_mode: str = LookupMode.NONE
+    amount_match: str = AmountMatch.EXACT
     active: bool = True
 
     @classmethod
@@ -51,6 +53,7 @@ class ServiceInput:
             amount_mode=s.amount_mode, amount=czk(s.amount), amount_min=czk(s.amount_min), amount_max=czk(s.amount_max),
             vs_rule=s.vs_rule, variable_symbol=s.variable_symbol or "", constant_symbol=s.constant_symbol or "",
             period=s.period or "", due_date=s.due_date or "", allowed_gateways=list(s.allowed_gateways or []),
+            lookup_mode=s.lookup_mode or LookupMode.NONE, amount_match=s.amount_match or AmountMatch.EXACT,
             active=s.active,
         )
 
@@ -151,8 +154,22 @@ def validate_service(data: ServiceInput, municipality: Municipality, existing: S
     elif any(g not in enabled for g in chosen):
         out.errors["allowed_gateways"] = _("Vybraná platební brána není v portálu zapnutá.")
     v["allowed_gateways"] = chosen
+    _lookup_settings(data, out)
     v["active"] = bool(data.active)
     return out
+
+
+def _lookup_settings(data: ServiceInput, out: Cleaned) -> None:
+    """Whether the citizen looks up what they owe (by customer ID), and how the paid
+    amount must relate to what is left to pay on the obligation."""
+    mode = (data.lookup_mode or "").strip()
+    match = (data.amount_match or "").strip()
+    if mode not in set(LookupMode):
+        out.errors["lookup_mode"] = _("Vyberte, zda se platba páruje s předpisem podle zákaznického čísla.")
+    if match not in set(AmountMatch):
+        out.errors["amount_match"] = _("Vyberte, jakou částku smí plátce u předpisu zaplatit.")
+    out.values["lookup_mode"] = mode
+    out.values["amount_match"] = match
 
 
 def save_service(data: ServiceInput, municipality: Municipality, existing: Service | None = None) -> tuple[Service | None, dict[str, str]]:

@@ -9,7 +9,7 @@ import pytest
 from flask import url_for
 
 from app.db import db_session
-from app.models import ROLE_RANK, ExportJob, ExportStatus, StaffRole
+from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, ObligationImport, StaffRole
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -31,6 +31,9 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.service_edit": (StaffRole.MUNICIPALITY_ADMIN, "service"),
     "admin.service_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "service"),
     "admin.service_preview": (StaffRole.VIEWER, "service"),
+    "admin.obligations": (StaffRole.VIEWER, "service"),
+    "admin.obligation_upload": (StaffRole.MUNICIPALITY_ADMIN, "service"),
+    "admin.obligation_import": (StaffRole.VIEWER, "obligation_import"),
     "admin.payments": (StaffRole.VIEWER, None),
     "admin.payment_detail": (StaffRole.VIEWER, "payment"),
     "admin.payment_refund": (StaffRole.CLERK, "payment"),
@@ -81,12 +84,16 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     export = ExportJob(staff_id=users["viewer"].id, municipality_id=m.id, format="csv",
                        status=ExportStatus.DONE, file_path=str(path), row_count=1)
     db_session.add(export)
+    obligation_import = ObligationImport(service_id=service.id, filename=f"predpisy-{tag}.csv", content=b"",
+                                         size=0, status=ImportStatus.DONE, report={"summary": "ok", "errors": []})
+    db_session.add(obligation_import)
     db_session.commit()
     objects = {
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},
         "payment": {"external_id": payment.external_id},
         "export": {"export_id": export.id},
+        "obligation_import": {"import_id": obligation_import.id},
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,29 +15,8 @@ from werkzeug.serving import make_server
 
 from app.db import db_session
 from tests.admin.staff_helpers import PASSWORD, make_staff
-from tests.conftest import make_test_app, unavailable
+from tests.conftest import make_test_app
 from tests.factories import make_municipality
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def admin_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM):
-        unavailable("chromium", FileNotFoundError(CHROMIUM))
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    except Exception as exc:  # noqa: BLE001
-        pw.stop()
-        unavailable("chromium", exc)
-    yield b
-    b.close()
-    pw.stop()
 
 
 @pytest.fixture
@@ -59,13 +37,13 @@ def admin_live(db_url: str) -> Iterator[Any]:
 
 
 @pytest.mark.browser
-def test_clerk_runs_a_fee_in_the_browser(admin_browser, admin_live, tmp_path):  # type: ignore[no-untyped-def]
+def test_clerk_runs_a_fee_in_the_browser(browser, admin_live, tmp_path):  # type: ignore[no-untyped-def]
     app, url = admin_live
     m = make_municipality(name="Hrádek nad Nisou", slug="hradek", demo_mode=True)
     clerk = make_staff("municipality_admin", m, email="urednice@hradek.cz")
     secret = clerk.totp_secret
 
-    context = admin_browser.new_context(locale="cs-CZ", accept_downloads=True)
+    context = browser.new_context(locale="cs-CZ", accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
 
@@ -92,7 +70,7 @@ def test_clerk_runs_a_fee_in_the_browser(admin_browser, admin_live, tmp_path):  
     assert page.get_by_role("cell", name="Poplatek za komunální odpad", exact=True).is_visible()
 
     # A citizen pays it through the demo gateway (another browser context).
-    citizen = admin_browser.new_context(locale="cs-CZ").new_page()
+    citizen = browser.new_context(locale="cs-CZ").new_page()
     citizen.goto(f"{url}/obec/hradek/odpad")
     citizen.get_by_label("Jméno a příjmení plátce").fill("Jana Nováková")
     citizen.get_by_label("E-mail pro potvrzení o zaplacení").fill("jana@example.cz")

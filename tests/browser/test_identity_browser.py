@@ -14,17 +14,6 @@ from tests.identity.environment import Env, running_identity_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> Iterator[Env]:
     with running_identity_env(db_url, tmp_path, saml=False) as env:

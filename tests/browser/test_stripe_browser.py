@@ -16,17 +16,6 @@ from tests.factories import make_municipality, make_service
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
 @pytest.fixture
 def live(db_url: str, stripe_server: str) -> Iterator[tuple[str, object]]:
     """The portal with demo and Stripe enabled, CSRF on, served on a real port."""
