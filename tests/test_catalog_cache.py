@@ -10,6 +10,7 @@ import re
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from app.db import db_session
 from app.models import Citizen, Payment, Service
@@ -121,6 +122,13 @@ def test_a_change_committed_in_this_process_shows_at_once(cached_app, clock) -> 
     assert catalog.version() > version
     assert "Poplatek za odpad" not in client.get("/obec/hradek").text
     assert client.get("/obec/hradek/odpad").status_code == 404
+    # Any session counts, not only db_session (a job or a CLI command with its own).
+    version = catalog.version()
+    with Session(cached_app.extensions["db_engine"]) as other:
+        other.get(Service, service.id).active = True
+        other.commit()
+    assert catalog.version() > version
+    assert client.get("/obec/hradek/odpad").status_code == 200
 
 
 def test_one_locale_never_gets_the_other_locales_fragments(cached_app, clock) -> None:  # type: ignore[no-untyped-def]

@@ -28,8 +28,9 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
 
-from app.db import SessionFactory, autocommit_reads, db_session
+from app.db import autocommit_reads, db_session
 from app.models import Municipality, OnboardingState, Service
 
 MAX_ENTRIES = 2048  # far above the region's 215 municipalities; a bound against slug floods
@@ -176,26 +177,30 @@ def municipality_catalog(slug: str, *, read_only: bool = True) -> CatalogEntry |
     return entry
 
 
-# Clear the cache when this process commits a change to the catalogue. The flag is set
-# at flush and acted on at commit (a rolled-back change changes nothing).
+# Clear the cache when this process commits a change to the catalogue (any session, not
+# only db_session). The flag is set when a Service or Municipality row is written and acted
+# on at commit (a rolled-back change changes nothing).
 _FLAG = "portal.catalog_changed"
 
 
-@event.listens_for(SessionFactory, "after_flush")
-def _note_catalog_change(session, _flush_context) -> None:  # type: ignore[no-untyped-def]
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, (Service, Municipality)):
-            session.info[_FLAG] = True
-            return
+def _note_catalog_change(_mapper, _connection, target) -> None:  # type: ignore[no-untyped-def]
+    session = object_session(target)
+    if session is not None:
+        session.info[_FLAG] = True
 
 
-@event.listens_for(SessionFactory, "after_commit")
+for _cls in (Service, Municipality):
+    for _name in ("after_insert", "after_update", "after_delete"):
+        event.listen(_cls, _name, _note_catalog_change)
+
+
+@event.listens_for(Session, "after_commit")
 def _invalidate_on_commit(session) -> None:  # type: ignore[no-untyped-def]
     if session.info.pop(_FLAG, False):
         invalidate()
 
 
-@event.listens_for(SessionFactory, "after_transaction_end")
+@event.listens_for(Session, "after_transaction_end")
 def _forget_on_rollback(session, transaction) -> None:  # type: ignore[no-untyped-def]
     if transaction.parent is None:  # the outermost one ended without a commit (a commit popped it)
         session.info.pop(_FLAG, None)
