@@ -277,15 +277,22 @@ def init_security_headers(app: Flask) -> None:
         "frame-ancestors 'none'; base-uri 'self'"
     )
 
+    security = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    hsts = [("Strict-Transport-Security", "max-age=31536000; includeSubDomains")]
+
     @app.after_request
     def headers(resp):  # type: ignore[no-untyped-def]
-        resp.headers.setdefault("Content-Security-Policy", csp)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # As setdefault for each, in one pass (a missing key costs werkzeug an exception).
+        present = {name.lower() for name, _ in resp.headers}
+        for name, value in security + hsts if app.config.get("SESSION_COOKIE_SECURE") else security:
+            if name.lower() not in present:
+                resp.headers.add(name, value)
         return resp
 
 
