@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 
 from app import config as config_module
@@ -36,8 +37,22 @@ def init_db(app: Flask) -> None:
     _init(app)
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its serializer built once per key set instead
+    of twice per request (building one serializes a test value)."""
+
+    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = app.extensions.get("portal_session_serializer")
+        if cached is None or cached[0] != keys:
+            cached = app.extensions["portal_session_serializer"] = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_extensions(app: Flask) -> None:
     from app.services.money import format_czk
+
+    app.session_interface = _SessionInterface()
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -61,6 +76,9 @@ def init_extensions(app: Flask) -> None:
         refresh()
         g.pop("_portal_translations", None)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    from app.fragments import FragmentCacheExtension
+
+    app.jinja_env.add_extension(FragmentCacheExtension)
     _install_fast_gettext(app)
 
 
@@ -70,7 +88,8 @@ def _install_fast_gettext(app: Flask) -> None:
     Flask-Babel's template callables walk g, the domain and the locale for every
     ``_()``; a page has dozens, and that was a sixth of a page's CPU time. The cache
     lives on ``g``, so it is per request; call ``flask_babel.refresh()`` and drop
-    ``g._portal_translations`` together if a view ever switches language mid-request."""
+    ``g._portal_translations`` together if a view ever switches language mid-request (and
+    ``request.environ["portal.fragment_locale"]``, app/fragments.py)."""
     from flask import g
     from flask_babel import get_translations
 
@@ -97,6 +116,14 @@ def init_login(app: Flask) -> None:
     from app.extensions import login_manager
 
     login_manager.init_app(app)
+    # Flask-Login's context processor loads the staff user for every template; the
+    # citizen pages never look, so templates get the lazy proxy instead (loaded on use).
+    import flask_login
+    from flask_login.utils import _user_context_processor
+
+    processors = app.template_context_processors[None]
+    if _user_context_processor in processors:
+        processors[processors.index(_user_context_processor)] = lambda: {"current_user": flask_login.current_user}
     login_manager.login_view = "admin.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
@@ -222,7 +249,8 @@ def init_security_headers(app: Flask) -> None:
         if "\x00" in request.path:
             abort(404)  # no page or object has such a name
         values = list(request.args.values())
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        has_body = request.environ.get("CONTENT_LENGTH") not in (None, "", "0") or request.environ.get("HTTP_TRANSFER_ENCODING")
+        if has_body and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             values += request.form.values()
         if any("\x00" in v for v in values):
             abort(400, _("Požadavek obsahuje nepovolené znaky."))
@@ -249,15 +277,22 @@ def init_security_headers(app: Flask) -> None:
         "frame-ancestors 'none'; base-uri 'self'"
     )
 
+    security = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    hsts = [("Strict-Transport-Security", "max-age=31536000; includeSubDomains")]
+
     @app.after_request
     def headers(resp):  # type: ignore[no-untyped-def]
-        resp.headers.setdefault("Content-Security-Policy", csp)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # As setdefault for each, in one pass (a missing key costs werkzeug an exception).
+        present = {name.lower() for name, _ in resp.headers}
+        for name, value in security + hsts if app.config.get("SESSION_COOKIE_SECURE") else security:
+            if name.lower() not in present:
+                resp.headers.add(name, value)
         return resp
 
 

@@ -87,6 +87,10 @@ def from_env() -> dict[str, object]:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # The citizen pages read the public catalogue (active municipalities and services)
+        # from a per-process cache this many seconds old at most; 0 turns it off. A change
+        # made in another process shows within this time (app/services/catalog.py).
+        "CATALOG_CACHE_SECONDS": float(os.environ.get("CATALOG_CACHE_SECONDS", "5")),
         "IDENTITY_PROVIDERS": identity_providers_from_env(),
         # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it
         # (or SECRET_KEY) makes stored HMACs unmatchable until the citizens log in again.

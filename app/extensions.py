@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel, Domain
 from flask_limiter import Limiter
@@ -26,14 +29,22 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The request's language: ?lang= (remembered in the session), the session's, or the
+    default. Returned as a shared Locale object (Flask-Babel would parse a string on
+    every request)."""
     if not has_request_context():  # CLI and jobs speak the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
     lang = request.args.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-        return lang
+        return _locale(lang)
     lang = session.get("lang")
     if lang in current_app.config["LANGUAGES"]:
-        return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(lang)
+    return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)

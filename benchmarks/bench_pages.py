@@ -9,7 +9,8 @@ ratio to the ceiling, then drops the database and stops the servers.
     .venv/bin/python benchmarks/bench_pages.py [--duration 10] [--connections 32]
 
 DATABASE_URL names the PostgreSQL server to use (default postgres@127.0.0.1:5432).
-Target: every portal page at least 50 % of the ceiling, p99 under 100 ms.
+Target: every portal page at least 50 % of the ceiling, p99 under 100 ms. A row for the pay
+form requested with a session cookie (a returning visitor) is printed for information only.
 """
 
 from __future__ import annotations
@@ -207,14 +208,23 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(
-    name: str, url: str, *, duration: int, connections: int, threads: int, master: int, db_name: str | None = None
+    name: str,
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    master: int,
+    db_name: str | None = None,
+    cookie: str | None = None,
 ) -> Result:
+    extra = ["-H", f"Cookie: {cookie}"] if cookie else []
     # A short warm-up so both sides have compiled templates and open connections.
-    subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", "-d2s", url], capture_output=True, check=True)
+    subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", "-d2s", *extra, url], capture_output=True, check=True)
     workers, backends = children(master), db_backends(db_name)
     cpu_before, db_before = cpu_seconds(workers), cpu_seconds(backends)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -259,6 +269,14 @@ def main() -> int:
                 run_wrk(name, url, duration=args.duration, connections=args.connections, threads=args.threads,
                         master=portal.pid, db_name=db_name)
             )
+        # Informational, not part of the target: the pay form for a returning visitor, whose
+        # browser sends the session cookie back (wrk sends none, so every request above is a
+        # first visit that must be issued a signed session cookie with a CSRF token).
+        with urllib.request.urlopen(pages["service (pay form)"], timeout=5) as r:
+            cookie = r.headers.get("Set-Cookie", "").split(";")[0]
+        returning = run_wrk("  (returning visitor)", pages["service (pay form)"], duration=args.duration,
+                            connections=args.connections, threads=args.threads, master=portal.pid,
+                            db_name=db_name, cookie=cookie or None)
         stop(portal)
 
         ceiling, ceiling_port = start_gunicorn("benchmarks.ceiling_app:app", base_env, args.workers)
@@ -281,12 +299,12 @@ def main() -> int:
     print(f"{'page':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'of ceiling':>11}"
           f"{'CPU ms/req':>11}{'(of it DB)':>11}{'CPU ratio':>10}")
     ok = True
-    for r in [*results, ceiling_result]:
+    for r in [*results, returning, ceiling_result]:
         ratio = r.rps / ceiling_result.rps
         cpu_ratio = ceiling_result.cpu_ms / r.cpu_ms if r.cpu_ms else 0.0
         print(f"{r.name:<24}{r.rps:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>7}{ratio:>11.0%}"
               f"{r.cpu_ms:>11.2f}{r.db_cpu_ms:>11.2f}{cpu_ratio:>10.0%}")
-        if r is not ceiling_result:
+        if r is not ceiling_result and r is not returning:
             ok = ok and ratio >= 0.5 and r.p99_ms < 100 and r.errors == 0
     print("target (>= 50 % of ceiling, p99 < 100 ms, no errors):", "MET" if ok else "NOT MET")
     return 0 if ok else 1

@@ -110,6 +110,7 @@ def make_test_app(url: str, **overrides: object):  # type: ignore[no-untyped-def
         "REDIS_URL": None,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "CATALOG_CACHE_SECONDS": 0,  # tests that need the catalogue cache turn it on
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": "localhost",

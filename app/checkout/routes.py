@@ -17,7 +17,9 @@ from app.checkout.forms import PayForm, lookup_error_message
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.identity import current_citizen
+from app.identity.session import citizen_in_session
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
+from app.services.catalog import municipality_catalog
 from app.services.consent import ConsentKind, current_text, give_consent
 from app.services.money import format_czk
 from app.services.obligations import (
@@ -87,18 +89,13 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/obec/<slug>")
 def municipality(slug: str):  # type: ignore[no-untyped-def]
-    autocommit_reads()
-    # One round trip: the municipality with its active services (none → one row with None).
-    rows = db_session.execute(
-        select(Municipality, Service)
-        .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
-        .where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
-        .order_by(Service.name)
-    ).all()
-    if not rows:
+    # The catalogue cache: no database round trip while the entry is fresh.
+    entry = municipality_catalog(slug)
+    if entry is None:
         abort(404)
-    services = [s for _, s in rows if s is not None]
-    return render_template("checkout/municipality.html", municipality=rows[0][0], services=services)
+    return render_template(
+        "checkout/municipality.html", municipality=entry.municipality, services=entry.services, catalog=entry
+    )
 
 
 def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: str | None, *, obligation=None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
@@ -124,13 +121,20 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
 @bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
-        autocommit_reads()
-    m, service = _active_service(slug, service_slug)
-    citizen = current_citizen()
-    if request.method == "GET":
+        # The form is shown from the catalogue cache; the POST below (and create_payment)
+        # check the service in the database again.
+        entry = municipality_catalog(slug)
+        shown = entry.service(service_slug) if entry is not None else None
+        if shown is None:
+            abort(404)
+        if citizen_in_session():
+            autocommit_reads()
+        citizen = current_citizen()
         # A logged-in citizen finds their name and e-mail filled in (and may change them).
         form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
-        return _render_pay(m, service, form, None)
+        return _render_pay(entry.municipality, shown, form, None, catalog=entry)
+    m, service = _active_service(slug, service_slug)
+    citizen = current_citizen()
     obligation = None
     if service.lookup_mode != LookupMode.NONE and request.form.get("obligation_token"):
         obligation = obligation_from_token(service, request.form.get("obligation_token"))

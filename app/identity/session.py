@@ -29,6 +29,11 @@ def current_citizen() -> Citizen | None:
     return request.environ[_CACHE]
 
 
+def citizen_in_session() -> bool:
+    """Whether the session names a citizen (without loading them)."""
+    return has_request_context() and session.get(CITIZEN_KEY) is not None
+
+
 def log_in_session(citizen: Citizen, provider: str, id_token: str | None) -> None:
     """Mark the session as the citizen's. Staff keys (Flask-Login) are left alone; the
     signed cookie is re-issued with the new content, so nothing set before login can

@@ -23,7 +23,9 @@ from app.models import (
     ALLOWED_TRANSITIONS,
     AmountMode,
     GatewayNotification,
+    Municipality,
     Obligation,
+    OnboardingState,
     Payment,
     PaymentEvent,
     PaymentState,
@@ -158,6 +160,24 @@ def choose_gateway(payment: Payment, gateway_name: str) -> Payment:
     return payment
 
 
+def _service_as_stored(service: Any) -> Service:
+    """The service as the database has it now. The citizen pages show services from a
+    cache (app/services/catalog.py) and a view's ORM object may be stale: neither decides
+    whether a payment can be created. Raises PaymentError when it is gone or inactive."""
+    if not isinstance(service, Service):  # a catalogue copy
+        service = db_session.get(Service, service.id)
+        if service is None:
+            raise PaymentError("service_inactive")
+    row = db_session.execute(
+        select(Service.active, Municipality.onboarding_state)
+        .join(Municipality, Municipality.id == Service.municipality_id)
+        .where(Service.id == service.id)
+    ).first()
+    if row is None or not row[0] or row[1] != OnboardingState.ACTIVE:
+        raise PaymentError("service_inactive")
+    return service
+
+
 def create_payment(
     service: Service,
     *,
@@ -179,6 +199,7 @@ def create_payment(
         existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
         if existing is not None:
             return existing
+    service = _service_as_stored(service)
     if not service.active or not service.municipality.is_active:
         raise PaymentError("service_inactive")
     if obligation is not None:
