@@ -50,8 +50,8 @@ class Service(Base):
     allowed_gateways: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["demo"])
     # Payer lists (obligations): whether the payer looks up what they owe, and how the
     # paid amount must match what is left (app.models.obligation.LookupMode/AmountMatch).
-    lookup_mode: Mapped[str] = mapped_column(String(10), default="none")
-    amount_match: Mapped[str] = mapped_column(String(10), default="exact")
+    lookup_mode: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    amount_match: Mapped[str] = mapped_column(String(10), default="exact", server_default="exact")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     municipality: Mapped[Municipality] = relationship(back_populates="services")  # noqa: F821

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:32:53.092470
+Create Date: 2026-11-23 04:08:52.977876
 """
 
 from alembic import op
@@ -150,8 +150,8 @@ def upgrade() -> None:
     sa.Column('due_date', sa.String(length=40), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('allowed_gateways', sa.JSON(), nullable=False),
-    sa.Column('lookup_mode', sa.String(length=10), nullable=False),
-    sa.Column('amount_match', sa.String(length=10), nullable=False),
+    sa.Column('lookup_mode', sa.String(length=10), server_default='none', nullable=False),
+    sa.Column('amount_match', sa.String(length=10), server_default='exact', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('amount IS NULL OR amount > 0', name=op.f('ck_service_amount_positive')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_service_municipality_id_municipality')),
