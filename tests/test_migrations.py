@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +11,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 import app.models  # noqa: F401  (registers every model)
 from app.db import Base, make_engine
-from tests.conftest import DEFAULT_PG, _pg_server_url, unavailable
+from tests.conftest import temporary_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,21 +34,8 @@ def fresh_sqlite(tmp_path: Path) -> str:
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
-    server = make_url(_pg_server_url())
-    if not server.drivername.startswith("postgresql"):
-        server = make_url(DEFAULT_PG)
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"portal_migr_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        unavailable("PostgreSQL", exc)
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with temporary_postgres_database("portal_migr") as url:
+        yield url
 
 
 def differences(url: str) -> list[object]:
