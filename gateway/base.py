@@ -19,6 +19,10 @@ class GatewayStatus(StrEnum):
     PAID = "paid"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the gateway gave up waiting for the payer (GoPay TIMEOUTED, BTCPay Expired)
+    # The payer has paid but the gateway has not confirmed yet (BTCPay Processing: waiting for
+    # confirmations). Not paid for us; the citizen is told to wait.
+    PROCESSING = "processing"
 
 
 class GatewayError(Exception):
@@ -59,6 +63,11 @@ class StatusResult:
     requires_action: bool = False
     failure_reason: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # What the payer actually sent when it differs from ``amount`` (partial or over payment,
+    # e.g. BTCPay PaidPartial / PaidOver); None = exactly ``amount`` once paid.
+    amount_received: int | None = None
+    # Facts worth keeping on the payment and the receipt (e.g. BTC amount and rate), plain values.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,10 @@ class Notification:
     event_id: str
     reference: str
     event_type: str
+    # The status this event implies, mapped by the adapter from its provider's event names
+    # (None when the event says nothing about the status). Only a hint: the domain still asks
+    # ``get_status`` for the truth.
+    implied_status: GatewayStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,26 @@ class Gateway(ABC):
     def get_status(self, reference: str) -> StatusResult: ...
 
     @abstractmethod
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Notification:
-        """Verify the signature and read the event; raise InvalidNotification if not."""
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> Notification:
+        """Verify the signature and read the event; raise InvalidNotification if not.
+
+        ``query`` carries the URL parameters for gateways that notify with a GET
+        (GoPay: ``?id=…``) or sign the payer's return (GP webpay)."""
+
+    def parse_return(self, query: Mapping[str, str]) -> Notification | None:
+        """Read the parameters the payer's browser brings back to our return page.
+
+        Gateways that sign them (GP webpay) verify and return a Notification, raising
+        InvalidNotification when tampered; the others return None and the domain asks
+        ``get_status``."""
+        return None
+
+    def check_connection(self) -> None:
+        """ "Test the connection" for a clerk: raise GatewayError with a message that says
+        what failed (credentials refused, host unreachable…); return quietly when it works."""
+        return None
 
     @abstractmethod
     def refund(self, reference: str, amount: int, reason: str = "") -> RefundResult: ...

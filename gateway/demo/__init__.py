@@ -136,7 +136,9 @@ class DemoGateway(Gateway):
             failure_reason="declined" if txn.state == GatewayStatus.FAILED else None,
         )
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Notification:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> Notification:
         header = _header(headers, SIGNATURE_HEADER)
         if not header:
             raise InvalidNotification("missing signature")

@@ -165,7 +165,9 @@ class StripeGateway(Gateway):
     def get_status(self, reference: str) -> StatusResult:
         return self._status(self._retrieve(reference))
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Notification:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> Notification:
         if not self.webhook_secret:
             raise InvalidNotification("webhook signing secret is not configured")
         signature = _header(headers, SIGNATURE_HEADER)
