@@ -22,7 +22,7 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
-from app.errors import message_for
+from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
