@@ -8,7 +8,6 @@ from app.db import db_session
 from app.gateways import get_gateway
 from app.models import (
     Payment,
-    PaymentState,
     StaffUser,
 )
 from app.payments.errors import RefundError
@@ -17,7 +16,6 @@ from app.staff.audit import audit
 from gateway import GatewayError
 
 log = logging.getLogger(__name__)
-S = PaymentState
 
 
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
