@@ -112,7 +112,7 @@ def _audit_mentions(secrets: Sequence[str]) -> Any:
     escapes non-ASCII letters (json.dumps), so both spellings are searched."""
     forms = {f for s in secrets for f in (s, json.dumps(s)[1:-1])}
     columns = (cast(AuditLog.before, String), cast(AuditLog.after, String))
-    return or_(*[c.contains(f) for c in columns for f in sorted(forms)])
+    return or_(*[c.contains(f, autoescape=True) for c in columns for f in sorted(forms)])
 
 
 def anonymise_payments(payment_ids: Sequence[int], *, everywhere: bool = False) -> ErasureResult:
