@@ -219,3 +219,21 @@ def test_shorter_settings_are_used(app, tmp_path) -> None:  # type: ignore[no-un
     assert counts["abandoned_payments"] == 2  # the one of 10 days ago too
     assert counts["paid_payments"] == 2  # 2015 and 2016 (2020 and earlier ended 5 years ago)
     assert w
+
+
+def test_cli_dry_run_prints_what_it_would_do(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    w = _world(tmp_path)
+    before = _snapshot()
+    r = app.test_cli_runner().invoke(args=["privacy", "retention", "--dry-run", "--now", "2026-06-01T12:00:00"])
+    assert r.exit_code == 0, r.output
+    assert "paid_payments: would anonymise 1 (older than 2015-12-31T23:00:00+00:00)" in r.output
+    assert "consent_records: would delete 1" in r.output and "dry run: nothing was changed" in r.output
+    assert _snapshot() == before
+    r = app.test_cli_runner().invoke(args=["privacy", "retention", "--now", "1. června"])
+    assert r.exit_code == 2 and "ISO 8601" in r.output
+    # The queue's entry point takes and returns plain values.
+    from app.privacy.retention import retention_job
+
+    lines = retention_job(dry_run=True)
+    assert any(line.startswith("abandoned_payments: would anonymise") for line in lines)
+    assert _snapshot() == before and w
