@@ -80,9 +80,9 @@ def render_records() -> str:
     out += [
         "## Výmaz na žádost",
         "",
-        "Občan smaže svůj účet v části Můj účet › Smazání účtu; úředník obce smaže údaje plátce "
-        "příkazem `flask privacy erase-payer --municipality OBEC --customer-id ČÍSLO | --email E-MAIL "
-        "--staff E-MAIL --yes`. Obojí volá `erase_personal_data` (app/privacy/erasure.py): jméno a e-mail "
+        "Občan smaže svůj účet v části Můj účet › Smazání účtu; správce obce smaže údaje plátce "
+        "v administraci (Služby › Předpisy › Vymazat) a provozovatel příkazem `flask privacy erase-payer "
+        "--municipality OBEC --customer-id ČÍSLO | --email E-MAIL --staff E-MAIL --yes`. Vše volá `erase_personal_data` (app/privacy/erasure.py): jméno a e-mail "
         "zmizí z plateb, jejich historie, předpisů, auditních záznamů, nahraných seznamů plátců a exportů "
         "na disku; účetní záznam (částka, datum, služba, číslo potvrzení, obec) zůstává a auditní záznam "
         "o výmazu neobsahuje žádný vymazaný údaj.",
