@@ -170,7 +170,8 @@ def test_retention_anonymises_and_removes_what_is_past_its_time(app, tmp_path) -
     assert (upload.size, upload.content, upload.report) == (0, b"", None) and upload.filename == "platci.csv"
     assert get(ExportJob, copies["export"].id).file_path is None and not copies["path"].exists()
     assert get(GatewayNotification, copies["notification"].id) is None
-    assert get(AuditLog, w["audit_ancient"].id) is None
+    # (Not by id: SQLite reuses the highest deleted rowid for the job's own entry.)
+    assert db_session.scalar(select(func.count(AuditLog.id)).where(AuditLog.created_at < at(2021, 1, 1))) == 0
     # The abandoned payment's copies in its history and the audit entry about it are scrubbed.
     event = get(PaymentEvent, copies["event"].id)
     assert "jana@example.cz" not in str(event.data) and event.data["gateway_status"] == "paid"
