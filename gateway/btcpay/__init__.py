@@ -314,11 +314,13 @@ class BTCPayGateway(Gateway):
                     details[key] = chain[source]
             if chain.get("paymentMethodPaid") not in (None, "0", "0.0", "0.00000000"):
                 details["btc_paid"] = str(chain["paymentMethodPaid"])
-        if received and received != amount:
-            if received < amount:
-                details["amount_remaining"] = amount - received
-            else:
-                details["amount_overpaid"] = received - amount
+        # BTC→CZK rounding makes an exact payment read a haléř off; only BTCPay's own flags
+        # say that too little or too much arrived.
+        uneven = received > 0 and (mapped.partial or mapped.overpaid or mapped.needs_attention)
+        if uneven and received < amount:
+            details["amount_remaining"] = amount - received
+        elif uneven and received > amount:
+            details["amount_overpaid"] = received - amount
         for flag in ("partial", "overpaid", "late", "marked", "needs_attention"):
             if getattr(mapped, flag):
                 details[flag] = True
@@ -331,7 +333,7 @@ class BTCPayGateway(Gateway):
             amount=amount,
             failure_reason=failure,
             raw={"status": invoice.get("status"), "additionalStatus": invoice.get("additionalStatus")},
-            amount_received=received if received and received != amount else None,
+            amount_received=received if uneven else None,
             details=details,
         )
 
