@@ -132,6 +132,9 @@ class BTCPayGateway(Gateway):
             raise GatewayError("amount must be positive")
         if request.currency.upper() != "CZK":
             raise GatewayError("btcpay: only CZK invoices are supported")
+        reused = self._open_invoice(request)
+        if reused is not None:
+            return reused
         invoice = self.client.create_invoice(
             self.store_id,
             amount=to_decimal_czk(request.amount),
@@ -148,6 +151,27 @@ class BTCPayGateway(Gateway):
         if not (isinstance(reference, str) and _ID.match(reference) and isinstance(link, str)):
             raise GatewayError("btcpay: invoice created without id or checkout link")
         return CreatedPayment(reference=reference, redirect_url=link)
+
+    def _open_invoice(self, request: PaymentRequest) -> CreatedPayment | None:
+        """An unpaid invoice already made for this payment (a second tab, a retried start).
+        Greenfield has no idempotency key, and a citizen who pays two invoices for one fee
+        needs a refund in Bitcoin: reuse it while it has a few minutes left."""
+        amount = to_decimal_czk(request.amount)
+        soon = datetime.now(UTC).timestamp() + 120
+        for invoice in self.client.list_invoices(self.store_id, take=10, order_id=request.external_id):
+            if (
+                invoice.get("status") == states.NEW
+                and (invoice.get("additionalStatus") or "None") == "None"
+                and (invoice.get("metadata") or {}).get("orderId") == request.external_id
+                and to_halere(invoice.get("amount", "0")) == to_halere(amount)
+                and isinstance(invoice.get("expirationTime"), int | float)
+                and invoice["expirationTime"] > soon
+                and isinstance(invoice.get("id"), str)
+                and _ID.match(invoice["id"])
+                and isinstance(invoice.get("checkoutLink"), str)
+            ):
+                return CreatedPayment(reference=invoice["id"], redirect_url=invoice["checkoutLink"])
+        return None
 
     def expiration_minutes(self, expires_at: datetime | None, now: datetime | None = None) -> int:
         """The invoice never outlives our payment (the BTC amount is fixed while it runs, and

@@ -104,8 +104,11 @@ class GreenfieldClient:
     def get_invoice(self, store_id: str, invoice_id: str) -> dict[str, Any]:
         return self._object("GET", f"/api/v1/stores/{_seg(store_id)}/invoices/{_seg(invoice_id)}")
 
-    def list_invoices(self, store_id: str, *, take: int = 1) -> list[dict[str, Any]]:
-        return self._list("GET", f"/api/v1/stores/{_seg(store_id)}/invoices", params={"take": take})
+    def list_invoices(self, store_id: str, *, take: int = 1, order_id: str | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"take": take}
+        if order_id is not None:
+            params["orderId"] = order_id
+        return self._list("GET", f"/api/v1/stores/{_seg(store_id)}/invoices", params=params)
 
     def get_invoice_payment_methods(self, store_id: str, invoice_id: str) -> list[dict[str, Any]]:
         return self._list("GET", f"/api/v1/stores/{_seg(store_id)}/invoices/{_seg(invoice_id)}/payment-methods")

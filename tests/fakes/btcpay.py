@@ -639,8 +639,19 @@ class FakeBTCPay:
         def control(invoice_id: str, action: str) -> Any:
             invoice_id in fake.invoices or abort(404)
             body = request.get_json(silent=True) or {}
+            # Shortcuts by name for a browser test: each is a wallet and blocks doing their part.
+            shortcuts = {"process": "1", "pay-partial": "0.5", "pay-over": "1.2"}
             if action == "pay":
                 fake.pay_fraction(invoice_id, str(body.get("fraction", "1")), confirmed=bool(body.get("confirmed")))
+            elif action in shortcuts:
+                fake.pay_fraction(invoice_id, shortcuts[action])
+            elif action == "settle":
+                if fake.invoices[invoice_id].status == "New":
+                    fake.pay(invoice_id)
+                fake.confirm(invoice_id)
+            elif action == "pay-late":
+                fake.expire(invoice_id)
+                fake.pay(invoice_id, confirmed=True)
             elif action == "confirm":
                 fake.confirm(invoice_id)
             elif action == "expire":

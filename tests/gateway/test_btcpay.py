@@ -494,3 +494,34 @@ def test_checkout_page_pays_and_returns(fake: FakeBTCPay, gw: BTCPayGateway) -> 
     assert paid.status_code == 302
     assert paid.headers["Location"] == "http://portal.test/platba/pay_ext_1/navrat"
     assert gw.get_status(ref).status == GatewayStatus.PROCESSING
+
+
+def test_a_second_start_reuses_the_open_invoice(fake: FakeBTCPay, gw: BTCPayGateway) -> None:
+    first = start(gw)
+    assert start(gw) == first
+    assert len(fake.invoices) == 1
+    # Once money arrived on it (or it expired), a new start gets a new invoice.
+    fake.pay_fraction(first, "0.5")
+    assert start(gw) != first
+    assert start(gw, "pay_ext_other") not in (first,)
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "expected"),
+    [
+        ("settle", {}, GatewayStatus.PAID),
+        ("process", {}, GatewayStatus.PROCESSING),
+        ("pay-partial", {}, GatewayStatus.PENDING),
+        ("pay-over", {}, GatewayStatus.PROCESSING),
+        ("pay-late", {}, GatewayStatus.PAID),
+        ("expire", {}, GatewayStatus.EXPIRED),
+        ("mark", {"status": "Invalid"}, GatewayStatus.FAILED),
+        ("mark", {"status": "Settled"}, GatewayStatus.PAID),
+        ("pay", {"fraction": "1", "confirmed": True}, GatewayStatus.PAID),
+    ],
+)
+def test_fake_controls_over_http(fake: FakeBTCPay, gw: BTCPayGateway, action: str, body: dict, expected: str) -> None:
+    ref = start(gw)
+    answer = requests.post(f"{fake.url}/_fake/invoices/{ref}/{action}", json=body, timeout=5)
+    assert answer.status_code == 200
+    assert gw.get_status(ref).status == expected
