@@ -9,6 +9,7 @@ redirects (a redirect to a login page would read as success) and turns any failu
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -42,7 +43,17 @@ class GreenfieldClient:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
-        self.session = requests.Session()
+        # The adapter is built once per app and shared by the web server's threads; a
+        # requests.Session is not documented as thread-safe, so each thread keeps its own
+        # (and its pooled connections to the one BTCPay host).
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     # -- transport -------------------------------------------------------------
     def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:

@@ -525,3 +525,21 @@ def test_fake_controls_over_http(fake: FakeBTCPay, gw: BTCPayGateway, action: st
     answer = requests.post(f"{fake.url}/_fake/invoices/{ref}/{action}", json=body, timeout=5)
     assert answer.status_code == 200
     assert gw.get_status(ref).status == expected
+
+
+def test_one_adapter_serves_many_threads(fake: FakeBTCPay, gw: BTCPayGateway) -> None:
+    # The app builds one adapter and shares it between its web server's threads.
+    refs = [start(gw, f"pay_ext_t{i}") for i in range(8)]
+    for ref in refs[::2]:
+        fake.pay(ref, confirmed=True)
+    results: dict[str, GatewayStatus] = {}
+
+    def read(ref: str) -> None:
+        results[ref] = gw.get_status(ref).status
+
+    threads = [threading.Thread(target=read, args=(ref,)) for ref in refs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert results == {ref: GatewayStatus.PAID if i % 2 == 0 else GatewayStatus.PENDING for i, ref in enumerate(refs)}
