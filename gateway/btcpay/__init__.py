@@ -101,6 +101,18 @@ def _onchain(methods: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((m for m in methods if m.get("currency") == "BTC"), None)
 
 
+def webhook_store_id(body: bytes) -> str | None:
+    """The store a webhook says it comes from, read before any verification: only for
+    choosing which municipality's settings (and secret) verify it, never trusted further.
+    ``parse_notification`` then refuses an event of another store."""
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    store = event.get("storeId") if isinstance(event, dict) else None
+    return store if isinstance(store, str) and _ID.match(store) else None
+
+
 class BTCPayGateway(Gateway):
     name = "btcpay"
 
@@ -236,6 +248,8 @@ class BTCPayGateway(Gateway):
         self._check_id(reference)
         if amount <= 0:
             raise GatewayError("refund amount must be positive")
+        # Refund on-chain, the way the citizen paid, even if the store also offers Lightning.
+        chain = _onchain(self.client.get_invoice_payment_methods(self.store_id, reference))
         pull = self.client.refund_invoice(
             self.store_id,
             reference,
@@ -243,6 +257,7 @@ class BTCPayGateway(Gateway):
             currency="CZK",
             name=f"Vrácení platby {reference}"[:50],
             description=reason[:500],
+            payout_method=chain.get("paymentMethodId") if chain else None,
         )
         pull_id = pull.get("id")
         if not (isinstance(pull_id, str) and _ID.match(pull_id)):

@@ -126,17 +126,31 @@ class GreenfieldClient:
 
     # -- refunds (pull payments) -----------------------------------------------
     def refund_invoice(
-        self, store_id: str, invoice_id: str, *, amount: str, currency: str, name: str, description: str = ""
+        self,
+        store_id: str,
+        invoice_id: str,
+        *,
+        amount: str,
+        currency: str,
+        name: str,
+        description: str = "",
+        payout_method: str | None = None,
     ) -> dict[str, Any]:
         """A pull payment for ``amount`` of ``currency`` (``Custom``: BTCPay converts at the
         rate of the day the payer claims it)."""
-        body = {
+        body: dict[str, Any] = {
             "name": name,
             "description": description,
             "refundVariant": "Custom",
             "customAmount": amount,
             "customCurrency": currency,
         }
+        if payout_method:
+            # BTCPay 2.x reads payoutMethodId ("BTC-CHAIN"), 1.x read paymentMethod ("BTC");
+            # each ignores the other's field, and the caller passes the id the server itself
+            # reported for the invoice.
+            body["payoutMethodId"] = payout_method
+            body["paymentMethod"] = payout_method
         return self._object("POST", f"/api/v1/stores/{_seg(store_id)}/invoices/{_seg(invoice_id)}/refund", json=body)
 
     def create_pull_payment(

@@ -548,6 +548,8 @@ class FakeBTCPay:
             if inv.btc_paid <= 0 or inv.status in ("New", "Processing"):
                 return _error(400, "non-refundable", "Cannot refund this invoice")
             body = request.get_json(silent=True) or {}
+            if body.get("payoutMethodId") not in (None, "BTC-CHAIN"):
+                return _validation("payoutMethodId", "Invalid payout method")
             if body.get("refundVariant") != "Custom":
                 return _validation("refundVariant", "The fake supports only the Custom variant")
             try:
@@ -556,7 +558,9 @@ class FakeBTCPay:
                 return _validation("customAmount", "Amount should be a decimal")
             if not amount.is_finite() or amount <= 0:
                 return _validation("customAmount", "Amount should be greater than 0")
-            return jsonify(fake._new_pull(store_id, body.get("name"), body.get("description"), amount, "CZK"))
+            pull = fake._new_pull(store_id, body.get("name"), body.get("description"), amount, "CZK")
+            fake.pull_payments[pull["id"]]["payoutMethods"] = [body.get("payoutMethodId") or "BTC-CHAIN"]
+            return jsonify(fake._pull_json(fake.pull_payments[pull["id"]]))
 
         @app.post("/api/v1/stores/<store_id>/pull-payments")
         def create_pull(store_id: str) -> Any:

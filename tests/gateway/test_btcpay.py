@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 import gateway
 from gateway import GatewayError, GatewayStatus, InvalidNotification, PaymentRequest
-from gateway.btcpay import BTCPayGateway, make_btcpay_gateway, to_decimal_czk, to_halere
+from gateway.btcpay import BTCPayGateway, make_btcpay_gateway, to_decimal_czk, to_halere, webhook_store_id
 from gateway.btcpay.client import GreenfieldClient
 from tests.fakes.btcpay import ALL_STORE_PERMISSIONS, RATE, FakeBTCPay
 
@@ -310,6 +310,13 @@ def test_webhook_signature_good_bad_missing(settings: dict[str, object], gw: BTC
         gw.parse_notification(*signed(["not", "an", "event"]))  # type: ignore[arg-type]
 
 
+def test_webhook_store_id_routes_before_verifying() -> None:
+    assert webhook_store_id(b'{"storeId": "Store1", "invoiceId": "x"}') == "Store1"
+    assert webhook_store_id(b'{"storeId": "../etc"}') is None
+    assert webhook_store_id(b"not json") is None
+    assert webhook_store_id(b"[]") is None
+
+
 def test_webhook_without_configured_secret_is_refused(settings: dict[str, object]) -> None:
     unsigned = make_btcpay_gateway({**settings, "BTCPAY_WEBHOOK_SECRET": ""})
     with pytest.raises(InvalidNotification, match="not configured"):
@@ -388,6 +395,7 @@ def test_refund_is_a_pull_payment_completed_when_paid_out(fake: FakeBTCPay, gw: 
     assert (result.reference, result.amount, result.succeeded) == (ref, 50000, False)
     pull = fake.pull_payments[result.refund_reference]
     assert (pull["amount"], pull["currency"], pull["description"]) == ("500.00", "CZK", "Duplicitní platba")
+    assert pull["payoutMethods"] == ["BTC-CHAIN"]  # on-chain, as the invoice was paid
 
     status = gw.refund_status(result.refund_reference)
     assert (status.completed, status.pending, status.amount, status.amount_paid) == (False, False, 50000, 0)
