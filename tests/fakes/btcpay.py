@@ -634,14 +634,16 @@ class FakeBTCPay:
 
         @app.post("/pull-payments/<pull_id>")
         def claim_submit(pull_id: str) -> Any:
-            pull_id in fake.pull_payments or abort(404)
+            if pull_id not in fake.pull_payments:
+                abort(404)
             fake.claim(pull_id, request.form.get("destination") or "bcrt1qpayer")
             return redirect(f"/pull-payments/{pull_id}")
 
         # Test-only controls -------------------------------------------------------------
         @app.post("/_fake/invoices/<invoice_id>/<action>")
         def control(invoice_id: str, action: str) -> Any:
-            invoice_id in fake.invoices or abort(404)
+            if invoice_id not in fake.invoices:
+                abort(404)
             body = request.get_json(silent=True) or {}
             # Shortcuts by name for a browser test: each is a wallet and blocks doing their part.
             shortcuts = {"process": "1", "pay-partial": "0.5", "pay-over": "1.2"}
@@ -670,7 +672,8 @@ class FakeBTCPay:
 
         @app.post("/_fake/pull-payments/<pull_id>/complete")
         def complete(pull_id: str) -> Any:
-            pull_id in fake.pull_payments or abort(404)
+            if pull_id not in fake.pull_payments:
+                abort(404)
             open_payouts = [p for p in fake.payouts.values() if p["pullPaymentId"] == pull_id]
             payout_id = open_payouts[0]["id"] if open_payouts else fake.claim(pull_id)
             fake.complete_payout(payout_id)

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -551,3 +553,8 @@ def test_one_adapter_serves_many_threads(fake: FakeBTCPay, gw: BTCPayGateway) ->
     for thread in threads:
         thread.join(timeout=10)
     assert results == {ref: GatewayStatus.PAID if i % 2 == 0 else GatewayStatus.PENDING for i, ref in enumerate(refs)}
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_amounts_round_trip(amount: int) -> None:
+    assert to_halere(to_decimal_czk(amount)) == amount
