@@ -346,7 +346,9 @@ class GPWebpayGateway(Gateway):
             # The browser may bring the same return twice (reload): one event.
             event_id=f"{order}:{pr}:{sr}",
             reference=order,
-            event_type=f"gpwebpay.return.{pr}.{sr}",
+            # Ends in the status (".paid", ".failed", ".cancelled"), as the domain's stale-event
+            # check reads event types; PRCODE/SRCODE are in the event id.
+            event_type=f"gpwebpay.return.{status.value}",
             implied_status=status,
             failure_reason=None if status is GatewayStatus.PAID else decline_message(pr, sr),
         )

@@ -3,7 +3,8 @@
 OAuth2 client credentials (wrong ones get 403 like GoPay), create / inquiry / refund /
 refund history under ``/api/...`` (the SDK cuts the gateway URL to host + ``/api``), a
 hosted page with pay / decline / cancel forms that redirects to ``return_url?id=…``, and
-GET notifications to ``notification_url?id=…`` that a test can delay, drop or repeat.
+GET notifications to ``notification_url?id=…`` that a test can delay, drop or repeat, and
+that are tried again (``notification_attempts``) until the receiver answers 200.
 
 A declined card does not end a GoPay payment: the payer may try again until it times out,
 so "decline" leaves it in PAYMENT_METHOD_CHOSEN; ``timeout(ref)`` makes it TIMEOUTED.
@@ -75,6 +76,7 @@ class FakeGoPay:
         self.notification_delay = 0.0
         self.drop_notifications = False
         self.repeat_notifications = 1
+        self.notification_attempts = 3  # per notification, until HTTP 200
         self.notifications_sent: list[tuple[str, int]] = []  # (url, HTTP status or 0)
         self._ids = itertools.count(3000000001)
         self._lock = threading.Lock()
@@ -153,14 +155,22 @@ class FakeGoPay:
         url = f"{pay.notification_url}{sep}id={pay.id}"
         delay, repeat = self.notification_delay, self.repeat_notifications
 
-        def send() -> None:
-            time.sleep(delay)
-            for _ in range(repeat):
+        def deliver() -> None:
+            # GoPay repeats a notification until it gets HTTP 200 (here: a few quick tries).
+            for attempt in range(self.notification_attempts):
                 try:
                     status = requests.get(url, timeout=10).status_code
                 except requests.RequestException:
                     status = 0
                 self.notifications_sent.append((url, status))
+                if status == 200:
+                    return
+                time.sleep(0.05 * (attempt + 1))
+
+        def send() -> None:
+            time.sleep(delay)
+            for _ in range(repeat):
+                deliver()
 
         t = threading.Thread(target=send, daemon=True)
         self._threads.append(t)

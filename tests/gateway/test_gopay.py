@@ -26,11 +26,12 @@ class Receiver:
 
     def __init__(self) -> None:
         self.hits: list[dict[str, str]] = []
+        self.answers: list[int] = []  # HTTP statuses to answer with first, then 200
 
         @Request.application
         def app(request: Request) -> Response:
             self.hits.append(request.args.to_dict())
-            return Response("OK")
+            return Response("OK", status=self.answers.pop(0) if self.answers else 200)
 
         self.server = LoopbackServer(app)
         self.url = self.server.url + "/webhooks/gopay"
@@ -175,6 +176,17 @@ def test_repeated_notification_is_the_same_event(gw: GoPayGateway, fake: FakeGoP
     assert wait_for(lambda: len(receiver.hits) == 2)
     first, second = (gw.parse_notification(b"", {}, q) for q in receiver.hits)
     assert first == second  # the domain records the event id once and refuses the replay
+
+
+def test_notification_is_retried_until_our_endpoint_answers_200(
+    gw: GoPayGateway, fake: FakeGoPay, receiver: Receiver
+) -> None:
+    receiver.answers = [503]
+    created = gw.create(payment_request(receiver))
+    fake.pay(created.reference)
+    assert wait_for(lambda: len(fake.notifications_sent) == 2)
+    assert [status for _, status in fake.notifications_sent] == [503, 200]
+    assert {gw.parse_notification(b"", {}, q).event_id for q in receiver.hits} == {created.reference}
 
 
 def test_delayed_notification_arrives_later(gw: GoPayGateway, fake: FakeGoPay, receiver: Receiver) -> None:

@@ -179,6 +179,7 @@ def test_pay_then_return_and_status_paid(digest: str) -> None:
         note = gw.parse_return(query_of(back))
         assert note.reference == created.reference
         assert note.implied_status is GatewayStatus.PAID and note.failure_reason is None
+        assert (note.event_type, note.event_id) == ("gpwebpay.return.paid", f"{created.reference}:0:0")
         status = gw.get_status(created.reference)
         assert status.status is GatewayStatus.PAID and status.amount == 0  # the WS does not say the amount
         assert fake.orders[created.reference].amount == AMOUNT
@@ -232,7 +233,8 @@ def test_second_start_of_the_same_payment_is_a_duplicate_not_a_second_charge(
     assert first.reference == second.reference
     fake.pay(first.redirect_url or "")
     note = gw.parse_return(query_of(fake.pay(second.redirect_url or "")))
-    assert note.event_type == "gpwebpay.return.14.0" and "existuje" in (note.failure_reason or "")
+    assert note.event_id == f"{first.reference}:14:0" and note.event_type == "gpwebpay.return.failed"
+    assert "existuje" in (note.failure_reason or "")
     assert gw.get_status(first.reference).status is GatewayStatus.PAID
     assert len(fake.orders) == 1
 
