@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import gopay
-from gopay.enums import ContentType, PaymentInstrument, TokenScope
+from gopay.enums import ContentType, Currency, PaymentInstrument, TokenScope
 from gopay.http import Request, Response
 
 from gateway.base import (
@@ -60,7 +60,7 @@ STATE_MAP: dict[str, GatewayStatus] = {
     "PARTIALLY_REFUNDED": GatewayStatus.PAID,
 }
 
-_PAYMENT_ID = re.compile(r"^[0-9]{1,20}$")
+_PAYMENT_ID = re.compile(r"[0-9]{1,20}")
 log = logging.getLogger(__name__)
 
 
@@ -204,8 +204,9 @@ class GoPayGateway(Gateway):
         return Notification(event_id=payment_id, reference=payment_id, event_type="gopay.notification")
 
     def check_connection(self) -> None:
-        # A token is the cheapest proof that the host answers and the credentials hold;
-        # sent here (not through the SDK's token property) to learn why it failed.
+        # A token proves that the host answers and the credentials hold; it is asked for
+        # here (not through the SDK's token property, which hides the answer) to say why
+        # it failed.
         api = self._api()
         token_request = Request(
             method="post",
@@ -224,6 +225,14 @@ class GoPayGateway(Gateway):
             raise _error("token", response)
         if not isinstance(response.json, dict) or not response.json.get("access_token"):
             raise GatewayError("gopay: token answer without access_token: is the gateway URL right?")
+        # The token does not prove the GoID: ask for the e-shop's payment methods in CZK.
+        instruments = api.get_payment_instruments(self.goid, Currency.CZECH_CROWNS)
+        if instruments.status_code in (400, 403, 404, 409):
+            raise GatewayError(
+                f"gopay: GoID {self.goid} refused for these credentials (HTTP {instruments.status_code})"
+            )
+        if not _ok(instruments):
+            raise _error("payment methods", instruments)
 
     def refund(self, reference: str, amount: int, reason: str = "") -> RefundResult:
         self._check_id(reference, GatewayError)
@@ -248,7 +257,7 @@ class GoPayGateway(Gateway):
 
     @staticmethod
     def _check_id(value: str, error: type[GatewayError]) -> None:
-        if not _PAYMENT_ID.match(value or ""):
+        if not isinstance(value, str) or not _PAYMENT_ID.fullmatch(value):
             raise error("gopay: not a payment id")
 
 

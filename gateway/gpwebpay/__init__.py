@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import logging
 import re
 import secrets
 import unicodedata
@@ -161,8 +160,7 @@ WS_STATE_MAP: dict[int, GatewayStatus] = {
 }
 REFUNDED_STATES = frozenset({11, 12})
 
-_DIGITS = re.compile(r"^[0-9]{1,15}$")
-log = logging.getLogger(__name__)
+_DIGITS = re.compile(r"[0-9]{1,15}")
 
 
 def decline_message(prcode: int, srcode: int = 0) -> str:
@@ -338,7 +336,11 @@ class GPWebpayGateway(Gateway):
         if not self._verify(values, digest) or not self._verify([*values, self.merchant_number], digest1):
             raise InvalidNotification("gpwebpay: return signature invalid")
         order, prcode, srcode = params.get("ORDERNUMBER", ""), params.get("PRCODE", ""), params.get("SRCODE", "")
-        if not _DIGITS.match(order) or not prcode.isdigit() or not srcode.isdigit():
+        if (
+            not _DIGITS.fullmatch(order)
+            or not re.fullmatch(r"[0-9]{1,4}", prcode)
+            or not re.fullmatch(r"[0-9]{1,4}", srcode)
+        ):
             raise InvalidNotification("gpwebpay: return without ORDERNUMBER/PRCODE/SRCODE")
         pr, sr = int(prcode), int(srcode)
         status = map_return_code(pr, sr)
@@ -423,7 +425,7 @@ class GPWebpayGateway(Gateway):
             raise GatewayError("gpwebpay: web service answer not signed by the gateway (check its public key)")
 
     def get_status(self, reference: str) -> StatusResult:
-        if not _DIGITS.match(reference or ""):
+        if not _DIGITS.fullmatch(reference or ""):
             raise GatewayError("gpwebpay: not an order number")
         try:
             answer = self._call(
@@ -449,7 +451,7 @@ class GPWebpayGateway(Gateway):
         )
 
     def refund(self, reference: str, amount: int, reason: str = "") -> RefundResult:
-        if not _DIGITS.match(reference or ""):
+        if not _DIGITS.fullmatch(reference or ""):
             raise GatewayError("gpwebpay: not an order number")
         if amount <= 0:
             raise GatewayError("refund amount must be positive")

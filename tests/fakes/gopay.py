@@ -209,6 +209,15 @@ class FakeGoPay:
             self.tokens.add(tok)
             return jsonify({"token_type": "bearer", "access_token": tok, "expires_in": 1800})
 
+        @app.get("/api/eshops/eshop/<int:goid>/payment-instruments/<currency>")
+        def instruments(goid: int, currency: str) -> Any:
+            if not self._bearer_ok():
+                return self._errors(403, 202, "AUTH_WRONG_CREDENTIALS")
+            if goid != self.goid:
+                return self._errors(403, 203, "AUTH_WRONG_GOID")
+            enabled = ["PAYMENT_CARD", "BANK_ACCOUNT", "APPLE_PAY", "GPAY"] if currency == "CZK" else []
+            return jsonify({"enabledPaymentInstruments": [{"paymentInstrument": i} for i in enabled]})
+
         @app.post("/api/payments/payment")
         def create() -> Any:
             if not self._bearer_ok():

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from gopay.enums import PaymentStatus
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.wrappers import Request, Response
 
 import gateway
@@ -210,7 +212,9 @@ def test_dropped_notification_the_status_poll_still_sees_paid(
     assert gw.get_status(created.reference).status is GatewayStatus.PAID
 
 
-@pytest.mark.parametrize("query", [{}, {"id": ""}, {"id": "abc"}, {"id": "1; DROP"}, {"id": "1" * 30}])
+@pytest.mark.parametrize(
+    "query", [{}, {"id": ""}, {"id": "abc"}, {"id": "1; DROP"}, {"id": "1" * 30}, {"id": "123\n"}, {"id": "١٢٣"}]
+)
 def test_notification_without_a_payment_id_is_refused(gw: GoPayGateway, query: dict[str, str]) -> None:
     with pytest.raises(InvalidNotification):
         gw.parse_notification(b"", {}, query)
@@ -255,6 +259,12 @@ def test_wrong_credentials_are_named(fake: FakeGoPay, receiver: Receiver) -> Non
         gw.create(payment_request(receiver))
 
 
+def test_wrong_goid_is_named(fake: FakeGoPay) -> None:
+    gw = make_gopay_gateway(fake.settings(GOPAY_GOID="8000000001"))
+    with pytest.raises(GatewayError, match="GoID 8000000001 refused"):
+        gw.check_connection()
+
+
 def test_unreachable_gateway_raises_gateway_error(fake: FakeGoPay, receiver: Receiver) -> None:
     settings = fake.settings()
     gw = make_gopay_gateway(settings)
@@ -282,3 +292,14 @@ def test_secrets_and_token_never_logged(
     assert "gopay POST /payments/payment -> 200" in text
     assert fake.client_secret not in text
     assert all(token not in text for token in fake.tokens)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "parent_id", "x"]), st.text(max_size=30)))
+def test_any_notification_query_is_a_trigger_or_invalid(query: dict[str, str]) -> None:
+    gw = GoPayGateway(goid="8123456789", client_id="c", client_secret="s", gateway_url="http://127.0.0.1:9/api")
+    try:
+        note = gw.parse_notification(b"", {}, query)
+    except InvalidNotification:
+        return
+    assert note.reference == query["id"] and query["id"].isdigit()

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gateway
 from gateway import GatewayError, GatewayStatus, InvalidNotification, PaymentRequest
@@ -365,3 +367,32 @@ def test_gateway_down_raises_gateway_error(fake: FakeGPWebpay) -> None:
             call()
     # Creating needs no call to the gateway: the redirect is built and signed here.
     assert gw.create(payment_request("pl_other")).redirect_url
+
+
+# -- no 500 on bad input ----------------------------------------------------------------------
+_MERCHANT, _GATEWAY = new_key(), new_key()
+_OFFLINE = GPWebpayGateway(
+    merchant_number="1234567890",
+    private_key=private_pem(_MERCHANT, None),
+    private_key_passphrase=None,
+    gateway_public_key=public_pem(_GATEWAY),
+    gateway_url="http://127.0.0.1:9",
+)
+_FIELD = st.sampled_from(["OPERATION", "ORDERNUMBER", "PRCODE", "SRCODE", "RESULTTEXT", "DIGEST", "DIGEST1", "X"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_FIELD, st.text(max_size=40)))
+def test_any_return_parameters_give_a_notification_or_invalid_notification(query: dict[str, str]) -> None:
+    try:
+        _OFFLINE.parse_return(query)
+    except InvalidNotification:
+        return
+    pytest.fail("an unsigned return was accepted")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_notification_body_is_refused_cleanly(body: bytes) -> None:
+    with pytest.raises(InvalidNotification):
+        _OFFLINE.parse_notification(body, {})
