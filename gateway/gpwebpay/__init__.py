@@ -407,7 +407,10 @@ class GPWebpayGateway(Gateway):
                 raise GatewayError(f"gpwebpay: web service fault without detail (HTTP {resp.status_code})")
             answer = {etree.QName(el).localname: (el.text or "") for el in exc}
             self._check_answer(answer, message_id, ("messageId", "primaryReturnCode", "secondaryReturnCode"))
-            raise GPWebpayFault(int(answer.get("primaryReturnCode") or 0), int(answer.get("secondaryReturnCode") or 0))
+            primary, secondary = answer.get("primaryReturnCode", ""), answer.get("secondaryReturnCode", "")
+            if not (primary.isdecimal() and secondary.isdecimal()):
+                raise GatewayError("gpwebpay: web service fault without return codes")
+            raise GPWebpayFault(int(primary), int(secondary))
         if resp.status_code != 200:
             raise GatewayError(f"gpwebpay: web service answered HTTP {resp.status_code}")
         found = root.xpath("//*[local-name()=$name]", name=response_name)
