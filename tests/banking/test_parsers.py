@@ -143,7 +143,7 @@ def test_a_statement_of_an_account_in_another_currency() -> None:
         (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"/>', "wrong_format"),
         (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>', "wrong_format"),
         (b'{"accountStatement": null}', "wrong_format"),
-        (b"074" + b"0" * 20, "bad_line"),
+        (b"074" + b"0" * 20, "truncated"),  # a header cut short
     ],
 )
 def test_not_a_statement(data: bytes, code: str) -> None:
@@ -206,6 +206,17 @@ def test_camt_symbols_in_references_other_account_forms_and_pending_entries() ->
     )
     assert first.booking_date == date(2026, 11, 2)
     assert (second.variable_symbol, second.specific_symbol, second.message) == ("987654", "11", "SS 11 za Věru")
+
+
+@pytest.mark.parametrize("where", ["message", "name"])
+def test_camt_text_with_our_record_separators_is_refused(where: str) -> None:
+    entry = camt_entry("10.00", rmt="<Ustrd>a\ue000b</Ustrd>")
+    if where == "name":
+        entry = camt_entry("10.00").replace("Ing. Věra", "Ing.\ue001\ue000Věra")
+    data = CAMT_HEAD.format(v="02", closing="-90.00") + entry + CAMT_TAIL
+    with pytest.raises(StatementError) as caught:
+        parse_camt053(data.encode())
+    assert caught.value.code == "bad_line"
 
 
 @pytest.mark.parametrize("version", ["02", "03", "04", "05", "06", "07", "08"])
@@ -350,3 +361,19 @@ def test_damaged_files_give_a_statement_or_a_statement_error(name: str, seed: in
         detect_and_parse(bytes(data), name)
     except StatementError as exc:
         assert exc.code and exc.message
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_a_file_cut_anywhere_is_refused_with_a_code(name: str) -> None:
+    data = sample(name)
+    codes = set()
+    for cut in range(1, len(data) - 2, 11):
+        try:
+            detect_and_parse(data[:cut], name)
+        except StatementError as exc:
+            codes.add(exc.code)
+        # Without an error: a cut at a line boundary before an optional record (GPC 078,
+        # the MT940 trailer) leaves a complete statement that still adds up.
+    # Most cuts are reported as truncated; none escapes as another exception.
+    assert "truncated" in codes
+    assert codes <= {"truncated", "balance_mismatch", "wrong_format", "bad_line", "empty"}

@@ -21,7 +21,6 @@ from .model import (
     StatementLine,
     check_size,
     finish_statement,
-    first,
     merge_statements,
     normalise_account,
     normalise_bank_code,
@@ -49,15 +48,20 @@ class _Reader:
     def __init__(self, namespace: str) -> None:
         self.ns = {"c": namespace}
 
+    # find/findtext (ElementPath, cached per path) rather than xpath(): several times
+    # faster on 100,000 entries.
     def all(self, node: etree._Element, path: str) -> list[etree._Element]:
-        return node.xpath(path, namespaces=self.ns)
+        return node.findall(path, self.ns)
 
     def text(self, node: etree._Element, path: str) -> str | None:
-        found = node.xpath(path, namespaces=self.ns)
-        if not found:
+        found = node.find(path, self.ns)
+        if found is None or found.text is None:
             return None
-        value = found[0] if isinstance(found[0], str) else found[0].text
-        return value if value is None else str(value).strip() or None
+        return found.text.strip() or None
+
+    def attr(self, node: etree._Element, path: str, name: str) -> str | None:
+        found = node.find(path, self.ns)
+        return None if found is None else found.get(name)
 
     def date(self, node: etree._Element, path: str, number: int | None = None) -> date | None:
         # <Dt> or <DtTm>; the date part is what the bank booked on.
@@ -79,7 +83,9 @@ def parse_camt053(data: bytes) -> Statement:
         message = str(exc)
         if "encoding" in message.lower() or "Input is not proper UTF-8" in message or "Char 0x" in message:
             raise StatementError("wrong_encoding", f"the XML is not in its declared encoding: {message}") from None
-        if "Premature end" in message or "EndTag" in message or "end of data" in message or "not closed" in message:
+        # A cut-off file fails on its very last line, whatever the parser calls it.
+        last_line = data.rstrip().count(b"\n") + 1
+        if "Premature end" in message or (exc.lineno or 0) >= last_line:
             raise StatementError("truncated", f"the XML ends too early: {message}", exc.lineno) from None
         raise StatementError("wrong_format", f"not well-formed XML: {message}", exc.lineno) from None
     if root.getroottree().docinfo.doctype:
@@ -95,7 +101,14 @@ def parse_camt053(data: bytes) -> Statement:
     statements = reader.all(root, "c:BkToCstmrStmt/c:Stmt")
     if not statements:
         raise StatementError("wrong_format", "a camt.053 document without a statement (Stmt)")
-    return merge_statements([_statement(reader, node) for node in statements])
+    entries = [len(reader.all(node, "c:Ntry")) for node in statements]
+    records = iter(_records(root, namespace, sum(entries)))
+    return merge_statements(
+        [
+            _statement(reader, node, [next(records) for _ in range(count)])
+            for node, count in zip(statements, entries, strict=True)
+        ]
+    )
 
 
 def _balance(reader: _Reader, stmt: etree._Element, codes: tuple[str, ...]) -> tuple[int | None, str | None]:
@@ -105,11 +118,11 @@ def _balance(reader: _Reader, stmt: etree._Element, codes: tuple[str, ...]) -> t
                 amount = parse_amount(reader.text(bal, "c:Amt") or "")
                 if reader.text(bal, "c:CdtDbtInd") == "DBIT":
                     amount = -amount
-                return amount, reader.all(bal, "c:Amt/@Ccy")[0] if reader.all(bal, "c:Amt/@Ccy") else None
+                return amount, reader.attr(bal, "c:Amt", "Ccy")
     return None, None
 
 
-def _statement(reader: _Reader, stmt: etree._Element) -> Statement:
+def _statement(reader: _Reader, stmt: etree._Element, records: list[list[str]]) -> Statement:
     iban = normalise_iban(reader.text(stmt, "c:Acct/c:Id/c:IBAN"))
     account, bank_code = split_czech_iban(iban)
     if account is None:
@@ -123,7 +136,7 @@ def _statement(reader: _Reader, stmt: etree._Element) -> Statement:
     for balance_ccy in (opening_ccy, closing_ccy):
         if balance_ccy and balance_ccy != currency:
             raise StatementError("wrong_currency", f"a balance in {balance_ccy} on a {currency} account")
-    lines = [_line(reader, entry, number, currency) for number, entry in enumerate(reader.all(stmt, "c:Ntry"), 1)]
+    lines = [_line(record, number, currency) for number, record in enumerate(records, 1)]
     from_text = reader.text(stmt, "c:FrToDt/c:FrDtTm")
     to_text = reader.text(stmt, "c:FrToDt/c:ToDtTm")
     period_from = _iso_date(from_text)
@@ -157,72 +170,125 @@ def _iso_date(text: str | None) -> date | None:
         raise StatementError("bad_line", f"not a date: {text!r}") from None
 
 
-def _line(reader: _Reader, entry: etree._Element, number: int, currency: str) -> StatementLine | None:
-    status = reader.text(entry, "c:Sts") or reader.text(entry, "c:Sts/c:Cd")
-    if status and status not in ("BOOK",):
+# The entries are read in one XSLT pass (libxslt, in C) that writes each entry as one
+# record of fields: several times faster than a Python lookup per field on 100,000
+# entries. The separators are private-use characters; a statement that itself contains
+# them is refused (see _records).
+_FIELD, _RECORD = "\ue000", "\ue001"
+_T = "$t/c:"
+_FIELDS = (
+    "normalize-space(c:Sts)",  # "BOOK"; v08 wraps it in <Cd>
+    "c:Amt",
+    "c:Amt/@Ccy",
+    "c:CdtDbtInd",
+    "c:RvslInd",
+    "normalize-space(c:BookgDt)",  # <Dt> or <DtTm>
+    "normalize-space(c:ValDt)",
+    "c:AcctSvcrRef",
+    f"{_T}Refs/c:AcctSvcrRef",
+    "c:BkTxCd/c:Domn/c:Fmly/c:SubFmlyCd",
+    "c:BkTxCd/c:Prtry/c:Cd",
+    # debtor, then creditor: name (v08 nests it in Pty), IBAN, other id, the bank's code
+    *(
+        field
+        for party in ("Dbtr", "Cdtr")
+        for field in (
+            f"({_T}RltdPties/c:{party}/c:Nm | {_T}RltdPties/c:{party}/c:Pty/c:Nm)",
+            f"{_T}RltdPties/c:{party}Acct/c:Id/c:IBAN",
+            f"{_T}RltdPties/c:{party}Acct/c:Id/c:Othr/c:Id",
+            f"({_T}RltdAgts/c:{party}Agt/c:FinInstnId/c:Othr/c:Id"
+            f" | {_T}RltdAgts/c:{party}Agt/c:FinInstnId/c:ClrSysMmbId/c:MmbId)",
+        )
+    ),
+    f"{_T}RmtInf/c:Strd/c:CdtrRefInf/c:Ref",
+    f"{_T}Refs/c:EndToEndId",
+    f"{_T}Refs/c:InstrId",
+    f"{_T}Refs/c:PmtInfId",
+    f"count({_T}RtrInf)",
+    f"count({_T}RmtInf/c:Ustrd)",  # as many fields follow: lets _records count every separator
+)
+
+
+def _stylesheet(namespace: str) -> etree.XSLT:
+    # A fresh stylesheet per call (about a millisecond): XSLT objects are not shared
+    # between threads, and no extension, file or network access is allowed.
+    fields = "".join(f'<xsl:value-of select="{f}"/><xsl:text>{_FIELD}</xsl:text>' for f in _FIELDS)
+    text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:c="{namespace}">
+<xsl:output method="text" encoding="UTF-8"/>
+<xsl:template match="/"><xsl:for-each select="c:Document/c:BkToCstmrStmt/c:Stmt/c:Ntry">
+<xsl:variable name="t" select="(c:NtryDtls/c:TxDtls)[1] | self::c:Ntry[not(c:NtryDtls/c:TxDtls)]"/>
+{fields}<xsl:for-each select="$t/c:RmtInf/c:Ustrd"><xsl:value-of select="."/><xsl:text>{_FIELD}</xsl:text></xsl:for-each>
+<xsl:text>{_RECORD}</xsl:text></xsl:for-each></xsl:template></xsl:stylesheet>"""
+    return etree.XSLT(etree.fromstring(text.encode()), access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+def _records(root: etree._Element, namespace: str, expected: int) -> list[list[str]]:
+    output = str(_stylesheet(namespace)(root.getroottree()))
+    records = [record.split(_FIELD) for record in output.split(_RECORD)[:-1]]
+    if len(records) != expected or any(
+        not record[len(_FIELDS) - 1].isdigit() or len(record) != len(_FIELDS) + int(record[len(_FIELDS) - 1]) + 1
+        for record in records
+    ):
+        raise StatementError("bad_line", "the statement contains the private-use characters U+E000/U+E001")
+    return records
+
+
+def _day(value: str, number: int) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise StatementError("bad_line", f"not a date: {value!r}", number) from None
+
+
+def _line(record: list[str], number: int, currency: str) -> StatementLine | None:
+    (status, amount_text, amount_ccy, indicator, reversal_text, booked, valued, entry_ref, tx_ref, family,
+     proprietary, *parties, creditor_ref, end_to_end, instruction, payment_info, returns, _) = record[: len(_FIELDS)]  # fmt: skip
+    unstructured = record[len(_FIELDS) : -1]
+    if status and status != "BOOK":
         return None  # pending or informational entries do not move the booked balance
-    amount_text = reader.text(entry, "c:Amt")
-    ccy = reader.all(entry, "c:Amt/@Ccy")
-    if amount_text is None:
+    if not amount_text.strip():
         raise StatementError("bad_line", "an entry without an amount", number)
     amount = parse_amount(amount_text, line=number)
-    indicator = reader.text(entry, "c:CdtDbtInd")
-    if indicator not in ("CRDT", "DBIT"):
+    if indicator.strip() not in ("CRDT", "DBIT"):
         raise StatementError("bad_line", f"credit/debit indicator {indicator!r}", number)
-    reversal = reader.text(entry, "c:RvslInd") == "true"
-    signed = amount if indicator == "CRDT" else -amount
-    booking = reader.date(entry, "c:BookgDt", number) or reader.date(entry, "c:ValDt", number)
+    reversal = reversal_text.strip() == "true"
+    signed = amount if indicator.strip() == "CRDT" else -amount
+    booking = _day(booked, number) or _day(valued, number)
     if booking is None:
         raise StatementError("bad_line", "an entry without a booking date", number)
-    tx = (reader.all(entry, "c:NtryDtls/c:TxDtls") or [entry])[0]
-    # A reversal is booked on the other side, but the counter-party keeps its role.
-    incoming = (indicator == "CRDT") != reversal
-    # The counter-party is the debtor of an incoming payment and the creditor of an outgoing one.
-    party = "Dbtr" if incoming else "Cdtr"
-    name = first(
-        reader.text(tx, f"c:RltdPties/c:{party}/{path}")
-        for path in ("c:Nm", "c:Pty/c:Nm")  # v08 nests the party one level deeper
-    )
-    iban = normalise_iban(reader.text(tx, f"c:RltdPties/c:{party}Acct/c:Id/c:IBAN"))
+    # A reversal is booked on the other side, but the counter-party keeps its role: the
+    # debtor of an incoming payment, the creditor of an outgoing one.
+    incoming = (indicator.strip() == "CRDT") != reversal
+    name, iban_text, other_id, agent = parties[0:4] if incoming else parties[4:8]
+    iban = normalise_iban(iban_text)
     counter_account, counter_bank = split_czech_iban(iban)
     if counter_account is None:
-        counter_account = normalise_account(reader.text(tx, f"c:RltdPties/c:{party}Acct/c:Id/c:Othr/c:Id"))
-        counter_bank = normalise_bank_code(
-            first(
-                reader.text(tx, f"c:RltdAgts/c:{party}Agt/c:FinInstnId/{path}")
-                for path in ("c:Othr/c:Id", "c:ClrSysMmbId/c:MmbId")
-            )
-        )
-    refs = [
-        reader.text(tx, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref"),
-        reader.text(tx, "c:Refs/c:EndToEndId"),
-        reader.text(tx, "c:Refs/c:InstrId"),
-        reader.text(tx, "c:Refs/c:PmtInfId"),
-    ]
-    message = " ".join(t.strip() for t in reader.all(tx, "c:RmtInf/c:Ustrd/text()") if t.strip()) or None
+        counter_account = normalise_account(other_id)
+        counter_bank = normalise_bank_code(agent)
+    message = " ".join(u.strip() for u in unstructured if u.strip()) or None
+    refs = (creditor_ref.strip(), end_to_end, instruction, payment_info)
     found = symbols_in(*refs, message)
     vs = found.get("VS")
-    cref = refs[0]
-    if vs is None and cref and cref.isdigit():
-        vs = cref  # a bare creditor reference is the variable symbol
-    family = reader.text(entry, "c:BkTxCd/c:Domn/c:Fmly/c:SubFmlyCd") or ""
-    proprietary = (reader.text(entry, "c:BkTxCd/c:Prtry/c:Cd") or "").lower()
-    returned = reversal or family in ("RRTN", "RPCR") or bool(reader.all(tx, "c:RtrInf"))
-    fee = family in ("CHRG", "FEES", "COMM") or "poplat" in proprietary
-    line_currency = ccy[0] if ccy else currency
+    if vs is None and refs[0].isdigit():
+        vs = refs[0]  # a bare creditor reference is the variable symbol
+    family = family.strip()
+    returned = reversal or family in ("RRTN", "RPCR") or returns != "0"
+    fee = family in ("CHRG", "FEES", "COMM") or "poplat" in proprietary.lower()
     return StatementLine(
-        bank_id=reader.text(entry, "c:AcctSvcrRef") or reader.text(tx, "c:Refs/c:AcctSvcrRef"),
+        bank_id=entry_ref.strip() or tx_ref.strip() or None,
         booking_date=booking,
-        value_date=reader.date(entry, "c:ValDt", number),
+        value_date=_day(valued, number),
         amount=signed,
-        currency=line_currency,
+        currency=amount_ccy.strip() or currency,
         variable_symbol=normalise_vs(vs),
         constant_symbol=normalise_ks(found.get("KS")),
         specific_symbol=normalise_vs(found.get("SS")),
         counter_account=counter_account,
         counter_bank_code=counter_bank,
         counter_iban=iban,
-        counter_name=name,
+        counter_name=name.strip() or None,
         message=message,
         kind=RETURN if returned else FEE if fee and signed < 0 else ("credit" if signed >= 0 else "debit"),
     )

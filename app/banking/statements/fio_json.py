@@ -16,6 +16,7 @@ from .model import (
     StatementError,
     StatementLine,
     check_size,
+    decode_utf8,
     finish_statement,
     normalise_account,
     normalise_bank_code,
@@ -83,10 +84,9 @@ def parse_fio_json(data: bytes) -> Statement:
 
 def statement_from_fio_bytes(data: bytes, *, check_balance: bool = True) -> Statement:
     check_size(data)
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StatementError("wrong_encoding", f"byte {exc.start} is not UTF-8") from None
+    text = decode_utf8(bytes(data))
+    if text is None:
+        raise StatementError("wrong_encoding", "Fio's JSON is UTF-8; this file is not")
     try:
         document = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:

@@ -87,12 +87,19 @@ def _signed(value: str, sign: str, number: int) -> int:
 
 
 class _Open:
-    """A statement being read: its header and the movements so far."""
+    """A statement being read: its header, the movements so far, and the one whose
+    message records (078/079) may still follow."""
 
     def __init__(self, header: Statement) -> None:
         self.header = header
         self.lines: list[StatementLine] = []
-        self.messages: list[list[str]] = []
+        self.pending: dict | None = None
+        self.message: list[str] = []
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.lines.append(StatementLine(**self.pending, message=" ".join(m for m in self.message if m) or None))
+        self.pending, self.message = None, []
 
 
 def parse_gpc(data: bytes) -> Statement:
@@ -108,12 +115,14 @@ def parse_gpc(data: bytes) -> Statement:
         row = row.rstrip("\r")
         kind = row[:3]
         if kind == "074":
+            if number == last_row and len(row) < 114:
+                raise StatementError("truncated", f"the last line has {len(row)} of 128 characters", number)
             row = row.ljust(LINE_LENGTH)  # some banks trim the trailing filler
         if len(row) != LINE_LENGTH:
-            if number == last_row and kind in ("074", "075", "076", "078", "079") and len(row) < LINE_LENGTH:
-                raise StatementError("truncated", f"the last line has {len(row)} of 128 characters", number)
-            if number == 1 and kind not in ("074",):
+            if number == 1 and kind != "074":
                 raise StatementError("wrong_format", "not a GPC file: it does not start with a 074 record", number)
+            if number == last_row and len(row) < LINE_LENGTH:
+                raise StatementError("truncated", f"the last line has {len(row)} of 128 characters", number)
             raise StatementError("bad_line", f"a GPC line has 128 characters, this one {len(row)}", number)
         if kind == "074":
             if current is not None:
@@ -122,13 +131,13 @@ def parse_gpc(data: bytes) -> Statement:
         elif current is None:
             raise StatementError("wrong_format", "not a GPC file: it does not start with a 074 record", number)
         elif kind == "075":
-            current.lines.append(_movement(row, number, current.header))
-            current.messages.append([])
+            current.flush()
+            current.pending = _movement(row, number, current.header)
         elif kind in ("076", "078", "079"):
-            if not current.lines:
+            if current.pending is None:
                 raise StatementError("bad_line", f"record {kind} without a movement before it", number)
             if kind in ("078", "079"):
-                current.messages[-1] += [row[3:38].strip(), row[38:73].strip()]
+                current.message += [row[3:38].strip(), row[38:73].strip()]
         else:
             raise StatementError("bad_line", f"unknown record type {kind!r}", number)
     if current is None:
@@ -154,7 +163,7 @@ def _header(row: str, number: int) -> Statement:
     )
 
 
-def _movement(row: str, number: int, header: Statement) -> StatementLine:
+def _movement(row: str, number: int, header: Statement) -> dict:
     if normalise_account(row[3:19]) != header.account_number:
         raise StatementError("bad_line", "a movement of another account than the statement's header", number)
     code = row[60]
@@ -171,7 +180,7 @@ def _movement(row: str, number: int, header: Statement) -> StatementLine:
     counter_account = normalise_account(row[19:35])
     returned = code in "45"
     fee = signed < 0 and counter_account is None and "poplat" in name.lower()
-    return StatementLine(
+    return dict(
         bank_id=row[35:48].strip().lstrip("0") or None,
         booking_date=_date(row[122:128], number) or header.period_to,  # type: ignore[arg-type]
         value_date=_date(row[91:97], number, optional=True),
@@ -188,10 +197,8 @@ def _movement(row: str, number: int, header: Statement) -> StatementLine:
 
 
 def _close(part: _Open) -> Statement:
-    lines = [
-        replace(line, message=" ".join(m for m in messages if m) or None)
-        for line, messages in zip(part.lines, part.messages, strict=True)
-    ]
+    part.flush()
+    lines = part.lines
     currencies = {line.currency for line in lines}
     currency = lines[0].currency if len(currencies) == 1 else "CZK"
     return finish_statement(replace(part.header, lines=tuple(lines), currency=currency))

@@ -18,6 +18,7 @@ from .model import (
     StatementError,
     StatementLine,
     check_size,
+    decode_utf8,
     finish_statement,
     merge_statements,
     normalise_account,
@@ -60,13 +61,12 @@ def parse_mt940(data: bytes) -> Statement:
     raw = bytes(data)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    text = decode_utf8(raw)
+    if text is None:
         # MT940 is ASCII by the standard; Czech banks that keep diacritics use Windows-1250.
-        text = raw.decode("cp1250", errors="strict") if _is_cp1250(raw) else None
-        if text is None:
-            raise StatementError("wrong_encoding", "the file is neither UTF-8 nor Windows-1250") from None
+        if not _is_cp1250(raw):
+            raise StatementError("wrong_encoding", "the file is neither UTF-8 nor Windows-1250")
+        text = raw.decode("cp1250")
     if ":20:" not in text or ":60" not in text:
         raise StatementError("wrong_format", "not an MT940 statement (no :20: or :60F: field)")
     if ":62" not in text:
@@ -77,8 +77,10 @@ def parse_mt940(data: bytes) -> Statement:
         # reversal_sign: RC (a credit reversed) takes money out, as the standard means it;
         # without it mt-940 keeps 5.0's sign and the balances would not add up.
         parsed = mt940.parse_statements(io.StringIO(text), options=mt940.Options(reversal_sign=True))
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise StatementError("bad_line", f"MT940 the mt-940 package could not read: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever mt-940 raises, the file is unreadable
+        raise StatementError(
+            "bad_line", f"the MT940 statement could not be read ({type(exc).__name__}: {exc})"
+        ) from None
     return merge_statements([_statement(part) for part in parsed if part.data or len(part)])
 
 
