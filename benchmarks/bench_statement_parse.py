@@ -61,11 +61,11 @@ def camt(rows: list) -> bytes:
     total = sum(r[2] for r in rows)
     entries = "".join(
         f"<Ntry><Amt Ccy='CZK'>{kc(abs(amount))}</Amt><CdtDbtInd>{'CRDT' if amount > 0 else 'DBIT'}</CdtDbtInd>"
-        f"<Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt><AcctSvcrRef>{mid}</AcctSvcrRef>"
+        f"<Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>{mid}</AcctSvcrRef>"
         f"<NtryDtls><TxDtls><Refs><EndToEndId>/VS/{vs}</EndToEndId></Refs><RltdPties><Dbtr><Nm>{name}</Nm></Dbtr>"
         f"<DbtrAcct><Id><Othr><Id>{account.lstrip('0')}</Id></Othr></Id></DbtrAcct></RltdPties>"
         f"<RltdAgts><DbtrAgt><FinInstnId><Othr><Id>{bank}</Id></Othr></FinInstnId></DbtrAgt></RltdAgts>"
-        f"<RmtInf><Ustrd>Platba {vs}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
+        f"<RmtInf><Ustrd>Poplatek</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
         for mid, day, amount, vs, account, bank, name in rows
     )
     return (
@@ -127,15 +127,21 @@ def main() -> None:
         ("Fio JSON", fio, parse_fio_json),
     ):
         data = make(rows)
-        best = float("inf")
+        best, best_cpu = float("inf"), float("inf")
         for _ in range(args.runs):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             statement = parse(data)
-            best = min(best, time.perf_counter() - t)
+            best, best_cpu = min(best, time.perf_counter() - t), min(best_cpu, time.process_time() - cpu)
         assert len(statement.lines) == args.lines, len(statement.lines)
+        # CPU seconds beside wall seconds: on a shared machine the wall clock also counts waiting.
         print(
-            f"{label:15} {len(data) / 1024 / 1024:6.1f} MB  best of {args.runs}: {best:6.2f} s  {args.lines / best:10,.0f} lines/s"
+            f"{label:15} {len(data) / 1024 / 1024:5.1f} MB  best of {args.runs}: {best:5.2f} s "
+            f"({best_cpu:5.2f} s CPU)  {args.lines / best:8,.0f} lines/s ({args.lines / best_cpu:8,.0f} per CPU second)"
         )
+    print(
+        "A real bank's camt.053 entry is 1-2 KB: at the 50 MB upload limit a file holds 25,000-50,000 entries; "
+        "the one above is lean to fit 100,000."
+    )
 
 
 if __name__ == "__main__":
