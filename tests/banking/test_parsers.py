@@ -377,3 +377,12 @@ def test_a_file_cut_anywhere_is_refused_with_a_code(name: str) -> None:
     # Most cuts are reported as truncated; none escapes as another exception.
     assert "truncated" in codes
     assert codes <= {"truncated", "balance_mismatch", "wrong_format", "bad_line", "empty"}
+
+
+def test_mt940_in_windows_1250_reads_the_same() -> None:
+    utf8 = parse_mt940(sample("fio_week.sta"))
+    cp1250 = parse_mt940(sample("fio_week.sta").decode().encode("cp1250"))
+    assert [(line.counter_name, line.message) for line in cp1250.lines] == [
+        (line.counter_name, line.message) for line in utf8.lines
+    ]
+    assert cp1250.lines[2].counter_name == "Šťastný Jiří"

@@ -14,13 +14,12 @@ from datetime import date
 from lxml import etree
 
 from .model import (
-    FEE,
-    RETURN,
     Statement,
     StatementError,
     StatementLine,
     check_size,
     finish_statement,
+    kind_for,
     merge_statements,
     normalise_account,
     normalise_bank_code,
@@ -62,16 +61,6 @@ class _Reader:
     def attr(self, node: etree._Element, path: str, name: str) -> str | None:
         found = node.find(path, self.ns)
         return None if found is None else found.get(name)
-
-    def date(self, node: etree._Element, path: str, number: int | None = None) -> date | None:
-        # <Dt> or <DtTm>; the date part is what the bank booked on.
-        value = self.text(node, f"{path}/c:Dt") or self.text(node, f"{path}/c:DtTm")
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            raise StatementError("bad_line", f"not a date: {value!r}", number) from None
 
 
 def parse_camt053(data: bytes) -> Statement:
@@ -290,5 +279,5 @@ def _line(record: list[str], number: int, currency: str) -> StatementLine | None
         counter_iban=iban,
         counter_name=name.strip() or None,
         message=message,
-        kind=RETURN if returned else FEE if fee and signed < 0 else ("credit" if signed >= 0 else "debit"),
+        kind=kind_for(signed, fee=fee, returned=returned),
     )

@@ -10,14 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from .model import (
-    FEE,
-    RETURN,
     Statement,
     StatementError,
     StatementLine,
     check_size,
     decode_utf8,
     finish_statement,
+    kind_for,
     normalise_account,
     normalise_bank_code,
     normalise_iban,
@@ -143,7 +142,7 @@ def statement_from_fio(document: Any, *, check_balance: bool = True) -> Statemen
                 counter_iban=iban,
                 counter_name=_value(row, 10),
                 message=_value(row, 16),
-                kind=RETURN if returned else FEE if fee and amount < 0 else ("credit" if amount >= 0 else "debit"),
+                kind=kind_for(amount, fee=fee, returned=returned),
             )
         )
     if last_id is None and info.get("idTo") is not None:

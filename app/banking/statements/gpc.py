@@ -24,13 +24,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from .model import (
-    FEE,
-    RETURN,
     Statement,
     StatementError,
     StatementLine,
     check_size,
     finish_statement,
+    kind_for,
     merge_statements,
     normalise_account,
     normalise_bank_code,
@@ -168,21 +167,19 @@ def _movement(row: str, number: int, header: Statement) -> dict:
         raise StatementError("bad_line", "a movement of another account than the statement's header", number)
     code = row[60]
     amount = _number(row[48:60], number)
-    if code in "14":
-        pass
-    elif code not in "25":
+    if code not in ("1", "2", "4", "5"):
         raise StatementError("bad_line", f"unknown posting code {code!r}", number)
     # 1 debit, 2 credit; 4 cancels a debit (money back in), 5 cancels a credit (money out).
-    signed = -amount if code in "15" else amount
+    signed = -amount if code in ("1", "5") else amount
     symbols = row[71:81]
     currency_code = row[118:122]
     name = row[97:117].rstrip()
     counter_account = normalise_account(row[19:35])
-    returned = code in "45"
+    returned = code in ("4", "5")
     fee = signed < 0 and counter_account is None and "poplat" in name.lower()
     return dict(
         bank_id=row[35:48].strip().lstrip("0") or None,
-        booking_date=_date(row[122:128], number) or header.period_to,  # type: ignore[arg-type]
+        booking_date=_date(row[122:128], number),
         value_date=_date(row[91:97], number, optional=True),
         amount=signed,
         currency=CURRENCIES.get(currency_code, currency_code),
@@ -192,7 +189,7 @@ def _movement(row: str, number: int, header: Statement) -> dict:
         specific_symbol=normalise_vs(row[81:91]),
         counter_account=counter_account,
         counter_name=name or None,
-        kind=RETURN if returned else FEE if fee else ("credit" if signed >= 0 else "debit"),
+        kind=kind_for(signed, fee=fee, returned=returned),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -282,10 +282,6 @@ def kind_for(amount: int, *, fee: bool = False, returned: bool = False) -> str:
     if fee and amount < 0:
         return FEE
     return CREDIT if amount >= 0 else DEBIT
-
-
-def first(values: Iterable[str | None]) -> str | None:
-    return next((v for v in values if v), None)
 
 
 # "/VS/123/SS/42/KS/0558", "VS:123", "VS 123", "vs123": Czech banks write symbols into

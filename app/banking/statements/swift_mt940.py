@@ -12,14 +12,13 @@ from decimal import Decimal
 import mt940
 
 from .model import (
-    FEE,
-    RETURN,
     Statement,
     StatementError,
     StatementLine,
     check_size,
     decode_utf8,
     finish_statement,
+    kind_for,
     merge_statements,
     normalise_account,
     normalise_bank_code,
@@ -171,5 +170,5 @@ def _line(tx: dict, number: int, currency: str) -> StatementLine:
         counter_iban=iban,
         counter_name=name,
         message=message,
-        kind=RETURN if returned else FEE if fee and signed < 0 else ("credit" if signed >= 0 else "debit"),
+        kind=kind_for(signed, fee=fee, returned=returned),
     )
