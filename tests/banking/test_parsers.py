@@ -287,6 +287,18 @@ def test_gpc_several_statements_in_one_file_are_chained() -> None:
     assert caught.value.code == "balance_mismatch"
 
 
+def test_gpc_message_records_may_be_short() -> None:
+    rows = [
+        gpc_header(0, 500, 1, 2),
+        gpc_item(500, "2", 2),
+        f"078{'Poplatek za psa':35}{'Alík a Ťapka':35}",
+        "079" + "2026",
+    ]
+    assert len(rows[2]) == 73
+    line = parse_gpc("\r\n".join(rows).encode("cp1250")).lines[0]
+    assert line.message == "Poplatek za psa Alík a Ťapka 2026"
+
+
 def test_gpc_cancelled_items_and_bad_lines() -> None:
     rows = [gpc_header(0, 700, 1, 2), gpc_item(500, "2", 2), gpc_item(200, "4", 2)]
     cancelled = parse_gpc("\r\n".join(rows).encode("cp1250")).lines[1]

@@ -15,7 +15,8 @@ bank's id of the movement) · 49-60 amount (haléře) · 61 posting code (1 debi
 KS (4) · 82-91 SS · 92-97 value date · 98-117 counter-party name · 118 "0" · 119-122
 currency (ISO 4217 numeric, 0203 = CZK) · 123-128 posting date.
 
-078/079: the message for the recipient (AV fields): 4-38 and 39-73 of each record.
+078/079: the message for the recipient (AV fields): 4-38 and 39-73 of each record (the
+lines may end there, short of 128).
 076: supplementary data (transaction id, debit date, a note); read for order only."""
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def parse_gpc(data: bytes) -> Statement:
             if number == last_row and len(row) < 114:
                 raise StatementError("truncated", f"the last line has {len(row)} of 128 characters", number)
             row = row.ljust(LINE_LENGTH)  # some banks trim the trailing filler
+        elif kind in ("076", "078", "079") and len(row) < LINE_LENGTH:
+            row = row.ljust(LINE_LENGTH)  # message records often end after their 73 characters
         if len(row) != LINE_LENGTH:
             if number == 1 and kind != "074":
                 raise StatementError("wrong_format", "not a GPC file: it does not start with a 074 record", number)
