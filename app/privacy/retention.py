@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select
 
 from app.db import db_session, utcnow
+from app.jobs import in_app
 from app.models import (
     AuditLog,
     Citizen,
@@ -198,12 +199,7 @@ def run_retention(
     return outcomes
 
 
+@in_app
 def retention_job(dry_run: bool = False) -> list[str]:
     """RQ entry point: plain values in and out."""
-    from app.jobs import _in_app
-
-    return _in_app(_retention_lines)(dry_run)
-
-
-def _retention_lines(dry_run: bool) -> list[str]:
     return [o.line(dry_run) for o in run_retention(dry_run=dry_run)]

@@ -1,0 +1,91 @@
+"""Obligations (předpisy) in the admin: a service's payer list with filters, the upload
+of a CSV/XLSX file and the import's progress and row-error report. Viewing needs a
+viewer, uploading a municipality admin; everything is scoped to the municipality."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin import bp
+from admin.forms import ObligationImportForm
+from admin.guards import current_staff, scoped_get_or_404, staff_required
+from app.db import db_session
+from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
+from app.obligations import listing as ao
+from app.obligations.reading import COLUMN_LABELS
+
+OBLIGATION_STATE_LABELS = {
+    ObligationState.UNPAID: "Nezaplaceno",
+    ObligationState.PARTIALLY_PAID: "Částečně zaplaceno",
+    ObligationState.PAID: "Zaplaceno",
+    ObligationState.OVERDUE: "Po splatnosti",
+}
+IMPORT_STATUS_LABELS = {
+    ImportStatus.PENDING: "Čeká ve frontě",
+    ImportStatus.RUNNING: "Probíhá",
+    ImportStatus.DONE: "Dokončen",
+    ImportStatus.REJECTED: "Odmítnut – nic nebylo importováno",
+    ImportStatus.FAILED: "Selhal – nic nebylo importováno",
+}
+
+
+def _scoped_import(import_id: int) -> ObligationImport:
+    """An import of a service of the user's municipality (any, for the operator)."""
+    if not 0 < import_id < 2**31:
+        abort(404)
+    stmt = select(ObligationImport).join(Service, Service.id == ObligationImport.service_id).where(
+        ObligationImport.id == import_id)
+    if not current_staff.is_operator:
+        stmt = stmt.where(Service.municipality_id == current_staff.municipality_id)
+    record = db_session.scalar(stmt)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.get("/sluzby/<int:service_id>/predpisy")
+@staff_required()
+def obligations(service_id: int):  # type: ignore[no-untyped-def]
+    service = scoped_get_or_404(Service, id=service_id)
+    f = ao.ObligationFilter.from_args(request.args)
+    raw_after = (request.args.get("after") or "").strip()
+    after = int(raw_after) if raw_after.isdigit() and len(raw_after) < 10 else None
+    page = ao.list_obligations(service, f, after=after, page_size=current_app.config["ADMIN_PAGE_SIZE"])
+    return render_template("admin/obligations.html", service=service, f=f, page=page, after=after,
+                           imports=ao.latest_imports(service), state_labels_o=OBLIGATION_STATE_LABELS,
+                           import_labels=IMPORT_STATUS_LABELS), 200 if not f.errors else 422
+
+
+@bp.route("/sluzby/<int:service_id>/predpisy/import", methods=["GET", "POST"])
+@staff_required(role=StaffRole.MUNICIPALITY_ADMIN)
+def obligation_upload(service_id: int):  # type: ignore[no-untyped-def]
+    service = scoped_get_or_404(Service, id=service_id)
+    form = ObligationImportForm()
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        try:
+            if upload is None:
+                raise ao.UploadError(_("Vyberte soubor CSV nebo XLSX se seznamem předpisů."))
+            data = ao.read_upload(upload.stream, upload.filename or "")
+        except ao.UploadError as exc:
+            form.file.errors = [str(exc)]
+        else:
+            record = ao.upload_import(service, data, upload.filename or "predpisy.csv",
+                                      allow_partial=bool(form.allow_partial.data), actor=current_staff.email)
+            return redirect(url_for("admin.obligation_import", import_id=record.id), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/obligation_upload.html", form=form, service=service,
+                           max_mb=ao.max_upload_bytes() / 1024 / 1024, columns=COLUMN_LABELS), status
+
+
+@bp.get("/predpisy/importy/<int:import_id>")
+@staff_required()
+def obligation_import(import_id: int):  # type: ignore[no-untyped-def]
+    record = _scoped_import(import_id)
+    errors, error_count = ao.import_errors(record)
+    return render_template("admin/obligation_import.html", record=record, service=record.service,
+                           report=record.report or {}, errors=errors, error_count=error_count,
+                           columns=COLUMN_LABELS, import_labels=IMPORT_STATUS_LABELS,
+                           running=record.status in (ImportStatus.PENDING, ImportStatus.RUNNING))

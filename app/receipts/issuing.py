@@ -1,0 +1,150 @@
+"""Receipts ("potvrzení o zaplacení"): issued when a payment becomes paid, numbered
+without gaps per municipality and year, rendered as a PDF.
+
+The number comes from a counter row locked with SELECT … FOR UPDATE inside the
+transaction of the paid transition (the ``issue_on_paid`` listener): if that transaction
+rolls back, so does the number. The e-mail is enqueued only after the commit
+(``app.receipts.jobs``), so a job never looks for a receipt that does not exist yet."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import db_session, utcnow
+from app.models import Payment, PaymentState, Receipt, ReceiptCounter
+
+log = logging.getLogger(__name__)
+
+
+PRAGUE = ZoneInfo("Europe/Prague")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+PENDING_EMAILS = "receipts_to_email"
+
+
+def local_time(moment: datetime) -> datetime:
+    """A stored time (UTC; SQLite gives it back naive) in Europe/Prague."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(PRAGUE)
+
+
+def format_number(year: int, number: int) -> str:
+    return f"{year}/{number:06d}"
+
+
+# -- issuing -------------------------------------------------------------------------
+def _next_number(session: Session, municipality_id: int, year: int) -> int:
+    """Take the next number of (municipality, year). Waits for any other transaction
+    that holds the counter, so numbers are handed out one at a time."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - we run on these two
+        raise RuntimeError(f"unsupported database {dialect}")
+    # The first receipt of a year creates the row; a concurrent first one waits for it.
+    session.execute(
+        insert(ReceiptCounter)
+        .values(municipality_id=municipality_id, year=year, last_number=0)
+        .on_conflict_do_nothing(index_elements=["municipality_id", "year"])
+    )
+    counter = session.execute(
+        select(ReceiptCounter)
+        .where(ReceiptCounter.municipality_id == municipality_id, ReceiptCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    counter.last_number += 1
+    session.flush()
+    return counter.last_number
+
+
+def issue_receipt(payment: Payment, session: Session | None = None) -> Receipt:
+    """The payment's receipt; issues one (with a new number) only if it has none.
+    Does not commit: it runs in the transaction that marks the payment paid."""
+    session = session or db_session()
+    existing = session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
+    if existing is not None:
+        return existing
+    year = local_time(payment.paid_at or utcnow()).year
+    number = _next_number(session, payment.municipality_id, year)
+    receipt = Receipt(
+        payment_id=payment.id,
+        municipality_id=payment.municipality_id,
+        year=year,
+        number=number,
+        full_number=format_number(year, number),
+        token=secrets.token_urlsafe(32),
+        issued_at=utcnow(),
+    )
+    session.add(receipt)
+    session.flush()
+    session.info.setdefault(PENDING_EMAILS, []).append(receipt.id)
+    return receipt
+
+
+def issue_on_paid(payment: Payment, session: Session) -> None:
+    issue_receipt(payment, session)
+
+
+
+def receipt_for_payment(payment: Payment, session: Session | None = None) -> Receipt | None:
+    session = session or db_session()
+    return session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
+
+
+def find_receipt(token: str, session: Session | None = None) -> Receipt | None:
+    if not TOKEN_RE.match(token or ""):
+        return None
+    session = session or db_session()
+    return session.scalar(select(Receipt).where(Receipt.token == token))
+
+
+def unsent_receipt_ids(session: Session | None = None) -> list[int]:
+    session = session or db_session()
+    return list(session.scalars(select(Receipt.id).where(Receipt.emailed_at.is_(None)).order_by(Receipt.id)))
+
+
+# -- the document --------------------------------------------------------------------
+def receipt_url(receipt: Receipt, *, pdf: bool = False) -> str:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return f"{base}/potvrzeni/{receipt.token}{'.pdf' if pdf else ''}"
+
+
+def receipt_context(receipt: Receipt) -> dict[str, object]:
+    payment = receipt.payment
+    return {
+        "receipt": receipt,
+        "payment": payment,
+        "municipality": receipt.municipality,
+        "service": payment.service,
+        "paid_at": local_time(payment.paid_at or receipt.issued_at),
+        # SEČ in winter, SELČ in summer: the receipt says which.
+        "tz_label": "SELČ" if local_time(payment.paid_at or receipt.issued_at).dst() else "SEČ",
+        "issued_at": local_time(receipt.issued_at),
+        "verify_url": receipt_url(receipt),
+        "refunded": payment.state in (PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
+    }
+
+
+def render_receipt_pdf(receipt: Receipt) -> bytes:
+    import segno
+    from weasyprint import HTML
+
+    context = receipt_context(receipt)
+    qr = segno.make(str(context["verify_url"]), error="m", micro=False).png_data_uri(scale=4, border=2)
+    html = render_template("receipts/receipt_pdf.html", qr_data_uri=qr, **context)
+    return HTML(string=html, base_url=current_app.root_path).write_pdf()
+
+
+def pdf_filename(receipt: Receipt) -> str:
+    return f"potvrzeni-{receipt.full_number.replace('/', '-')}.pdf"
