@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +44,9 @@ class PaymentRequest:
     notify_url: str
     payer_email: str | None = None
     variable_symbol: str | None = None
+    # When our payment expires (aware UTC): a gateway whose checkout has its own deadline
+    # (BTCPay's invoice) must not outlive it. None = the gateway's default.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Notification:
     # (None when the event says nothing about the status). Only a hint: the domain still asks
     # ``get_status`` for the truth.
     implied_status: GatewayStatus | None = None
+    # Why the payment failed, when the event says so (GP webpay's PRCODE/SRCODE on the
+    # payer's return, in Czech); only GP webpay's return carries a reason at all.
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)
