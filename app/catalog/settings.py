@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import db_session
+from app.identifiers import account_or_iban_to_iban, slugify
 from app.models import AmountMatch, AmountMode, LookupMode, Municipality, Service, VariableSymbolRule
 from app.money import AmountError, format_czk, parse_czk
-from app.registry import account_or_iban_to_iban, slugify
 from app.staff.audit import audit, snapshot
 
 _DIGITS = re.compile(r"^\d+$")
