@@ -21,7 +21,7 @@ from app.extensions import limiter
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
-from app.money import format_czk
+from app.money import amount_input
 from app.obligations.lookup import (
     amount_editable,
     describe_obligation,
@@ -170,7 +170,7 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     if obligation is None:
         # The same answer for an unknown ID and for another municipality's.
         return _render_pay(m, service, PayForm(), None, lookup_not_found=True, lookup_query=query)
-    form = PayForm(amount_text=format_czk(obligation.remaining, symbol=False))
+    form = PayForm(amount_text=amount_input(obligation.remaining))
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
