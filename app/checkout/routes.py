@@ -174,6 +174,23 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
+@bp.get("/obec/<slug>/<service_slug>/predpis/<token>")
+def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no-untyped-def]
+    """The pay form for an obligation the citizen's account links to: the link carries the
+    same signed token as the form after a lookup."""
+    m, service = _active_service(slug, service_slug)
+    if service.lookup_mode == LookupMode.NONE:
+        abort(404)
+    obligation = obligation_from_token(service, token)
+    if obligation is None:
+        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."))
+    citizen = current_citizen()
+    form = PayForm(amount_text=amount_input(obligation.remaining))
+    if citizen:
+        form.name, form.email = citizen.name, citizen.email or ""
+    return _render_pay(m, service, form, None, obligation=obligation)
+
+
 def _embedded(payment: Payment) -> bool:
     """The card form is on our page (Stripe.js), not on the gateway's."""
     return not payment.gateway_redirect_url and bool(payment.gateway_client_secret)

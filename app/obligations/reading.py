@@ -35,6 +35,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "variable_symbol": ("variabilni symbol", "vs", "var symbol", "variabilni", "variable symbol"),
     "period": ("obdobi", "za obdobi", "rok", "period"),
     "note": ("poznamka", "poznamky", "popis", "note"),
+    "birth_number": ("rodne cislo", "rc", "rodne c", "birth number"),
 }
 REQUIRED_COLUMNS = ("customer_id", "payer_name", "amount")
 COLUMN_LABELS = {
@@ -45,6 +46,7 @@ COLUMN_LABELS = {
     "variable_symbol": "Variabilní symbol",
     "period": "Období",
     "note": "Poznámka",
+    "birth_number": "Rodné číslo",
 }
 
 
