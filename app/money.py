@@ -8,6 +8,8 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import format_currency, format_decimal
 
+from app.errors import DomainError
+
 # ASCII digits only: Python's \d also matches other scripts' digits, which int() accepts.
 _AMOUNT_RE = re.compile(r"^(?P<crowns>[0-9]{1,12})(?:[,.](?P<hal>[0-9]{1,2}))?$")
 _SUFFIX_RE = re.compile(r"(?i)(?:,-|\.-)?(?:kč|czk)?\.?$")
@@ -20,10 +22,12 @@ _CODE_BEFORE_DIGIT = re.compile(r"([A-Z]{3})(?=[0-9])")
 _DIGIT_BEFORE_CODE = re.compile(r"(?<=[0-9])([A-Z]{3})")
 
 
-class AmountError(ValueError):
+class AmountError(DomainError, ValueError):
     """An amount the payer typed that is not a valid sum in crowns.
 
-    ``str(exc)`` is a code: missing, negative, not_a_number or too_large."""
+    ``code`` (also ``str(exc)``): missing, negative, not_a_number or too_large."""
+
+    domain = "money"
 
 
 def parse_czk(text: str | None) -> int:
