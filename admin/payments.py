@@ -22,7 +22,7 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
-from app.errors import message_for
+from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
@@ -92,6 +92,7 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                 db_session.rollback()
                 form.form_errors.append(message_for(exc))
             else:
+                db_session.commit()
                 flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

@@ -8,7 +8,6 @@ from app.db import db_session
 from app.gateways import get_gateway
 from app.models import (
     Payment,
-    PaymentState,
     StaffUser,
 )
 from app.payments.errors import RefundError
@@ -17,7 +16,6 @@ from app.staff.audit import audit
 from gateway import GatewayError
 
 log = logging.getLogger(__name__)
-S = PaymentState
 
 
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
@@ -47,10 +45,11 @@ def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | N
 
 
 def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffUser) -> Payment:
-    """A clerk's refund: refunded at the gateway, then written to the audit log with the
-    payment's state before and after. Raises RefundError (nothing refunded, nothing logged)."""
+    """A clerk's refund: refunded at the gateway (committed at once: the money has moved),
+    then the audit row with the state before and after, which the request commits.
+    Raises RefundError (nothing refunded, nothing logged)."""
     before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
     refund_payment(payment, amount, reason=reason, actor=staff.email)
-    audit("refund", payment, before=before, staff=staff,
+    audit("refund", payment, before=before, staff=staff, commit=False,
           after={"state": payment.state, "amount_refunded": payment.amount_refunded, "amount": amount, "reason": reason})
     return payment
