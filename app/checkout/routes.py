@@ -5,14 +5,27 @@ is in (pay-frontend's state enforcer)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalog.cache import municipality_catalog
+from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
@@ -88,6 +101,23 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     entry = municipality_catalog(slug)
     if entry is None:
         abort(404)
+    # The page is the same for every visitor without a citizen login or a pending message:
+    # an ETag from the catalogue data and the language lets a browser revalidate it, and a
+    # match is answered 304 without rendering. no-cache: a browser asks every time, so a
+    # deactivated service still disappears within CATALOG_CACHE_SECONDS.
+    if not citizen_in_session() and "_flashes" not in session:
+        etag = hashlib.sha256(f"{entry_etag(entry)}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
+        if etag in request.if_none_match:
+            response = current_app.response_class(status=304)
+        else:
+            response = make_response(_render_municipality(entry))
+        response.set_etag(etag)
+        response.cache_control.no_cache = True
+        return response
+    return _render_municipality(entry)
+
+
+def _render_municipality(entry):  # type: ignore[no-untyped-def]
     return render_template(
         "checkout/municipality.html", municipality=entry.municipality, services=entry.services, catalog=entry
     )
