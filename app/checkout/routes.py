@@ -156,29 +156,29 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
             autocommit_reads()
         citizen = current_citizen()
         # A logged-in citizen finds their name and e-mail filled in (and may change them).
-        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
+        form = PayForm.blank(name=citizen.name, email=citizen.email or "") if citizen else PayForm.blank()
         return _render_pay(entry.municipality, shown, form, None, catalog=entry)
     m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
     try:
         obligation = obligation_for_payment(service, request.form.get("obligation_token"))
     except LookupInputError as exc:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=message_for(exc))
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
     form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
-    if not form.errors:
+    if not form.messages:
         try:
             payment = create_payment(
                 service,
-                amount=form.amount,
-                payer_name=form.name,
-                payer_email=form.email,
+                amount=form.amount_value,
+                payer_name=form.name.data,
+                payer_email=form.email.data,
                 form_token=form_token,
                 citizen_id=citizen.id if citizen else None,
                 obligation=obligation,
             )
         except PaymentError as exc:
-            form.errors["form"] = message_for(exc)
+            form.messages["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
     return _render_pay(m, service, form, form_token, obligation=obligation, status=422)
@@ -194,12 +194,12 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     query = (request.form.get("customer_id") or "")[:200]
     error = lookup_error_message(query)
     if error:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=error, lookup_query=query[:100])
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=error, lookup_query=query[:100])
     obligation = find_obligation(service, query)
     if obligation is None:
         # The same answer for an unknown ID and for another municipality's.
-        return _render_pay(m, service, PayForm(), None, lookup_not_found=True, lookup_query=query)
-    form = PayForm(amount_text=amount_input(obligation.remaining))
+        return _render_pay(m, service, PayForm.blank(), None, lookup_not_found=True, lookup_query=query)
+    form = PayForm.blank(amount=amount_input(obligation.remaining))
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
@@ -211,13 +211,12 @@ def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no
     try:
         obligation = obligation_for_payment(service, token)
     except LookupInputError as exc:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=message_for(exc))
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
     if obligation is None:  # the service has no payer list
         abort(404)
     citizen = current_citizen()
-    form = PayForm(amount_text=amount_input(obligation.remaining))
-    if citizen:
-        form.name, form.email = citizen.name, citizen.email or ""
+    data = {"name": citizen.name, "email": citizen.email or ""} if citizen else {}
+    form = PayForm.blank(amount=amount_input(obligation.remaining), **data)
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
