@@ -30,7 +30,7 @@ from app.models import (
     Service,
     StaffRole,
 )
-from app.money import AmountError, format_czk, parse_czk
+from app.money import AmountError, amount_input, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
 from app.payments.refunds import refund_by_staff
@@ -62,7 +62,7 @@ def payments():  # type: ignore[no-untyped-def]
 @staff_required()
 def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     payment = scoped_get_or_404(Payment, external_id=external_id)
-    form = RefundForm(amount=format_czk(payment.amount - payment.amount_refunded, symbol=False).replace("\u00a0", ""))
+    form = RefundForm(amount=amount_input(payment.amount - payment.amount_refunded).replace("\u00a0", ""))
     return _detail(payment, form)
 
 

@@ -76,6 +76,7 @@ def run_import(import_id: int) -> ObligationImport | None:
         failed.status = ImportStatus.FAILED
         failed.report = {"summary": gettext("Import selhal kvůli chybě serveru; nic nebylo importováno."), "error": type(exc).__name__}
         failed.finished_at = utcnow()
+        failed.content = b""
         db_session.commit()
         raise
     record = db_session.get(ObligationImport, import_id)
@@ -88,6 +89,8 @@ def run_import(import_id: int) -> ObligationImport | None:
     record.error_count = len(report.errors) + len(report.file_errors)
     record.report = report.to_dict(max_errors=MAX_STORED_ERRORS)
     record.finished_at = utcnow()
+    # The upload is not kept once read: a payer list may carry birth numbers in clear.
+    record.content = b""
     db_session.commit()
     return record
 

@@ -38,6 +38,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "variable_symbol": ("variabilni symbol", "vs", "var symbol", "variabilni", "variable symbol"),
     "period": ("obdobi", "za obdobi", "rok", "period"),
     "note": ("poznamka", "poznamky", "popis", "note"),
+    "birth_number": ("rodne cislo", "rc", "rodne c", "birth number"),
 }
 REQUIRED_COLUMNS = ("customer_id", "payer_name", "amount")
 # Translated where shown: gettext(COLUMN_LABELS[key]).
@@ -49,6 +50,7 @@ COLUMN_LABELS = {
     "variable_symbol": N_("Variabilní symbol"),
     "period": N_("Období"),
     "note": N_("Poznámka"),
+    "birth_number": N_("Rodné číslo"),
 }
 
 
