@@ -33,7 +33,7 @@ from app.payments.cards import confirm_card_payment
 from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
 from app.payments.errors import CardPaymentError, PaymentError
 from app.payments.status import sync_payment
-from app.qr import transfer_for_payment, transfer_for_service
+from app.qr import transfer_for_obligation, transfer_for_payment, transfer_for_service
 from app.receipts.issuing import receipt_for_payment
 
 S = PaymentState
@@ -91,7 +91,16 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: str | None, *, obligation=None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+def _render_pay(
+    m: Municipality,
+    service: Service,
+    form: PayForm,
+    form_token: str | None,
+    *,
+    obligation=None,
+    status: int = 200,
+    **extra,
+):  # type: ignore[no-untyped-def]
     return (
         render_template(
             "checkout/pay.html",
@@ -102,7 +111,10 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
             obligation=describe_obligation(obligation) if obligation is not None else None,
             obligation_token=obligation_token(service, obligation) if obligation is not None else None,
             amount_editable=amount_editable(service),
-            transfer=transfer_for_service(service),
+            # A found obligation is paid under its own variable symbol and remaining amount.
+            transfer=transfer_for_obligation(service, obligation)
+            if obligation is not None
+            else transfer_for_service(service),
             # Explicit, because after a lookup the page's own URL is the lookup route.
             pay_action=url_for("checkout.pay", slug=m.slug, service_slug=service.slug),
             **extra,
@@ -132,9 +144,23 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     if service.lookup_mode != LookupMode.NONE and request.form.get("obligation_token"):
         obligation = obligation_from_token(service, request.form.get("obligation_token"))
         if obligation is None:
-            return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."))
+            return _render_pay(
+                m,
+                service,
+                PayForm(),
+                None,
+                status=422,
+                lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."),
+            )
     elif service.lookup_mode == LookupMode.REQUIRED:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Nejprve vyhledejte svůj předpis podle zákaznického čísla."))
+        return _render_pay(
+            m,
+            service,
+            PayForm(),
+            None,
+            status=422,
+            lookup_error=_("Nejprve vyhledejte svůj předpis podle zákaznického čísla."),
+        )
     form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
     if not form.errors:
