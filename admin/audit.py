@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     render_template,
@@ -23,6 +23,7 @@ from app.models import (
     StaffRole,
 )
 from app.payments import search as ap
+from app.validation import DayError, day_error_message, parse_day
 
 
 @bp.get("/audit")
@@ -47,9 +48,9 @@ def audit_log():  # type: ignore[no-untyped-def]
         text = (args.get(key) or "").strip()
         if text:
             try:
-                d = date.fromisoformat(text)
-            except ValueError:
-                errors[key] = _("Datum zadejte ve tvaru RRRR-MM-DD.")
+                d = parse_day(text)
+            except DayError as exc:  # also 0001-01-01 or 9999-12-31 (overflow in UTC)
+                errors[key] = day_error_message(exc)
                 continue
             if op == "ge":
                 stmt = stmt.where(AuditLog.created_at >= ap.prague_day_start(d))

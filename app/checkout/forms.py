@@ -17,6 +17,7 @@ from app.obligations.lookup import (
 )
 from app.payments.create import check_amount
 from app.payments.errors import AmountRuleError
+from app.validation import CONTROL_MESSAGE, has_control_characters
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 
@@ -42,8 +43,13 @@ class PayForm:
     def validate(self, service: Service, obligation: Obligation | None = None) -> bool:
         if len(self.name) < 2:
             self.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
-        if not EMAIL_RE.match(self.email):
+        elif has_control_characters(self.name):
+            self.errors["name"] = str(CONTROL_MESSAGE)
+        if not EMAIL_RE.match(self.email) or has_control_characters(self.email):
             self.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
+        if has_control_characters(self.amount_text):
+            self.errors["amount"] = str(CONTROL_MESSAGE)
+            return False
         if obligation is not None:
             self._validate_obligation_amount(service, obligation)
         elif service.amount_mode == AmountMode.PAYER:

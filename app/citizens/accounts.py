@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.db import db_session, utcnow
 from app.models import Citizen, CitizenCustomerId, Municipality, Payment
 from app.money import format_czk
+from app.validation import has_control_characters
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")
@@ -95,7 +96,9 @@ def update_profile(citizen: Citizen, *, name: str, email: str) -> dict[str, str]
     errors: dict[str, str] = {}
     if len(name) < 2:
         errors["name"] = "name"
-    if email and not EMAIL_RE.match(email):
+    elif has_control_characters(name):
+        errors["name"] = "control"
+    if email and (not EMAIL_RE.match(email) or has_control_characters(email)):
         errors["email"] = "email"
     if not errors:
         citizen.name = name
