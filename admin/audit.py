@@ -23,7 +23,7 @@ from app.models import (
     StaffRole,
 )
 from app.payments import search as ap
-from app.validation import DayError, day_error_message, parse_day
+from app.validation import DayError, day_error_message, parse_day, parse_id
 
 
 @bp.get("/audit")
@@ -40,8 +40,8 @@ def audit_log():  # type: ignore[no-untyped-def]
         stmt = stmt.where(AuditLog.action == action)
     mid = (args.get("municipality") or "").strip()
     if mid:
-        if mid.isdigit() and len(mid) < 10:
-            stmt = stmt.where(AuditLog.municipality_id == int(mid))
+        if (municipality_id := parse_id(mid)) is not None:
+            stmt = stmt.where(AuditLog.municipality_id == municipality_id)
         else:
             errors["municipality"] = _("Neznámá obec.")
     for key, op in (("date_from", "ge"), ("date_to", "lt")):
@@ -56,9 +56,9 @@ def audit_log():  # type: ignore[no-untyped-def]
                 stmt = stmt.where(AuditLog.created_at >= ap.prague_day_start(d))
             else:
                 stmt = stmt.where(AuditLog.created_at < ap.prague_day_start(d + timedelta(days=1)))
-    before_id = (args.get("before") or "").strip()
-    if before_id.isdigit() and len(before_id) < 12:
-        stmt = stmt.where(AuditLog.id < int(before_id))
+    before_id = parse_id(args.get("before"))
+    if before_id is not None:
+        stmt = stmt.where(AuditLog.id < before_id)
     rows = db_session.scalars(stmt.order_by(AuditLog.id.desc()).limit(101)).all()
     more = len(rows) > 100
     rows = rows[:100]

@@ -145,7 +145,7 @@ def init_login(app: Flask) -> None:
         from app.models import StaffUser
 
         sid, _, version = user_id.partition(".")
-        if not sid.isdigit() or not version.isdigit():
+        if not (user_id.isascii() and sid.isdigit() and version.isdigit()) or len(user_id) > 40:
             return None
         user = db_session.get(StaffUser, int(sid))
         if user is None or not user.active or user.session_version != int(version):

@@ -100,3 +100,16 @@ def clean_text(value: Any, max_length: int, *, multiline: bool = False) -> str |
     if has_control_characters(value, multiline=multiline):
         return None
     return value
+
+
+_ID_RE = re.compile(r"^[0-9]{1,10}$")
+
+
+def parse_id(text: str | None) -> int | None:
+    """A database id from a form or a query string: ASCII digits (``str.isdigit`` also
+    takes "²", which ``int`` refuses) within PostgreSQL's integer range, else None."""
+    text = (text or "").strip()
+    if not _ID_RE.match(text):
+        return None
+    value = int(text)
+    return value if 0 < value < 2**31 else None

@@ -204,7 +204,7 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
 @operator_required
 def yearly():  # type: ignore[no-untyped-def]
     raw = request.args.get("rok") or str(prague_today().year - 1)
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2999:
+    if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2999:
         return render_template("operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]), 400
     y = build_yearly_indicators(int(raw))
     return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))

@@ -23,7 +23,7 @@ from app.db import db_session, utcnow
 from app.models import Payment, PaymentState
 from app.models.payment import SETTLED_STATES
 from app.money import AmountError, parse_czk
-from app.validation import CONTROL_MESSAGE, DayError, day_error_message, has_control_characters, parse_day
+from app.validation import CONTROL_MESSAGE, DayError, day_error_message, has_control_characters, parse_day, parse_id
 
 PRAGUE = ZoneInfo("Europe/Prague")
 SORTS = ("created_desc", "created_asc", "amount_desc", "amount_asc")
@@ -75,8 +75,8 @@ class PaymentFilter:
             f.date_to = None
         sid = (args.get("service") or args.get("service_id") or "").strip()
         if sid:
-            if sid.isdigit() and len(sid) < 10:
-                f.service_id = int(sid)
+            if (service_id := parse_id(sid)) is not None:
+                f.service_id = service_id
             else:
                 f.errors["service"] = _("Neznámá služba.")
         for key in ("amount_min", "amount_max"):

@@ -154,7 +154,7 @@ def qr_svg(uri: str) -> str:
 
 def _matching_step(secret: str, code: str, now: datetime | None = None) -> int | None:
     code = (code or "").replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     ts = (now or utcnow()).timestamp()
