@@ -113,3 +113,31 @@ def parse_id(text: str | None) -> int | None:
         return None
     value = int(text)
     return value if 0 < value < 2**31 else None
+
+
+def safe_local_path(value: str | None, *, max_length: int = 500) -> str | None:
+    """``value`` when it is a path on this site (for ``next=`` redirects), else None.
+
+    Browsers drop tabs and line breaks from URLs and read ``\\`` as ``/``, so
+    ``/\\t/evil.example/`` and ``/\\evil.example`` would both leave the site as
+    ``//evil.example``; the checks also run on the percent-decoded form, so
+    ``/%09/evil.example/`` fails the same way."""
+    from urllib.parse import unquote, urlsplit
+
+    if not value or len(value) > max_length:
+        return None
+    forms = [value]
+    for _ in range(3):  # double encoding as well
+        decoded = unquote(forms[-1])
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded)
+    for text in forms:
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return None
+        if has_control_characters(text) or any(ch.isspace() for ch in text):
+            return None
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return None
+    return value
