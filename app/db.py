@@ -8,7 +8,6 @@ end of every request and job.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
