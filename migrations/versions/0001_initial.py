@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:59:24.695347
+Create Date: 2026-12-01 23:22:02.206925
 """
 
 from alembic import op
