@@ -3,10 +3,7 @@ business rules themselves live in the domain packages of app/."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -24,6 +21,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.mail import ValidEmail
 from app.models import AmountMatch, AmountMode, LookupMode, StaffRole, VariableSymbolRule
+
+# Every admin form's text fields refuse control characters (app/validation.py).
+from app.validation import CleanForm as FlaskForm
+from app.validation import DayError, parse_day
 
 ROLE_LABELS = {
     StaffRole.VIEWER: _l("Čtenář (jen prohlížení)"),
@@ -208,8 +209,8 @@ class IsoDate:
 
     def __call__(self, form, field) -> None:  # type: ignore[no-untyped-def]
         try:
-            date.fromisoformat(field.data or "")
-        except ValueError:
+            parse_day(field.data or "")  # also refuses a day outside 2000–2100
+        except DayError:
             raise ValidationError(self.message) from None
 
 

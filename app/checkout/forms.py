@@ -18,6 +18,7 @@ from app.obligations.lookup import (
 )
 from app.payments.amounts import check_amount, check_obligation_amount
 from app.payments.errors import AmountRuleError
+from app.validation import CONTROL_MESSAGE, has_control_characters
 
 
 def _clip(limit: int):  # type: ignore[no-untyped-def]
@@ -72,6 +73,13 @@ class PayForm(FlaskForm):
         """The fields' validators, then the service's (or the obligation's) amount rule."""
         self.validate()
         self.messages = {name: str(errors[0]) for name, errors in self.errors.items() if errors}
+        if "name" not in self.messages and has_control_characters(self.name.data or ""):
+            self.messages["name"] = str(CONTROL_MESSAGE)
+        if "email" not in self.messages and has_control_characters(self.email.data or ""):
+            self.messages["email"] = str(_l("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz."))
+        if has_control_characters(self.amount.data or ""):
+            self.messages["amount"] = str(CONTROL_MESSAGE)
+            return False
         if obligation is not None:
             self._check_obligation_amount(service, obligation)
         elif service.amount_mode == AmountMode.PAYER:
