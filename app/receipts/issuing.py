@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import Payment, PaymentState, Receipt, ReceiptCounter
+from app.models import Payment, Receipt, ReceiptCounter
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "tz_label": "SELČ" if local_time(payment.paid_at or receipt.issued_at).dst() else "SEČ",
         "issued_at": local_time(receipt.issued_at),
         "verify_url": receipt_url(receipt),
-        "refunded": payment.state in (PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
+        "refunded": payment.is_refunded,
     }
 
 
