@@ -307,3 +307,26 @@ def test_unpaid_payment_cannot_be_refunded(app) -> None:  # type: ignore[no-unty
     with pytest.raises(PaymentError, match="not_refundable"):
         refund_payment(payment, 100, reason="x")
     assert state_of(payment.id) == S.STARTED
+
+
+def test_a_payment_whose_notification_was_dropped_is_paid_after_one_poll(any_db_app) -> None:  # type: ignore[no-untyped-def]
+    from app.payments import jobs as payment_jobs
+
+    # The delay is two minutes by default (it was five): a dropped notification costs at
+    # most that plus one poll period.
+    assert any_db_app.config["STUCK_PAYMENT_POLL_DELAY_SECONDS"] == 120
+    delay = timedelta(seconds=120)
+    payment = started_payment()
+    at_gateway(any_db_app, payment, GatewayStatus.PAID)  # its notification is dropped
+    assert poll_started(delay, now=utcnow() + timedelta(seconds=110)) == 0
+    assert state_of(payment.id) == S.STARTED
+    assert poll_started(delay, now=utcnow() + timedelta(seconds=125)) == 1
+    assert state_of(payment.id) == S.PAID
+    # The job (what cron's `flask payments poll` runs) reads the delay from the config.
+    other = started_payment()
+    at_gateway(any_db_app, other, GatewayStatus.PAID)
+    assert payment_jobs.poll_started() == 0
+    any_db_app.config["STUCK_PAYMENT_POLL_DELAY_SECONDS"] = 0
+    result = any_db_app.test_cli_runner().invoke(args=["payments", "poll"])
+    assert result.exit_code == 0 and "changed 1" in result.output, result.output
+    assert state_of(other.id) == S.PAID
