@@ -26,15 +26,15 @@ from app.models import (
     Payment,
     PaymentEvent,
     PaymentState,
+    RefundState,
     Service,
     StaffRole,
 )
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import PaymentError
-from app.payments.refunds import refund_payment
+from app.payments.refunds import refund_payment, refundable_amount
 from app.receipts.issuing import receipt_for_payment
-from app.staff.audit import audit
 
 
 def _service_options() -> list[tuple[int, str]]:
@@ -62,7 +62,7 @@ def payments():  # type: ignore[no-untyped-def]
 @staff_required()
 def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     payment = scoped_get_or_404(Payment, external_id=external_id)
-    form = RefundForm(amount=format_czk(payment.amount - payment.amount_refunded, symbol=False).replace("\u00a0", ""))
+    form = RefundForm(amount=format_czk(refundable_amount(payment), symbol=False).replace("\u00a0", ""))
     return _detail(payment, form)
 
 
@@ -85,22 +85,23 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
         except AmountError:
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
-            before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
             try:
-                refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
+                # Records the refund, moves the payment and writes the audit row; commits.
+                refund = refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
             except PaymentError as exc:
                 db_session.rollback()
                 message = {
                     "not_refundable": _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
                     "refund_amount": _("Částka k vrácení musí být kladná a nejvýše %(max)s.",
-                                       max=format_czk(payment.amount - payment.amount_refunded)),
+                                       max=format_czk(refundable_amount(payment))),
                     "refund_reason": _("Uveďte důvod vrácení."),
                 }.get(str(exc), _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."))
                 form.form_errors.append(message)
             else:
-                audit("refund", payment, before=before,
-                      after={"state": payment.state, "amount_refunded": payment.amount_refunded,
-                             "amount": amount, "reason": form.reason.data})
-                flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                if refund.state == RefundState.SUCCEEDED:
+                    flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                else:
+                    flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
+                          "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

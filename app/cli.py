@@ -41,8 +41,8 @@ def register(app: Flask) -> None:
 
     @payments_group.command("poll")
     def poll_cmd() -> None:
-        """Ask the gateway about payments stuck in started."""
-        click.echo(f"changed {payment_jobs.poll_started()}")
+        """Ask the gateway about payments stuck in started, and about refunds it completes later."""
+        click.echo(f"changed {payment_jobs.poll_started()}; refunds completed {payment_jobs.poll_refunds()}")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")

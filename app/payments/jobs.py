@@ -10,7 +10,7 @@ from flask import current_app
 from app.db import db_session
 from app.jobs import enqueue, in_app
 from app.models import Payment
-from app.payments import expiry, notifications, status
+from app.payments import expiry, notifications, refunds, status
 from app.payments.exports import run_export_job
 
 log = logging.getLogger(__name__)
@@ -64,3 +64,9 @@ def poll_started() -> int:
 def run_export(export_id: int) -> str:
     job = run_export_job(export_id)
     return job.status if job else "missing"
+
+
+@in_app
+def poll_refunds() -> int:
+    """Complete the refunds a gateway has paid out since (BTCPay pull payments)."""
+    return refunds.poll_requested_refunds()
