@@ -7,7 +7,17 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
-from admin import auth, obligation_views, views  # noqa: E402,F401  (routes register on bp)
+from admin import (  # noqa: E402,F401  (routes register on bp)
+    audit,
+    auth,
+    context,
+    dashboard,
+    exports,
+    obligations,
+    payments,
+    services,
+    team,
+)
 from admin.guards import current_staff, scoped, scoped_get_or_404, staff_required  # noqa: E402
 
 __all__ = ["bp", "current_staff", "scoped", "scoped_get_or_404", "staff_required"]

@@ -16,8 +16,9 @@ from admin.guards import SEEN_KEY, staff_required
 from app.db import db_session
 from app.extensions import limiter
 from app.models import StaffUser
-from app.services import staff as staff_service
-from app.services.audit import audit
+from app.staff import accounts as staff_service
+from app.staff import invitations
+from app.staff.audit import audit
 
 PENDING_KEY = "admin_pending_2fa"
 PENDING_SECONDS = 300
@@ -139,14 +140,14 @@ def logout():  # type: ignore[no-untyped-def]
 @limiter.limit(_login_limit, methods=["POST"])
 def accept_invitation(token: str):  # type: ignore[no-untyped-def]
     try:
-        invitation = staff_service.find_invitation(token)
+        invitation = invitations.find_invitation(token)
     except staff_service.StaffError as exc:
         return render_template("admin/message.html", title=_("Pozvánka neplatí"), message=exc.message), 410
     form = AcceptInvitationForm(name=invitation.name or None)
     error = None
     if form.validate_on_submit():
         try:
-            user = staff_service.accept_invitation(token, form.name.data or "", form.password.data or "")
+            user = invitations.accept_invitation(token, form.name.data or "", form.password.data or "")
         except staff_service.StaffError as exc:
             error = exc.message
         else:
@@ -162,7 +163,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        staff_service.request_password_reset(form.email.data or "")
+        invitations.request_password_reset(form.email.data or "")
         return render_template("admin/message.html", title=_("Zkontrolujte e-mail"), message=_(
             "Pokud k zadané adrese existuje účet, poslali jsme na ni odkaz pro nastavení nového hesla."))
     status = 422 if request.method == "POST" else 200
@@ -173,14 +174,14 @@ def forgot_password():  # type: ignore[no-untyped-def]
 @limiter.limit(_login_limit, methods=["POST"])
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     try:
-        staff_service.find_reset(token)
+        invitations.find_reset(token)
     except staff_service.StaffError as exc:
         return render_template("admin/message.html", title=_("Odkaz neplatí"), message=exc.message), 410
     form = SetPasswordForm()
     error = None
     if form.validate_on_submit():
         try:
-            staff_service.reset_password(token, form.password.data or "")
+            invitations.reset_password(token, form.password.data or "")
         except staff_service.StaffError as exc:
             error = exc.message
         else:

@@ -1,5 +1,5 @@
 """Admin forms (Flask-WTF: every form carries a CSRF token). Messages in Czech; the
-business rules themselves live in app/services."""
+business rules themselves live in the domain packages of app/."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ class RoleForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    # Required-ness and the rest are checked by app.services.admin_services, so every
+    # Required-ness and the rest are checked by app.catalog.settings, so every
     # mistake is reported at once.
     name = StringField(_l("Název služby"), validators=[Optional(), Length(max=200)])
     slug = StringField(_l("Adresa služby v portálu (nepovinné)"), validators=[Optional(), Length(max=120)])
@@ -140,6 +140,6 @@ class ExportForm(FlaskForm):
 
 
 class ObligationImportForm(FlaskForm):
-    # The file's type, size and content are checked by app.services (one Czech message each).
+    # The file's type, size and content are checked by app.obligations (one Czech message each).
     file = FileField(_l("Soubor se seznamem předpisů (CSV nebo XLSX)"))
     allow_partial = BooleanField(_l("Importovat jen bezchybné řádky (chybné vynechat)"), default=False)

@@ -1,5 +1,5 @@
 """The citizen-facing Flask application: ``create_app`` builds it in a fixed order —
-config, database, extensions, queue, gateways, blueprints, CLI."""
+config, database, extensions, queue, listeners, gateways, blueprints, CLI."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_extensions(app)
     init_login(app)
     init_queue(app)
+    init_listeners(app)
     init_gateways(app)
     init_blueprints(app)
     init_errors(app)
@@ -50,7 +51,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def init_extensions(app: Flask) -> None:
-    from app.services.money import format_czk
+    from app.money import format_czk
 
     app.session_interface = _SessionInterface()
 
@@ -174,6 +175,13 @@ def init_gateways(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def init_listeners(app: Flask) -> None:
+    """Payment-transition and session listeners, registered here and nowhere else."""
+    from app.listeners import register_listeners
+
+    register_listeners()
+
+
 def init_blueprints(app: Flask) -> None:
     from admin import bp as admin_bp
     from admin.operator import bp as operator_bp
@@ -183,11 +191,6 @@ def init_blueprints(app: Flask) -> None:
     from app.identity import init_identity
     from app.legal import bp as legal_bp
     from app.receipts import bp as receipts_bp
-    from app.reporting import summary  # noqa: F401  (its listeners keep the payment summary on transitions)
-
-    # Their transition listeners: consent recorded on start, receipt issued on paid.
-    from app.services import consent as _consent  # noqa: F401
-    from app.services import receipts as _receipts  # noqa: F401
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)

@@ -8,6 +8,8 @@ import click
 from flask import Flask
 
 from app import jobs
+from app.payments import jobs as payment_jobs
+from app.receipts import jobs as receipt_jobs
 
 
 def register(app: Flask) -> None:
@@ -21,7 +23,7 @@ def register(app: Flask) -> None:
     def seed_demo_cmd(active: int, payments: bool) -> None:
         """Load the Liberec Region's municipalities, their onboarding history and typical
         fees as the 2025 annual report describes them (and that year's payments)."""
-        from app.services.demo_data import seed_demo, seed_demo_payments
+        from app.demo_data import seed_demo, seed_demo_payments
 
         counts = seed_demo(active_count=active)
         click.echo(f"Seeded {counts['municipalities']} municipalities and {counts['services']} services.")
@@ -35,12 +37,12 @@ def register(app: Flask) -> None:
     @payments_group.command("expire")
     def expire_cmd() -> None:
         """Expire abandoned payments (asks the gateway first)."""
-        click.echo(f"expired {jobs.expire_abandoned()}")
+        click.echo(f"expired {payment_jobs.expire_abandoned()}")
 
     @payments_group.command("poll")
     def poll_cmd() -> None:
         """Ask the gateway about payments stuck in started."""
-        click.echo(f"changed {jobs.poll_started()}")
+        click.echo(f"changed {payment_jobs.poll_started()}")
 
     @app.cli.group("receipts")
     def receipts_group() -> None:
@@ -49,25 +51,25 @@ def register(app: Flask) -> None:
     @receipts_group.command("send-unsent")
     def send_unsent_cmd() -> None:
         """E-mail every receipt that has not been e-mailed yet (after an SMTP outage)."""
-        from app.services.receipts import unsent_receipt_ids
+        from app.receipts.issuing import unsent_receipt_ids
 
         ids = unsent_receipt_ids()
         for receipt_id in ids:
-            jobs.enqueue(jobs.send_receipt_email, receipt_id)
+            jobs.enqueue(receipt_jobs.send_receipt_email, receipt_id)
         click.echo(f"queued {len(ids)}")
 
     @receipts_group.command("resend")
     @click.argument("external_id")
     def resend_cmd(external_id: str) -> None:
         """E-mail a payment's receipt again (same number)."""
-        from app.services.payments import find_payment
-        from app.services.receipts import receipt_for_payment
+        from app.payments.create import find_payment
+        from app.receipts.issuing import receipt_for_payment
 
         payment = find_payment(external_id)
         receipt = receipt_for_payment(payment) if payment else None
         if receipt is None:
             raise click.ClickException("no receipt for this payment")
-        jobs.enqueue(jobs.send_receipt_email, receipt.id, force=True)
+        jobs.enqueue(receipt_jobs.send_receipt_email, receipt.id, force=True)
         click.echo(f"queued {receipt.full_number}")
     @app.cli.group("obligations")
     def obligations_group() -> None:
@@ -83,7 +85,8 @@ def register(app: Flask) -> None:
 
         from app.db import db_session
         from app.models import Municipality, Service
-        from app.services.obligations import ImportReport, _max_bytes, _too_big, import_obligations
+        from app.obligations.importing import import_obligations, max_import_bytes, too_big_message
+        from app.obligations.report import ImportReport
 
         municipality_slug, _, service_slug = service_ref.partition("/")
         service = db_session.scalar(
@@ -96,10 +99,10 @@ def register(app: Flask) -> None:
         if not file.exists():
             raise click.ClickException(f"Soubor {file} neexistuje.")
         size = file.stat().st_size
-        if size > _max_bytes():
+        if size > max_import_bytes():
             # Refused before reading it at all.
             report = ImportReport(filename=file.name)
-            report.file_errors.append(_too_big(size, _max_bytes()))
+            report.file_errors.append(too_big_message(size, max_import_bytes()))
         else:
             report = import_obligations(service, file.read_bytes(), file.name, allow_partial=allow_partial)
         for line in report.lines():
@@ -124,7 +127,7 @@ def register(app: Flask) -> None:
 
         from app.db import db_session
         from app.models import Municipality
-        from app.services import staff as staff_service
+        from app.staff import accounts as staff_service
 
         mid = None
         if municipality_slug:
@@ -150,7 +153,7 @@ def register(app: Flask) -> None:
         """Print the current TOTP code of a staff account (demo and support use)."""
         import pyotp
 
-        from app.services import staff as staff_service
+        from app.staff import accounts as staff_service
 
         user = staff_service.find_staff(email)
         if user is None or not user.totp_secret:
@@ -160,7 +163,7 @@ def register(app: Flask) -> None:
     @staff_group.command("seed-demo")
     def staff_seed_demo_cmd() -> None:
         """Create the demo operator and demo municipality admin (known passwords)."""
-        from app.services.staff import seed_demo_staff
+        from app.staff.demo import seed_demo_staff
 
         for s in seed_demo_staff():
             click.echo(f"{s['role']:<20} {s['email']}  password: {s['password']}  TOTP secret: {s['totp_secret']}"

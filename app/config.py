@@ -89,7 +89,7 @@ def from_env() -> dict[str, object]:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # The citizen pages read the public catalogue (active municipalities and services)
         # from a per-process cache this many seconds old at most; 0 turns it off. A change
-        # made in another process shows within this time (app/services/catalog.py).
+        # made in another process shows within this time (app/catalog/cache.py).
         "CATALOG_CACHE_SECONDS": float(os.environ.get("CATALOG_CACHE_SECONDS", "5")),
         "IDENTITY_PROVIDERS": identity_providers_from_env(),
         # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it

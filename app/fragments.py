@@ -2,7 +2,7 @@
 once and then reused, for markup that is the same for every visitor.
 
 The key is the name, the request's locale and the script root; the store is either a
-catalogue entry (``app.services.catalog.CatalogEntry``: the piece lives and dies with the
+catalogue entry (``app.catalog.cache.CatalogEntry``: the piece lives and dies with the
 entry, so it is never older than the catalogue data it shows; the name must then say which
 of the entry's services it shows) or ``"chrome"`` for page chrome that depends on nothing
 but the locale and the configuration (kept per application). A ``None`` store renders the

@@ -1,13 +1,15 @@
-"""Background jobs: RQ on Redis when REDIS_URL is set, inline otherwise.
+"""The job queue: RQ on Redis when REDIS_URL is set, inline otherwise.
 
-Jobs take ids, never objects, and call domain services (microblog's app/tasks.py).
+Each domain keeps its jobs in its own ``jobs.py`` (``app.payments.jobs``,
+``app.receipts.jobs``, ``app.obligations.jobs``, ``app.reporting.jobs``); they take ids,
+never objects, and call the domain (microblog's app/tasks.py). ``in_app`` gives a job
+run by the worker the app built by ``create_app``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -35,7 +37,7 @@ def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return queue.enqueue(func, *args, **kwargs)
 
 
-def _in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
+def in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
     """In a worker there is no app: make one, and clean the session after the job."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -56,65 +58,3 @@ def _in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _worker_app: dict[str, Any] = {}
-
-
-@_in_app
-def process_notification(notification_id: int) -> None:
-    from app.services.payments import process_notification as process
-
-    process(notification_id)
-
-
-@_in_app
-def sync_payment(payment_id: int) -> str:
-    from app.db import db_session
-    from app.models import Payment
-    from app.services.payments import sync_payment as sync
-
-    payment = db_session.get(Payment, payment_id)
-    if payment is None:
-        return "missing"
-    return sync(payment, source="job").state
-
-
-@_in_app
-def expire_abandoned() -> int:
-    from app.services.payments import expire_abandoned as expire
-
-    return expire(timedelta(minutes=current_app.config["PAYMENT_EXPIRY_MINUTES"]))
-
-
-@_in_app
-def poll_started() -> int:
-    from app.services.payments import poll_started as poll
-
-    return poll(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
-
-
-@_in_app
-def send_receipt_email(receipt_id: int, force: bool = False) -> str:
-    from app.services.receipts import send_receipt_email as send
-
-    return send(receipt_id, force=force)
-def import_obligations_job(import_id: int) -> str:
-    """Import a stored payer list (ObligationImport); progress is written on the record."""
-    from app.services.obligations import run_import
-
-    record = run_import(import_id)
-    return record.status if record is not None else "missing"
-def run_export(export_id: int) -> str:
-    from app.services.admin_payments import run_export_job
-
-    job = run_export_job(export_id)
-    return job.status if job else "missing"
-
-
-@_in_app
-def send_monthly_report(today: str | None = None) -> str:
-    """On the first working day of a month, e-mail last month's report to the operator's
-    staff (once: later runs that month do nothing). ``today``: ISO date, for tests."""
-    from datetime import date
-
-    from app.reporting.dispatch import send_due_monthly_report
-
-    return send_due_monthly_report(date.fromisoformat(today) if today else None)

@@ -127,7 +127,7 @@ def main() -> int:
                           "SERVER_NAME": "localhost", "REDIS_URL": None, "ARGON2_TIME_COST": 1,
                           "ARGON2_MEMORY_COST": 1024})
         with app.app_context():
-            from app.services.staff import create_staff
+            from app.staff.accounts import create_staff
 
             clerk_secret, op_secret = pyotp.random_base32(), pyotp.random_base32()
             tag = uuid.uuid4().hex[:6]
@@ -139,7 +139,7 @@ def main() -> int:
             op = app.test_client()
             login(op, f"op-{tag}@bench.cz", "bench-heslo-1234", op_secret)
             # A cursor deep into the list (page after ~10 pages) for the keyset case.
-            from app.services.admin_payments import PaymentFilter, list_payments
+            from app.payments.search import PaymentFilter, list_payments
 
             cursor = None
             for _ in range(10):

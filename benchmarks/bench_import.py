@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app  # noqa: E402
 from app.db import Base, db_session, make_engine  # noqa: E402
 from app.models import Municipality, Obligation, OnboardingState, Service  # noqa: E402
-from app.services.obligations import import_obligations  # noqa: E402
+from app.obligations.importing import import_obligations  # noqa: E402
 
 SURNAMES = ["Novák", "Svoboda", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý", "Horák", "Němec", "Pokorný"]
 NAMES = ["Jan", "Petr", "Jana", "Marie", "Tomáš", "Lucie", "Jiří", "Eva", "Pavel", "Kateřina"]

@@ -57,7 +57,7 @@ def step(label: str):  # type: ignore[no-untyped-def]
 
 def load(url: str, payments: int) -> None:
     import app.models  # noqa: F401  (registers every table)
-    from app.services.demo_data import load_municipality_rows
+    from app.demo_data import load_municipality_rows
 
     engine = create_engine(url)
     Base.metadata.create_all(engine)
@@ -173,7 +173,7 @@ def measure(url: str, months: list[tuple[int, int]], repeat: int) -> None:
     from app.db import db_session
     from app.reporting.monthly import build_monthly_report
     from app.reporting.summary import paid_in_range, verify_month
-    from app.services.workdays import month_bounds_utc
+    from app.timeutil import month_bounds_utc
 
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None})
     with app.app_context():

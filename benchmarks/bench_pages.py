@@ -141,8 +141,8 @@ def migrate_and_seed(url: str) -> tuple[str, str]:
 
     from app import create_app
     from app.db import db_session
+    from app.demo_data import seed_demo
     from app.models import Municipality, OnboardingState, Service
-    from app.services.demo_data import seed_demo
 
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "RATELIMIT_ENABLED": False})
     with app.app_context():

@@ -43,10 +43,14 @@ def build(name: str, settings: Mapping[str, Any]) -> Gateway:
 def _register_builtin() -> None:
     from gateway.btcpay import make_btcpay_gateway
     from gateway.demo import make_demo_gateway
+    from gateway.gopay import make_gopay_gateway
+    from gateway.gpwebpay import make_gpwebpay_gateway
     from gateway.stripe import make_stripe_gateway
 
     register("btcpay", make_btcpay_gateway)
     register("demo", make_demo_gateway)
+    register("gopay", make_gopay_gateway)
+    register("gpwebpay", make_gpwebpay_gateway)
     register("stripe", make_stripe_gateway)
 
 

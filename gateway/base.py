@@ -83,6 +83,9 @@ class Notification:
     # (None when the event says nothing about the status). Only a hint: the domain still asks
     # ``get_status`` for the truth.
     implied_status: GatewayStatus | None = None
+    # Why the payment failed, when the event says so (GP webpay's PRCODE/SRCODE on the
+    # payer's return, in Czech); only GP webpay's return carries a reason at all.
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)

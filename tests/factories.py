@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from app.db import db_session
+from app.ids import new_external_id
 from app.models import AmountMode, Municipality, OnboardingState, Payment, PaymentState, Service
-from app.services.ids import new_external_id
 
 _seq = itertools.count(1)
 # Valid IČOs (mod 11) of real Liberec Region municipalities.

@@ -1,4 +1,4 @@
-"""The catalogue cache of the citizen pages (app/services/catalog.py) and the rendered
+"""The catalogue cache of the citizen pages (app/catalog/cache.py) and the rendered
 fragments kept with it (app/fragments.py): no database work while fresh, expiry after
 CATALOG_CACHE_SECONDS, invalidation when this process changes a service, one locale's text
 never served to another, per-visitor parts (CSRF, form token, prefill) never cached, and
@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
+from app.catalog import cache as catalog
 from app.db import db_session
 from app.models import Citizen, Payment, Service
-from app.services import catalog
-from app.services.payments import PaymentError, create_payment
+from app.payments.create import create_payment
+from app.payments.errors import PaymentError
 from tests.conftest import make_test_app
 from tests.factories import make_municipality, make_service
 

@@ -7,10 +7,10 @@ import re
 
 from sqlalchemy import func, select
 
+from app.citizens.consent import current_text, publish_consent_text
 from app.db import db_session
+from app.demo_data import seed_demo
 from app.models import ConsentRecord, ConsentText, DemoGatewayTransaction, Payment, PaymentEvent
-from app.services.consent import current_text, publish_consent_text
-from app.services.demo_data import seed_demo
 from tests.factories import make_municipality, make_payment, make_service
 
 

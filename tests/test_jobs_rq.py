@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.db import db_session
 from app.gateways import get_gateway
 from app.models import GatewayNotification, Payment
-from app.services.payments import create_payment, start_payment
+from app.payments.create import create_payment, start_payment
 from gateway import GatewayStatus
 from gateway.demo import SIGNATURE_HEADER, sign
 from tests.conftest import make_test_app
@@ -79,7 +79,7 @@ def test_webhook_enqueues_and_a_real_worker_marks_the_payment_paid(rq_app) -> No
     # Enqueued, not run: the payment is still started and the job waits in Redis.
     assert queue.count == 1
     job = queue.jobs[0]
-    assert job.func_name == "app.jobs.process_notification"
+    assert job.func_name == "app.payments.jobs.process_notification"
     note = db_session.scalar(select(GatewayNotification))
     assert job.args == (note.id,)
     db_session.expire_all()
@@ -99,13 +99,14 @@ def test_webhook_enqueues_and_a_real_worker_marks_the_payment_paid(rq_app) -> No
 
 def test_housekeeping_jobs_run_on_the_worker(rq_app) -> None:  # type: ignore[no-untyped-def]
     from app import jobs
+    from app.payments import jobs as payment_jobs
 
     app = rq_app
     service = make_service(make_municipality())
     payment = create_payment(service, amount=None, payer_name="Jan Novák", payer_email="jan@example.cz")
     start_payment(payment, return_url="http://localhost/r", notify_url="http://localhost/webhooks/demo")
     get_gateway("demo").complete(payment.gateway_reference, GatewayStatus.PAID)
-    job = jobs.enqueue(jobs.sync_payment, payment.id)
+    job = jobs.enqueue(payment_jobs.sync_payment, payment.id)
     result = run_worker(app)
     assert result.returncode == 0, result.stdout + result.stderr
     job.refresh()

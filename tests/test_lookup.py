@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 
 from app.db import db_session
 from app.models import AmountMatch, LookupMode, Obligation, ObligationState, Payment, PaymentState
-from app.services.obligations import describe_obligation, import_obligations, mask_name
-from app.services.payments import refund_payment, transition_payment
+from app.obligations.importing import import_obligations
+from app.obligations.lookup import describe_obligation, mask_name
+from app.payments.refunds import refund_payment
+from app.payments.transitions import transition_payment
 from tests.conftest import deliver_notifications, make_test_app
 from tests.factories import make_municipality, make_payment, make_service
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.money import MAX_AMOUNT, AmountError, format_czk, parse_czk, to_decimal_string
+from app.money import MAX_AMOUNT, AmountError, format_czk, parse_czk, to_decimal_string
 
 NBSP = "\u00a0"
 

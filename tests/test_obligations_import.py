@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.db import db_session
 from app.models import ImportStatus, Obligation, ObligationImport
-from app.services.obligations import create_import, import_obligations, run_import, start_import
+from app.obligations.importing import import_obligations
+from app.obligations.jobs import create_import, run_import, start_import
 from tests.factories import make_municipality, make_service
 
 HEADER = ["Zákaznické číslo", "Jméno", "Částka", "Splatnost", "Variabilní symbol", "Období", "Poznámka"]
@@ -305,7 +306,7 @@ def test_progress_is_reported_per_batch(app):  # type: ignore[no-untyped-def]
 def test_job_progress_is_visible_while_the_import_transaction_is_open(postgres_url):  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine
 
-    from app.services.obligations import _progress_writer
+    from app.obligations.jobs import progress_writer as _progress_writer
     from tests.conftest import make_test_app
 
     app = make_test_app(postgres_url)

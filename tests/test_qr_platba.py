@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import Payment, PaymentState, VariableSymbolRule
-from app.services.qr import bank_transfer, iban_to_czech_account, qr_svg, spayd, spayd_escape
+from app.qr import bank_transfer, iban_to_czech_account, qr_svg, spayd, spayd_escape
 from tests.factories import make_municipality, make_payment, make_service
 
 IBAN = "CZ6508000000192000145399"

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from app.db import db_session
 from app.models import Payment, PaymentState, Receipt, ReceiptCounter
-from app.services.payments import transition_payment
-from app.services.receipts import issue_receipt, local_time, receipt_for_payment, resend_receipt
+from app.payments.transitions import transition_payment
+from app.receipts.issuing import issue_receipt, local_time, receipt_for_payment
+from app.receipts.jobs import resend_receipt
 from tests.conftest import deliver_notifications, make_test_app
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -285,7 +286,7 @@ def test_with_redis_the_email_job_is_queued_only_after_commit(postgres_url, redi
             transition_payment(p, S.PAID, reason="test")
             db_session.commit()
             assert len(queue) == 1
-            assert queue.jobs[0].func_name == "app.jobs.send_receipt_email"
+            assert queue.jobs[0].func_name == "app.receipts.jobs.send_receipt_email"
             SimpleWorker([queue], connection=redis).work(burst=True)
             assert len(inbox.messages) == 1
             assert receipt_for_payment(p).full_number in message_from_bytes(inbox.messages[0][2], policy=policy.default)["Subject"]

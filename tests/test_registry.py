@@ -11,7 +11,7 @@ import pytest
 from schwifty import IBAN
 from stdnum.cz import bankaccount, dic
 
-from app.services.registry import (
+from app.registry import (
     account_or_iban_to_iban,
     czech_account_to_iban,
     is_valid_czech_account,

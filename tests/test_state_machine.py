@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.db import SessionFactory, db_session
 from app.models import ALLOWED_TRANSITIONS, Payment, PaymentEvent, PaymentState
-from app.services.payments import IllegalTransition, transition_payment
+from app.payments.errors import IllegalTransition
+from app.payments.transitions import transition_payment
 from tests.conftest import make_test_app
 from tests.factories import make_payment
 

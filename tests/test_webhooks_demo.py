@@ -15,14 +15,10 @@ from sqlalchemy import func, select
 from app.db import db_session, utcnow
 from app.gateways import get_gateway
 from app.models import GatewayNotification, Payment, PaymentEvent, PaymentState
-from app.services.payments import (
-    PaymentError,
-    create_payment,
-    expire_abandoned,
-    poll_started,
-    refund_payment,
-    start_payment,
-)
+from app.payments.create import create_payment, start_payment
+from app.payments.errors import PaymentError
+from app.payments.expiry import expire_abandoned, poll_started
+from app.payments.refunds import refund_payment
 from gateway import GatewayStatus
 from gateway.demo import SIGNATURE_HEADER, sign
 from tests.conftest import deliver_notifications

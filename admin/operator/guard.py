@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from admin.guards import staff_required
 from app.models import StaffRole, StaffUser
-from app.services.staff import StaffError, invite_staff
+from app.staff.accounts import StaffError
+from app.staff.invitations import invite_staff
 
 operator_required = staff_required(StaffRole.OPERATOR)
 

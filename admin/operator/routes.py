@@ -1,4 +1,4 @@
-"""Operator views: thin — the rules are in app.services.onboarding and app.reporting."""
+"""Operator views: thin — the rules are in app.onboarding.pipeline and app.reporting."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
 from app.db import db_session
 from app.models import Municipality, OnboardingState, Service, StaffUser
-from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
-from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
-from app.reporting.yearly import build_yearly_indicators
-from app.services.onboarding import (
+from app.onboarding.pipeline import (
     PIPELINE_ORDER,
     STATE_LABELS,
     OnboardingError,
@@ -23,7 +20,10 @@ from app.services.onboarding import (
     create_municipality,
     history,
 )
-from app.services.workdays import prague_today, shift_month
+from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
+from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
+from app.reporting.yearly import build_yearly_indicators
+from app.timeutil import prague_today, shift_month
 
 MAX_LIST = 300
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from app.account import bp
+from app.citizens import accounts as svc
 from app.db import db_session
 from app.identity.session import current_citizen, log_out_citizen
 from app.models import Municipality, OnboardingState
-from app.services import citizens as svc
 
 # Endpoints the receipts room may offer for a payment's receipt, tried in order.
 RECEIPT_ENDPOINTS = ("receipts.download", "receipts.receipt", "checkout.receipt")

@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from app.models import AmountMode, Obligation, Service
-from app.services.money import AmountError, format_czk, parse_czk
-from app.services.obligations import LookupInputError, amount_editable, check_obligation_amount, normalize_lookup
-from app.services.payments import AmountRuleError, check_amount
+from app.money import AmountError, format_czk, parse_czk
+from app.obligations.lookup import (
+    LookupInputError,
+    amount_editable,
+    check_obligation_amount,
+    normalize_lookup,
+)
+from app.payments.create import check_amount
+from app.payments.errors import AmountRuleError
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 

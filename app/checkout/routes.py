@@ -12,36 +12,29 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.catalog.cache import municipality_catalog
 from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
+from app.citizens.consent import ConsentKind, current_text, give_consent
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
-from app.services.catalog import municipality_catalog
-from app.services.consent import ConsentKind, current_text, give_consent
-from app.services.money import format_czk
-from app.services.obligations import (
+from app.money import format_czk
+from app.obligations.lookup import (
     amount_editable,
     describe_obligation,
     find_obligation,
     obligation_from_token,
     obligation_token,
 )
-from app.services.payments import (
-    CardPaymentError,
-    PaymentError,
-    choose_gateway,
-    confirm_card_payment,
-    create_payment,
-    find_payment,
-    offered_gateways,
-    start_payment,
-    sync_payment,
-)
-from app.services.qr import transfer_for_payment, transfer_for_service
-from app.services.receipts import receipt_for_payment
+from app.payments.cards import confirm_card_payment
+from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
+from app.payments.errors import CardPaymentError, PaymentError
+from app.payments.status import sync_payment
+from app.qr import transfer_for_payment, transfer_for_service
+from app.receipts.issuing import receipt_for_payment
 
 S = PaymentState
 

@@ -7,11 +7,11 @@ import logging
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from app.citizens.accounts import log_in_citizen
 from app.extensions import csrf, limiter
 from app.identity import bp
 from app.identity.providers import IdentityError, IdentityProvider, OIDCProvider, SAMLProvider
 from app.identity.session import current_citizen, log_in_session, log_out_citizen
-from app.services.citizens import log_in_citizen
 
 log = logging.getLogger(__name__)
 

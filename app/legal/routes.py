@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
+from app.citizens.consent import render_text, text_version, text_versions
 from app.legal import bp
 from app.models import ConsentKind
-from app.services.consent import render_text, text_version, text_versions
 
 _PAGES = {
     ConsentKind.TERMS: ("legal.terms", "legal.terms_version"),

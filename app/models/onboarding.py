@@ -50,7 +50,7 @@ class ServiceStateChange(Base):
 
 
 # -- keeping history complete ---------------------------------------------------------
-# The pipeline functions (app.services.onboarding) write a change with its date, note
+# The pipeline functions (app.onboarding.pipeline) write a change with its date, note
 # and author. Code that sets Municipality.onboarding_state or Service.active directly
 # (a new municipality, a clerk switching a service off) still leaves a record, dated
 # today, so the current value and the last record never disagree.
@@ -58,7 +58,7 @@ class ServiceStateChange(Base):
 def _record_missing_history(session: Session, _flush_context: object, _instances: object) -> None:
     from app.models.municipality import Municipality, OnboardingState
     from app.models.service import Service
-    from app.services.workdays import prague_today
+    from app.timeutil import prague_today
 
     recorded_m: set[int] = set()
     recorded_s: set[int] = set()

@@ -1,7 +1,7 @@
 """Payments, their one state machine, their event history and gateway notifications.
 
 Every legal move of a payment is in ``ALLOWED_TRANSITIONS``; the only code that changes
-``Payment.state`` is ``app.services.payments.transition_payment``.
+``Payment.state`` is ``app.payments.transitions.transition_payment``.
 """
 
 from __future__ import annotations

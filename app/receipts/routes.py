@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 
 from app.receipts import bp
-from app.services.receipts import find_receipt, local_time, pdf_filename, receipt_context, render_receipt_pdf
+from app.receipts.issuing import find_receipt, local_time, pdf_filename, receipt_context, render_receipt_pdf
 
 
 @bp.app_template_filter("prague_time")

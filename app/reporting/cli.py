@@ -58,10 +58,10 @@ def yearly_cmd(year: int, fmt: str, output: str | None) -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this day (tests).")
 def send_due_cmd(today) -> None:  # type: ignore[no-untyped-def]
     """E-mail last month's report if today is its day (cron: daily). Sends each month once."""
-    from app import jobs
+    from app.reporting import jobs as report_jobs
 
     day: date | None = today.date() if today else None
-    click.echo(jobs.send_monthly_report(day.isoformat() if day else None))
+    click.echo(report_jobs.send_monthly_report(day.isoformat() if day else None))
 
 
 @report_group.command("rebuild-summary")

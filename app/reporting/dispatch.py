@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session, utcnow
 from app.models import ReportDispatch
+from app.money import format_czk
 from app.reporting.monthly import build_monthly_report
 from app.reporting.render import monthly_title, render_monthly
-from app.services.money import format_czk
-from app.services.workdays import czech_date, first_working_day, prague_today, shift_month
+from app.timeutil import czech_date, first_working_day, prague_today, shift_month
 
 log = logging.getLogger(__name__)
 KIND = "monthly"

@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
 from app.models import Municipality, OnboardingState, Service
-from app.reporting.summary import Figures, summary_month
-from app.services.onboarding import (
+from app.onboarding.pipeline import (
     NEGOTIATION_STATES,
     STATE_LABELS,
     PipelineSnapshot,
@@ -37,7 +36,8 @@ from app.services.onboarding import (
     municipality_states_on,
     snapshot_on,
 )
-from app.services.workdays import add_working_days, last_day, shift_month
+from app.reporting.summary import Figures, summary_month
+from app.timeutil import add_working_days, last_day, shift_month
 
 DUE_WORKING_DAYS = 15
 MONTH_NAMES = (

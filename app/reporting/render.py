@@ -17,11 +17,11 @@ from typing import Any
 from flask import has_request_context, render_template
 from markupsafe import Markup
 
+from app.money import format_czk
 from app.reporting.charts import column_chart, hbar_chart
 from app.reporting.monthly import PERIODS, Line, MonthlyReport, MunicipalityRow
 from app.reporting.yearly import YearlyIndicators
-from app.services.money import format_czk
-from app.services.workdays import czech_date, to_prague
+from app.timeutil import czech_date, to_prague
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "static" / "reporting.css"
 FORMATS: dict[str, str] = {

@@ -20,11 +20,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.db import db_session
-from app.models import Payment, PaymentEvent, PaymentMonthSummary, PaymentState
+from app.models import Payment, PaymentEvent, PaymentMonthSummary
 from app.models.payment import SETTLED_STATES
 from app.models.reporting import REFUND_EVENT_PREDICATE
-from app.services.payments import on_transition
-from app.services.workdays import month_bounds_utc, shift_month, to_prague
+from app.timeutil import month_bounds_utc, shift_month, to_prague
 
 
 @dataclass
@@ -162,13 +161,12 @@ def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> No
     session.execute(stmt)
 
 
-@on_transition(PaymentState.PAID)
 def count_paid(payment: Payment, session: Session) -> None:
     assert payment.paid_at is not None
     _bump(session, month_of(payment.paid_at), payment, paid_count=1, paid_volume=payment.amount)
 
 
-def _count_refund(payment: Payment, session: Session) -> None:
+def count_refund(payment: Payment, session: Session) -> None:
     # The transition's event is already flushed; the amount it refunded is the step of
     # the cumulative amount from the payment's previous refund event.
     events = session.execute(
@@ -183,9 +181,6 @@ def _count_refund(payment: Payment, session: Session) -> None:
     if events and after > before:
         _bump(session, month_of(events[-1].created_at), payment, refund_count=1, refund_volume=after - before)
 
-
-on_transition(PaymentState.PARTIALLY_REFUNDED)(_count_refund)
-on_transition(PaymentState.REFUNDED)(_count_refund)
 
 
 # -- rebuilding and verifying --------------------------------------------------------------

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
 from app.models import OnboardingState, PaymentMonthSummary
+from app.onboarding.pipeline import snapshot_on
 from app.reporting.monthly import TRANSFER_GATEWAYS
 from app.reporting.summary import Figures
-from app.services.onboarding import snapshot_on
 
 MONTH_TITLES = (
     "Leden", "Únor", "Březen", "Duben", "Květen", "Červen",

@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask import request
 
 from app import jobs
-from app.services.payments import NotificationRejected, receive_notification
+from app.payments import jobs as payment_jobs
+from app.payments.errors import NotificationRejected
+from app.payments.notifications import receive_notification
 from app.webhooks import bp
 
 MAX_BODY = 64 * 1024
@@ -20,5 +22,5 @@ def receive(gateway_name: str):  # type: ignore[no-untyped-def]
         note = receive_notification(gateway_name[:30], body, dict(request.headers))
     except NotificationRejected as exc:
         return {"error": exc.reason}, exc.status
-    jobs.enqueue(jobs.process_notification, note.id)
+    jobs.enqueue(payment_jobs.process_notification, note.id)
     return {"status": "accepted", "event_id": note.event_id}, 202

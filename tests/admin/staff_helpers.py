@@ -10,7 +10,7 @@ import pytest
 
 from app.db import db_session
 from app.models import StaffUser
-from app.services.staff import create_staff
+from app.staff.accounts import create_staff
 
 PASSWORD = "spravne-heslo-123"
 _seq = itertools.count(1)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db import db_session, utcnow
 from app.models import AuditLog, StaffInvitation, StaffUser
-from app.services.staff import find_staff
+from app.staff.accounts import find_staff
 from tests.admin.staff_helpers import PASSWORD, code_for, csrf_from, login, make_staff
 from tests.conftest import make_test_app
 from tests.factories import make_municipality
@@ -251,7 +251,7 @@ def test_password_reset(app, client, caplog):  # type: ignore[no-untyped-def]
 
 def test_expired_password_reset_is_refused(app, client):  # type: ignore[no-untyped-def]
     from app.models import PasswordReset
-    from app.services.staff import request_password_reset
+    from app.staff.invitations import request_password_reset
 
     user = make_staff("clerk", make_municipality())
     with app.test_request_context():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import StaffUser
-from app.services.staff import seed_demo_staff
+from app.staff.demo import seed_demo_staff
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from app.db import db_session
 from app.models import AuditLog, ImportStatus, Obligation, ObligationImport, Service
-from app.services.payments import transition_payment
-from app.services.receipts import receipt_for_payment
+from app.payments.transitions import transition_payment
+from app.receipts.issuing import receipt_for_payment
 from tests.admin.staff_helpers import login, make_staff
 from tests.admin.test_admin_services import GOOD
 from tests.factories import make_municipality, make_payment, make_service

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.db import db_session, utcnow
 from app.models import AuditLog, ExportJob, Payment, PaymentEvent
-from app.services import admin_payments as ap
+from app.payments import search as ap
 from tests.admin.staff_helpers import login, make_paid_demo_payment, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import LookupMode, Obligation, ObligationState, Payment
-from app.services.obligations import import_obligations
+from app.obligations.importing import import_obligations
 from tests.browser.helpers import a11y_smoke, horizontal_overflow, run_axe
 from tests.factories import make_municipality, make_service
 

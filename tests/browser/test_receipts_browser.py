@@ -16,8 +16,8 @@ from werkzeug.serving import make_server
 
 from app.db import db_session
 from app.models import Payment
-from app.services.qr import transfer_for_payment
-from app.services.receipts import receipt_for_payment
+from app.qr import transfer_for_payment
+from app.receipts.issuing import receipt_for_payment
 from tests.conftest import make_test_app
 from tests.factories import make_municipality, make_service
 

@@ -21,16 +21,12 @@ from sqlalchemy import func, select
 from app.db import db_session
 from app.gateways import get_gateway
 from app.models import GatewayNotification, Payment, PaymentEvent
-from app.services.payments import (
-    CardPaymentError,
-    PaymentError,
-    confirm_card_payment,
-    create_payment,
-    expire_abandoned,
-    refund_payment,
-    start_payment,
-    sync_payment,
-)
+from app.payments.cards import confirm_card_payment
+from app.payments.create import create_payment, start_payment
+from app.payments.errors import CardPaymentError, PaymentError
+from app.payments.expiry import expire_abandoned
+from app.payments.refunds import refund_payment
+from app.payments.status import sync_payment
 from gateway import GatewayError, GatewayStatus, InvalidNotification, PaymentRequest
 from gateway.stripe import StripeGateway, StripeGatewayError, make_stripe_gateway
 from tests.conftest import make_test_app, serve_app, stripe_settings

@@ -9,11 +9,11 @@ import re
 
 from sqlalchemy import func, select
 
+from app.citizens.accounts import birth_number_hmac, log_in_citizen
 from app.db import db_session
 from app.identity.providers import Identity
 from app.identity.session import CITIZEN_KEY
 from app.models import Citizen, CitizenCustomerId, Payment, PaymentState
-from app.services.citizens import birth_number_hmac, log_in_citizen
 from tests.factories import make_municipality, make_payment, make_service
 
 

@@ -10,9 +10,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import func, select
 
+from app.citizens.accounts import birth_number_hmac
 from app.db import db_session
 from app.models import Citizen
-from app.services.citizens import birth_number_hmac
 from tests.identity.environment import TEST_USER, Env
 
 

@@ -42,7 +42,7 @@ def whole_crowns(halere: int) -> int:
 
 
 def test_seeded_2025_reproduces_the_annual_report(pg_app) -> None:  # type: ignore[no-untyped-def]
-    from app.services.demo_data import seed_demo, seed_demo_payments
+    from app.demo_data import seed_demo, seed_demo_payments
 
     seed_demo()
     assert seed_demo_payments(2025) == 972

@@ -18,11 +18,12 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import OnboardingState, Payment, PaymentMonthSummary, PaymentState, ServiceStateChange
+from app.onboarding.pipeline import change_onboarding_state, set_service_active
+from app.payments import transitions as payment_service
+from app.payments.status import apply_gateway_status
+from app.payments.transitions import transition_payment
 from app.reporting.monthly import build_monthly_report
 from app.reporting.summary import rebuild_payment_summary, verify_month
-from app.services import payments as payment_service
-from app.services.onboarding import change_onboarding_state, set_service_active
-from app.services.payments import apply_gateway_status, transition_payment
 from gateway import GatewayStatus, StatusResult
 from tests.conftest import make_test_app
 from tests.factories import make_municipality, make_payment, make_service

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import Municipality, MunicipalityStateChange, OnboardingState, ServiceStateChange
-from app.services.onboarding import (
+from app.onboarding.pipeline import (
     OnboardingError,
     change_onboarding_state,
     count_active_services_on,
@@ -19,7 +19,7 @@ from app.services.onboarding import (
     state_on,
     states_on,
 )
-from app.services.workdays import prague_today
+from app.timeutil import prague_today
 from tests.factories import make_municipality, make_service
 
 S = OnboardingState

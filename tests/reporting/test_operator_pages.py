@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import Municipality, MunicipalityStateChange, OnboardingState
-from app.services.onboarding import change_onboarding_state
-from app.services.workdays import prague_today
+from app.onboarding.pipeline import change_onboarding_state
+from app.timeutil import prague_today
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality
 

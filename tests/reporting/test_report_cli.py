@@ -14,11 +14,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app import jobs
 from app.db import db_session
 from app.models import OnboardingState, PaymentState, ReportDispatch
-from app.services.onboarding import change_onboarding_state
-from app.services.payments import transition_payment
+from app.onboarding.pipeline import change_onboarding_state
+from app.payments.transitions import transition_payment
+from app.reporting import jobs as report_jobs
 from tests.factories import make_municipality, make_payment, make_service
 
 
@@ -37,7 +37,7 @@ def data(app):  # type: ignore[no-untyped-def]
 
 
 def _this_month() -> str:
-    from app.services.workdays import to_prague
+    from app.timeutil import to_prague
 
     now = to_prague(datetime.now(UTC))
     return f"{now.year:04d}-{now.month:02d}"
@@ -140,7 +140,7 @@ def smtp():  # type: ignore[no-untyped-def]
 def test_send_due_mails_last_months_report_once_on_the_first_working_day(app, data, smtp) -> None:  # type: ignore[no-untyped-def]
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, REPORT_RECIPIENTS=["arr@example.cz", "b@example.cz"])
     # 1 Jan 2026 is a holiday: 2 Jan is the first working day.
-    assert jobs.send_monthly_report("2026-01-01") == "not_due"
+    assert report_jobs.send_monthly_report("2026-01-01") == "not_due"
     assert smtp.messages == []
     result = app.test_cli_runner().invoke(args=["report", "send-due", "--today", "2026-01-02"])
     assert result.exit_code == 0 and "sent" in result.output
@@ -153,13 +153,13 @@ def test_send_due_mails_last_months_report_once_on_the_first_working_day(app, da
     body = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "Připojené obce: 1" in body and "22. 1. 2026" in body
     # Later runs that month do nothing.
-    assert jobs.send_monthly_report("2026-01-02") == "already_sent"
-    assert jobs.send_monthly_report("2026-01-05") == "already_sent"
+    assert report_jobs.send_monthly_report("2026-01-02") == "already_sent"
+    assert report_jobs.send_monthly_report("2026-01-05") == "already_sent"
     assert len(smtp.messages) == 1
     row = db_session.scalar(select(ReportDispatch))
     assert (row.period, row.status) == ("2025-12", "sent")
     # A missed first working day is caught up the next day it runs.
-    assert jobs.send_monthly_report("2026-02-03") == "sent"
+    assert report_jobs.send_monthly_report("2026-02-03") == "sent"
     assert "leden 2026" in smtp.messages[-1]["Subject"]
 
 
@@ -169,16 +169,16 @@ def test_operator_staff_receive_the_report(app, data, smtp) -> None:  # type: ig
     operator = make_staff("operator", None)
     make_staff("clerk", data[0])  # clerks do not get it
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, REPORT_RECIPIENTS=[])
-    assert jobs.send_monthly_report("2026-01-02") == "sent"
+    assert report_jobs.send_monthly_report("2026-01-02") == "sent"
     assert smtp.messages[0]["To"] == operator.email
 
 
 def test_send_due_without_mail_server_or_recipients_logs_and_records_nothing(app, data, caplog) -> None:  # type: ignore[no-untyped-def]
     app.config.update(MAIL_SERVER="", REPORT_RECIPIENTS=["arr@example.cz"])
-    assert jobs.send_monthly_report("2026-01-02") == "mail_not_configured"
+    assert report_jobs.send_monthly_report("2026-01-02") == "mail_not_configured"
     assert "MAIL_SERVER is not configured" in caplog.text
     app.config.update(MAIL_SERVER="127.0.0.1", REPORT_RECIPIENTS=[])
-    assert jobs.send_monthly_report("2026-01-02") == "no_recipients"
+    assert report_jobs.send_monthly_report("2026-01-02") == "no_recipients"
     assert db_session.scalar(select(func.count()).select_from(ReportDispatch)) == 0
 
 
@@ -190,7 +190,7 @@ def test_failed_sending_is_retried(app, data) -> None:  # type: ignore[no-untype
         port = s.getsockname()[1]
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, REPORT_RECIPIENTS=["arr@example.cz"])
     with pytest.raises(OSError):
-        jobs.send_monthly_report("2026-01-02")
+        report_jobs.send_monthly_report("2026-01-02")
     assert db_session.scalar(select(func.count()).select_from(ReportDispatch)) == 0
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from app.reporting.monthly import ReportPeriodError, due_date, parse_period
-from app.services.workdays import (
+from app.timeutil import (
     add_working_days,
     easter_sunday,
     first_working_day,

@@ -16,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import ConsentKind, ConsentRecord, ConsentText, Payment, PaymentState
-from app.services.payments import on_transition
+from app.models import ConsentKind, ConsentRecord, ConsentText, Payment
 
 OPERATOR = "ARR – Agentura regionálního rozvoje, spol. s r.o."
 
@@ -174,8 +173,7 @@ def give_consent(payment: Payment, *, citizen_id: int | None = None, session: Se
     session.info.setdefault(_PENDING, {})[payment.id] = ([t.id for t in texts], citizen_id)
 
 
-@on_transition(PaymentState.STARTED)
-def _record_on_start(payment: Payment, session: Session) -> None:
+def record_on_start(payment: Payment, session: Session) -> None:
     pending = session.info.get(_PENDING, {}).pop(payment.id, None)
     if pending is not None:
         text_ids, citizen_id = pending

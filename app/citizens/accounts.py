@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from app.db import db_session, utcnow
 from app.models import Citizen, CitizenCustomerId, Municipality, Payment
-from app.services.money import format_czk
+from app.money import format_czk
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")

@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from app.citizens.consent import ensure_consent_texts
 from app.db import db_session
+from app.ids import new_external_id
 from app.models import (
     AmountMode,
     Municipality,
@@ -24,13 +26,11 @@ from app.models import (
     ServiceStateChange,
     VariableSymbolRule,
 )
-from app.services.consent import ensure_consent_texts
-from app.services.ids import new_external_id
-from app.services.onboarding import active_services_on
-from app.services.registry import _mod11_ok, czech_account_to_iban, slugify
-from app.services.workdays import month_bounds_utc
+from app.onboarding.pipeline import active_services_on
+from app.registry import _mod11_ok, czech_account_to_iban, slugify
+from app.timeutil import month_bounds_utc
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "liberec_municipalities.csv"
+DATA_FILE = Path(__file__).resolve().parent / "data" / "liberec_municipalities.csv"
 
 # (slug, name, description, mode, amount or (min, max), vs prefix)
 TYPICAL_FEES = [

@@ -1,6 +1,6 @@
 """Obligations (předpisy) as the admin area sees them: the upload of a payer list, the
 list of a service's obligations with filters, and the open-obligation figures of the
-dashboard. The import itself is app.services.obligations."""
+dashboard. The import itself is app.obligations.importing."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from app.db import db_session
-from app.jobs import enqueue, import_obligations_job
+from app.jobs import enqueue
 from app.models import Obligation, ObligationImport, ObligationState, Service
-from app.services.audit import audit
-from app.services.obligations import DEFAULT_MAX_IMPORT_BYTES, create_import
+from app.obligations.jobs import create_import, import_obligations_job
+from app.obligations.reading import DEFAULT_MAX_IMPORT_BYTES
+from app.staff.audit import audit
 
 log = logging.getLogger(__name__)
 

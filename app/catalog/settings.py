@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.models import AmountMatch, AmountMode, LookupMode, Municipality, Service, VariableSymbolRule
-from app.services.audit import audit, snapshot
-from app.services.money import AmountError, format_czk, parse_czk
-from app.services.registry import account_or_iban_to_iban, slugify
+from app.money import AmountError, format_czk, parse_czk
+from app.registry import account_or_iban_to_iban, slugify
+from app.staff.audit import audit, snapshot
 
 _DIGITS = re.compile(r"^\d+$")
 

@@ -26,7 +26,7 @@ from app.models import (
     Service,
     ServiceStateChange,
 )
-from app.services.workdays import czech_date, prague_today
+from app.timeutil import czech_date, prague_today
 
 S = OnboardingState
 
@@ -293,7 +293,7 @@ def create_municipality(
 ) -> Municipality:
     """Add a municipality to the pipeline (its first state dated and noted). Raises
     OnboardingError naming the field; does not commit."""
-    from app.services.registry import is_valid_ico, slugify
+    from app.registry import is_valid_ico, slugify
 
     session = session or db_session()
     name, ico, district = (name or "").strip(), (ico or "").strip().replace(" ", ""), (district or "").strip()

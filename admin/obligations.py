@@ -13,8 +13,8 @@ from admin.forms import ObligationImportForm
 from admin.guards import current_staff, scoped_get_or_404, staff_required
 from app.db import db_session
 from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
-from app.services import admin_obligations as ao
-from app.services.obligations import COLUMN_LABELS
+from app.obligations import listing as ao
+from app.obligations.reading import COLUMN_LABELS
 
 OBLIGATION_STATE_LABELS = {
     ObligationState.UNPAID: "Nezaplaceno",

@@ -1,0 +1,71 @@
+"""The dashboard, the operator's choice of municipality, the municipality's settings."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from admin import bp
+from admin.context import attach_errors
+from admin.forms import ActionForm, SettingsForm
+from admin.guards import (
+    OPERATOR_SCOPE_KEY,
+    current_municipality_id,
+    scoped_get_or_404,
+    staff_required,
+)
+from app.catalog.settings import update_municipality_settings
+from app.db import db_session
+from app.models import (
+    Municipality,
+    StaffRole,
+)
+from app.obligations.listing import open_obligations
+from app.payments import search as ap
+
+
+@bp.get("/")
+@staff_required()
+def dashboard():  # type: ignore[no-untyped-def]
+    mid = current_municipality_id()
+    return render_template("admin/dashboard.html", stats=ap.month_stats(mid), latest=ap.latest_payments(mid),
+                           open_obligations=open_obligations(mid))
+
+
+@bp.post("/obec/vybrat")
+@staff_required(role=StaffRole.OPERATOR)
+def select_municipality():  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("municipality_id") or "").strip()
+    if not raw:
+        session.pop(OPERATOR_SCOPE_KEY, None)
+    elif raw.isdigit() and db_session.get(Municipality, int(raw)) is not None:
+        session[OPERATOR_SCOPE_KEY] = int(raw)
+    else:
+        abort(404)
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+@bp.route("/obec/<int:municipality_id>/nastaveni", methods=["GET", "POST"])
+@staff_required(role=StaffRole.MUNICIPALITY_ADMIN)
+def settings(municipality_id: int):  # type: ignore[no-untyped-def]
+    m = scoped_get_or_404(Municipality, id=municipality_id)
+    form = SettingsForm(mode="demo" if m.demo_mode else "live")
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        errors = update_municipality_settings(m, demo_mode=form.mode.data == "demo", account=form.account.data or "")
+        if not errors:
+            flash(_("Nastavení obce bylo uloženo."), "success")
+            return redirect(url_for("admin.settings", municipality_id=m.id), code=303)
+    attach_errors(form, errors)
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/settings.html", form=form, municipality=m), status

@@ -1,0 +1,93 @@
+"""Exports of the payment list: streamed CSV/XLSX, or a background job for big ones."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from admin import bp
+from admin.forms import ActionForm
+from admin.guards import (
+    current_municipality_id,
+    current_staff,
+    scoped_get_or_404,
+    staff_required,
+)
+from app.jobs import enqueue
+from app.models import (
+    ExportJob,
+    ExportStatus,
+)
+from app.payments import exports
+from app.payments import search as ap
+from app.payments.jobs import run_export
+from app.staff.audit import audit
+
+
+@bp.post("/platby/export")
+@staff_required()
+def payments_export():  # type: ignore[no-untyped-def]
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fmt = request.form.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        abort(400, _("Neznámý formát exportu."))
+    f = ap.PaymentFilter.from_args(request.form)
+    mid = current_municipality_id()
+    count = ap.count_payments(f, mid)
+    audit("export", None, after={"format": fmt, "rows": count, "filters": ap.filter_dict(f)}, municipality_id=mid)
+    if count > current_app.config["EXPORT_SYNC_LIMIT"]:
+        job = exports.start_export_job(current_staff.id, mid, fmt, f)
+        enqueue(run_export, job.id)
+        flash(_("Export má %(n)s řádků; připravujeme ho na pozadí.", n=count), "success")
+        return redirect(url_for("admin.export_status", export_id=job.id), code=303)
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        resp = Response(stream_with_context(exports.stream_csv(f, mid)), mimetype="text/csv; charset=utf-8")
+        resp.headers["Content-Disposition"] = f'attachment; filename="platby-{stamp}.csv"'
+        return resp
+    path = exports.xlsx_tempfile(f, mid)
+    resp = Response(exports.stream_file_and_delete(path),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers["Content-Disposition"] = f'attachment; filename="platby-{stamp}.xlsx"'
+    return resp
+
+
+def _own_export(export_id: int) -> ExportJob:
+    job = scoped_get_or_404(ExportJob, id=export_id)
+    if not current_staff.is_operator and job.staff_id != current_staff.id:
+        abort(404)
+    return job
+
+
+@bp.get("/exporty/<int:export_id>")
+@staff_required()
+def export_status(export_id: int):  # type: ignore[no-untyped-def]
+    return render_template("admin/export_status.html", job=_own_export(export_id))
+
+
+@bp.get("/exporty/<int:export_id>/stahnout")
+@staff_required()
+def export_download(export_id: int):  # type: ignore[no-untyped-def]
+    job = _own_export(export_id)
+    if job.status != ExportStatus.DONE or not job.file_path or not os.path.exists(job.file_path):
+        abort(404)
+    mimetype = "text/csv" if job.format == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return send_file(job.file_path, mimetype=mimetype, as_attachment=True,
+                     download_name=f"platby-export-{job.id}.{job.format}")

@@ -1,0 +1,106 @@
+"""Payments: the filtered list, a payment's detail, refunds."""
+
+from __future__ import annotations
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin import bp
+from admin.forms import RefundForm
+from admin.guards import (
+    current_municipality_id,
+    current_staff,
+    scoped_get_or_404,
+    staff_required,
+)
+from app.db import db_session
+from app.models import (
+    Payment,
+    PaymentEvent,
+    PaymentState,
+    Service,
+    StaffRole,
+)
+from app.money import AmountError, format_czk, parse_czk
+from app.payments import search as ap
+from app.payments.errors import PaymentError
+from app.payments.refunds import refund_payment
+from app.receipts.issuing import receipt_for_payment
+from app.staff.audit import audit
+
+
+def _service_options() -> list[tuple[int, str]]:
+    """The service filter's choices: the services of the municipality in view (none for
+    the operator's all-municipality view, which would list thousands)."""
+    mid = current_municipality_id()
+    if mid is None:
+        return []
+    rows = db_session.execute(
+        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(Service.name)).all()
+    return [(sid, name) for sid, name in rows]
+
+
+@bp.get("/platby")
+@staff_required()
+def payments():  # type: ignore[no-untyped-def]
+    f = ap.PaymentFilter.from_args(request.args)
+    page = ap.list_payments(f, current_municipality_id(), cursor=request.args.get("cursor"),
+                            page_size=current_app.config["ADMIN_PAGE_SIZE"])
+    return render_template("admin/payments.html", f=f, page=page, services=_service_options(),
+                           states=list(PaymentState), filter_args=f.to_args())
+
+
+@bp.get("/platby/<external_id>")
+@staff_required()
+def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
+    payment = scoped_get_or_404(Payment, external_id=external_id)
+    form = RefundForm(amount=format_czk(payment.amount - payment.amount_refunded, symbol=False).replace("\u00a0", ""))
+    return _detail(payment, form)
+
+
+def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ignore[no-untyped-def]
+    events = db_session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
+    refundable = payment.state in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
+    return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
+                           refundable=refundable, receipt=receipt_for_payment(payment)), status
+
+
+@bp.post("/platby/<external_id>/vratit")
+@staff_required(role=StaffRole.CLERK)
+def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
+    payment = scoped_get_or_404(Payment, external_id=external_id)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            amount = parse_czk(form.amount.data)
+        except AmountError:
+            form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
+        else:
+            before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
+            try:
+                refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
+            except PaymentError as exc:
+                db_session.rollback()
+                message = {
+                    "not_refundable": _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
+                    "refund_amount": _("Částka k vrácení musí být kladná a nejvýše %(max)s.",
+                                       max=format_czk(payment.amount - payment.amount_refunded)),
+                    "refund_reason": _("Uveďte důvod vrácení."),
+                }.get(str(exc), _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."))
+                form.form_errors.append(message)
+            else:
+                audit("refund", payment, before=before,
+                      after={"state": payment.state, "amount_refunded": payment.amount_refunded,
+                             "amount": amount, "reason": form.reason.data})
+                flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
+    return _detail(payment, form, 422)

@@ -1,0 +1,1 @@
+"""Onboarding of municipalities: the pipeline with dated history, and creating a municipality."""

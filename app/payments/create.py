@@ -1,0 +1,212 @@
+"""Creating a payment (amount rules, gateway choice, variable symbol) and starting it
+at its gateway."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.db import db_session
+from app.gateways import get_gateway
+from app.ids import is_external_id, new_external_id
+from app.models import (
+    AmountMode,
+    Municipality,
+    Obligation,
+    OnboardingState,
+    Payment,
+    PaymentEvent,
+    PaymentState,
+    Service,
+    VariableSymbolRule,
+)
+from app.payments.errors import AmountRuleError, PaymentError
+from app.payments.transitions import record_event, transition_payment
+from gateway import GatewayError, PaymentRequest
+
+log = logging.getLogger(__name__)
+S = PaymentState
+
+
+def check_amount(service: Service, amount: int | None) -> int:
+    """The amount a payment for this service must have, or AmountRuleError."""
+    if service.amount_mode == AmountMode.FIXED:
+        if not service.amount:
+            raise AmountRuleError("no_price")
+        return service.amount
+    if amount is None:
+        raise AmountRuleError("missing")
+    if amount <= 0:
+        raise AmountRuleError("not_positive")
+    if service.amount_min is not None and amount < service.amount_min:
+        raise AmountRuleError("below_min", service.amount_min)
+    if service.amount_max is not None and amount > service.amount_max:
+        raise AmountRuleError("above_max", service.amount_max)
+    return amount
+
+
+def offered_gateways(service: Service) -> list[str]:
+    """The gateways a payer of this service may choose, in the service's order.
+
+    A municipality in demo mode only ever sees the demo gateway; otherwise the
+    service's allowed gateways that this installation has enabled."""
+    if service.municipality.demo_mode:
+        return ["demo"]
+    enabled = current_app.config.get("ENABLED_GATEWAYS") if has_app_context() else None
+    allowed = list(service.allowed_gateways or ["demo"])
+    return [g for g in allowed if enabled is None or g in enabled]
+
+
+def choose_gateway(payment: Payment, gateway_name: str) -> Payment:
+    """The payer picks how to pay (review page); only before the payment starts."""
+    if payment.state != S.CREATED:
+        raise PaymentError("already_started")
+    if gateway_name not in offered_gateways(payment.service):
+        raise PaymentError("gateway_not_allowed")
+    if payment.gateway_name != gateway_name:
+        record_event(payment, "gateway_message", "gateway chosen", {"from": payment.gateway_name, "to": gateway_name})
+        payment.gateway_name = gateway_name
+        db_session.commit()
+    return payment
+
+
+def _service_as_stored(service: Any) -> Service:
+    """The service as the database has it now. The citizen pages show services from a
+    cache (app/catalog/cache.py) and a view's ORM object may be stale: neither decides
+    whether a payment can be created. Raises PaymentError when it is gone or inactive."""
+    if not isinstance(service, Service):  # a catalogue copy
+        service = db_session.get(Service, service.id)
+        if service is None:
+            raise PaymentError("service_inactive")
+    row = db_session.execute(
+        select(Service.active, Municipality.onboarding_state)
+        .join(Municipality, Municipality.id == Service.municipality_id)
+        .where(Service.id == service.id)
+    ).first()
+    if row is None or not row[0] or row[1] != OnboardingState.ACTIVE:
+        raise PaymentError("service_inactive")
+    return service
+
+
+def create_payment(
+    service: Service,
+    *,
+    amount: int | None,
+    payer_name: str,
+    payer_email: str,
+    gateway_name: str | None = None,
+    form_token: str | None = None,
+    variable_symbol: str | None = None,
+    citizen_id: int | None = None,
+    obligation: Obligation | None = None,
+) -> Payment:
+    """Create a payment in ``created``. The same form token returns the same payment.
+
+    With an obligation, its amount rule applies and the payment carries its variable
+    symbol; paying it credits the obligation. ``citizen_id`` links the payment to the
+    logged-in citizen's account."""
+    if form_token:
+        existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
+        if existing is not None:
+            return existing
+    service = _service_as_stored(service)
+    if not service.active or not service.municipality.is_active:
+        raise PaymentError("service_inactive")
+    if obligation is not None:
+        from app.obligations.lookup import check_obligation_amount
+
+        if obligation.service_id != service.id:
+            raise PaymentError("obligation_mismatch")
+        amount = check_obligation_amount(service, obligation, amount)
+        variable_symbol = variable_symbol or obligation.variable_symbol
+    else:
+        amount = check_amount(service, amount)
+    gateways = offered_gateways(service)
+    gateway_name = gateway_name or (gateways[0] if gateways else "")
+    if gateway_name not in gateways:
+        raise PaymentError("gateway_not_allowed")
+    payment = Payment(
+        external_id=new_external_id(),
+        form_token=form_token,
+        municipality_id=service.municipality_id,
+        service_id=service.id,
+        obligation_id=obligation.id if obligation is not None else None,
+        amount=amount,
+        payer_name=payer_name.strip(),
+        payer_email=payer_email.strip(),
+        gateway_name=gateway_name,
+        state=S.CREATED,
+        citizen_id=citizen_id,
+    )
+    db_session.add(payment)
+    try:
+        db_session.flush()
+    except IntegrityError:
+        # The same form arrived twice at once: the other request won.
+        db_session.rollback()
+        existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
+        if existing is None:
+            raise
+        return existing
+    payment.variable_symbol = variable_symbol or _variable_symbol(service, payment)
+    db_session.add(
+        PaymentEvent(payment_id=payment.id, kind="transition", to_state=S.CREATED, reason="created")
+    )
+    db_session.commit()
+    return payment
+
+
+def _variable_symbol(service: Service, payment: Payment) -> str:
+    if service.vs_rule == VariableSymbolRule.FIXED and service.variable_symbol:
+        return service.variable_symbol
+    prefix = service.variable_symbol or ""
+    width = max(10 - len(prefix), 6)
+    return (prefix + str(payment.id).zfill(width))[-10:]
+
+
+def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Payment:
+    """Create the payment at its gateway and move it to ``started``.
+
+    Starting again returns the payment as it is (its redirect URL is kept)."""
+    if payment.state != S.CREATED:
+        return payment
+    try:
+        # Inside the try: a gateway that is not configured refuses like any other.
+        gw = get_gateway(payment.gateway_name)
+        created = gw.create(
+            PaymentRequest(
+                external_id=payment.external_id,
+                amount=payment.amount,
+                currency=payment.currency,
+                description=f"{payment.service.name} – {payment.municipality.name}",
+                return_url=return_url,
+                notify_url=notify_url,
+                payer_email=payment.payer_email,
+                variable_symbol=payment.variable_symbol,
+            )
+        )
+    except GatewayError as exc:
+        log.warning("gateway %s refused payment %s: %s", payment.gateway_name, payment.external_id, exc)
+        transition_payment(payment, S.FAILED, reason="gateway refused", data={"error": str(exc)})
+        payment.failure_reason = "gateway_error"
+        db_session.commit()
+        return payment
+    payment.gateway_reference = created.reference
+    payment.gateway_redirect_url = created.redirect_url
+    payment.gateway_client_secret = created.client_secret
+    transition_payment(
+        payment, S.STARTED, reason="created at gateway", data={"reference": created.reference}
+    )
+    db_session.commit()
+    return payment
+
+
+
+def find_payment(external_id: str) -> Payment | None:
+    if not is_external_id(external_id):
+        return None
+    return db_session.scalar(select(Payment).where(Payment.external_id == external_id))

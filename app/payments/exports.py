@@ -1,0 +1,161 @@
+"""Exports of the staff's payment list: CSV streamed, XLSX as a file, big ones as jobs.
+Scoped like the list (``municipality_id``, None = all)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import SessionFactory, db_session, utcnow
+from app.models import ExportJob, ExportStatus, Municipality, Payment, Service
+from app.payments.search import PaymentFilter, apply_filters, apply_order, to_prague
+
+# -- exports ---------------------------------------------------------------------------
+EXPORT_HEADER = [
+    "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail",
+]
+
+
+def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Session) -> Iterator[tuple[Any, ...]]:
+    """Rows of the filtered list, fetched in batches from a server-side cursor (flat memory)."""
+    stmt = apply_order(
+        apply_filters(
+            select(
+                Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
+                Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
+                Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+            )
+            .join(Service, Service.id == Payment.service_id)
+            .join(Municipality, Municipality.id == Payment.municipality_id),
+            f, municipality_id,
+        ),
+        f.sort,
+    ).execution_options(yield_per=2000, stream_results=True)
+    for row in session.execute(stmt):
+        yield tuple(row)
+
+
+def _fmt_dt(dt: datetime | None) -> str:
+    local = to_prague(dt)
+    return local.strftime("%Y-%m-%d %H:%M:%S") if local else ""
+
+
+def _csv_amount(amount: int) -> str:
+    crowns, hal = divmod(amount, 100)
+    return f"{crowns},{hal:02d}"
+
+
+def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    """CSV for Czech Excel: UTF-8 with BOM, semicolons, decimal comma."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    yield "\ufeff" + buf.getvalue()
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email) in enumerate(rows, 1):
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
+                         _csv_amount(refunded), vs or "", gw, ref or "", name, email])
+        yield buf.getvalue()
+        del n
+
+
+def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
+    """Write an XLSX with openpyxl's write-only mode (rows go straight to disk)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Platby")
+    ws.append(EXPORT_HEADER)
+    count = 0
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email in rows:
+        cells = []
+        for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
+            c = WriteOnlyCell(ws, value=value)
+            c.number_format = "#,##0.00"
+            cells.append(c)
+        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email])
+        count += 1
+    wb.save(path)
+    return count
+
+
+def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None) -> str:
+    fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platby-")
+    os.close(fd)
+    with SessionFactory() as s:
+        write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    return path
+
+
+def stream_file_and_delete(path: str, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            while data := fh.read(chunk):
+                yield data
+    finally:
+        os.unlink(path)
+
+
+def stream_csv(f: PaymentFilter, municipality_id: int | None) -> Iterator[bytes]:
+    """The CSV as it is produced; its own session so the response can outlive the request."""
+    with SessionFactory() as s:
+        for line in csv_lines(iter_export_rows(f, municipality_id, s)):
+            yield line.encode("utf-8")
+
+
+def start_export_job(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter) -> ExportJob:
+    job = ExportJob(staff_id=staff_id, municipality_id=municipality_id, format=fmt, filters=f.to_args())
+    db_session.add(job)
+    db_session.commit()
+    return job
+
+
+def run_export_job(job_id: int) -> ExportJob | None:
+    """Build an export file (called by app.jobs.run_export)."""
+    job = db_session.get(ExportJob, job_id)
+    if job is None or job.status not in (ExportStatus.PENDING, ExportStatus.FAILED):
+        return job
+    job.status = ExportStatus.RUNNING
+    db_session.commit()
+    directory = current_app.config["EXPORT_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"platby-{job.id}-{os.urandom(8).hex()}.{job.format}")
+    f = PaymentFilter.from_args(job.filters or {})
+    try:
+        with SessionFactory() as s:
+            rows = iter_export_rows(f, job.municipality_id, s)
+            if job.format == "xlsx":
+                count = write_xlsx(rows, path)
+            else:
+                count = 0
+                with open(path, "w", encoding="utf-8", newline="") as fh:
+                    for line in csv_lines(rows):
+                        fh.write(line)
+                        count += 1
+                count -= 1  # the header
+    except Exception as exc:  # noqa: BLE001 - any failure is shown on the job page
+        job.status = ExportStatus.FAILED
+        job.error = str(exc)[:300]
+        db_session.commit()
+        if os.path.exists(path):
+            os.unlink(path)
+        return job
+    job.status = ExportStatus.DONE
+    job.file_path = path
+    job.row_count = count
+    job.finished_at = utcnow()
+    db_session.commit()
+    return job

@@ -1,0 +1,64 @@
+"""The gateway's truth: bring a payment in line with what its gateway says."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from app.db import db_session
+from app.gateways import get_gateway
+from app.models import (
+    Payment,
+    PaymentState,
+)
+from app.payments.transitions import record_event, transition_payment
+from gateway import GatewayError, GatewayStatus, StatusResult
+
+log = logging.getLogger(__name__)
+S = PaymentState
+
+
+def apply_gateway_status(payment: Payment, status: StatusResult, *, source: str) -> Payment:
+    """Bring our payment in line with what the gateway says. Does not commit."""
+    if status.amount and status.amount != payment.amount:
+        record_event(payment, "gateway_message", "amount mismatch", {"gateway_amount": status.amount})
+        log.error("amount mismatch on %s: %s != %s", payment.external_id, status.amount, payment.amount)
+        return payment
+    state = PaymentState(payment.state)
+    target: PaymentState | None = None
+    if status.status == GatewayStatus.PAID and state in (S.CREATED, S.STARTED, S.EXPIRED):
+        if state == S.CREATED:
+            transition_payment(payment, S.STARTED, reason=f"{source}: seen at gateway")
+        target = S.PAID
+    elif status.status == GatewayStatus.FAILED and state in (S.CREATED, S.STARTED):
+        target = S.FAILED
+        payment.failure_reason = (status.failure_reason or "declined")[:200]
+    elif status.status == GatewayStatus.CANCELLED and state in (S.CREATED, S.STARTED):
+        target = S.CANCELLED
+    if target is not None:
+        payment = transition_payment(payment, target, reason=source, data={"gateway_status": status.status})
+        state = target
+    if state in (S.PAID, S.PARTIALLY_REFUNDED) and status.amount_refunded > payment.amount_refunded:
+        apply_refunded(payment, status.amount_refunded, reason=f"{source}: refunded at gateway")
+    return payment
+
+
+def apply_refunded(payment: Payment, total_refunded: int, *, reason: str, data: Mapping[str, Any] | None = None) -> None:
+    to = S.REFUNDED if total_refunded >= payment.amount else S.PARTIALLY_REFUNDED
+    locked = transition_payment(payment, to, reason=reason, data={"amount_refunded": total_refunded, **(data or {})})
+    locked.amount_refunded = min(total_refunded, locked.amount)
+
+
+def sync_payment(payment: Payment, *, source: str) -> Payment:
+    """Ask the gateway for the truth about a payment and apply it; commits."""
+    if not payment.gateway_reference:
+        return payment
+    try:
+        status = get_gateway(payment.gateway_name).get_status(payment.gateway_reference)
+    except GatewayError as exc:
+        log.warning("status of %s unavailable: %s", payment.external_id, exc)
+        return payment
+    apply_gateway_status(payment, status, source=source)
+    db_session.commit()
+    return payment

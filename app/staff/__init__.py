@@ -1,0 +1,1 @@
+"""Staff of the portal: accounts, logins with TOTP, invitations and resets, and the audit log."""
