@@ -30,14 +30,14 @@ class Sizes:
 
 
 SHORT = Sizes(
-    kill_payments=8,
-    redis_payments=5,
+    kill_payments=6,
+    redis_payments=4,
     redis_outage=3,
     pg_clients=20,
     pg_seconds=5,
     pg_restart_at=2,
-    dropped_payments=10,
-    storm_payments=30,
+    dropped_payments=8,
+    storm_payments=20,
     storm_replays=5,
     storm_threads=8,
 )
