@@ -40,7 +40,7 @@ class Timing:
 
 
 SHORT_TIMING = Timing(drain=4, heal=10)
-FULL_TIMING = Timing(drain=90, heal=300)
+FULL_TIMING = Timing(drain=90, heal=180)
 
 
 def demo_services(stack: Stack, limit: int = 12) -> list[Service]:
@@ -96,6 +96,7 @@ def run_scenarios(names: Iterable[str], sizes: Sizes, timing: Timing, *, keep: b
             t0 = time.monotonic()
             try:
                 SCENARIOS[name](ctx)
+                ctx.notes.append(f"load and fault: {time.monotonic() - t0:.0f} s")
                 heal(ctx, checker, result, since, mark, timing)
             finally:
                 try:

@@ -39,6 +39,22 @@ KNOWN = {
     "are never processed: no outbox or sweep, retries get 409 (issue 10, Deliver 2)",
     **{(name, "jobs_backlog"): APP_PER_JOB for name in SCENARIOS},
 }
+# Fails only when a job's database work meets the restart (about every other run on main):
+# a strict marker would make the suite flaky, so this one is lenient.
+TIMING_DEPENDENT = {
+    ("postgres-restart", "jobs_lost"): "a job whose queries meet the PostgreSQL restart fails "
+    "(OperationalError) and is never retried (issue 10, Deliver 3)",
+}
+
+
+def _marks(name: str, key: str) -> list[pytest.MarkDecorator]:
+    if (name, key) in KNOWN:
+        return [pytest.mark.xfail(strict=True, reason=KNOWN[(name, key)])]
+    if (name, key) in TIMING_DEPENDENT:
+        return [pytest.mark.xfail(strict=False, reason=TIMING_DEPENDENT[(name, key)])]
+    return []
+
+
 CELLS = [
     pytest.param(
         name,
