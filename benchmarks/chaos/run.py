@@ -29,8 +29,13 @@ from benchmarks.chaos.citizen import Recorder, Service  # noqa: E402
 from benchmarks.chaos.scenarios import FULL, SCENARIOS, SHORT, Context, Sizes  # noqa: E402
 from benchmarks.chaos.stack import Stack  # noqa: E402
 
-# The heal runs cron as if the poll's delay had passed: the suite cannot wait minutes.
-CRON_ENV = {"PAYMENT_POLL_AFTER_MINUTES": "0"}
+# The heal runs cron as if the poll's and the sweep's delays had passed: the suite cannot
+# wait minutes (both the old and the new names of these settings).
+CRON_ENV = {
+    "PAYMENT_POLL_AFTER_MINUTES": "0",
+    "STUCK_PAYMENT_POLL_DELAY_SECONDS": "0",
+    "NOTIFICATION_SWEEP_AFTER_SECONDS": "0",
+}
 
 
 @dataclass

@@ -39,16 +39,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def readme_commands() -> tuple[str, list[str]]:
+def readme_commands(text: str | None = None) -> tuple[str, list[str]]:
     """The worker command and the frequent cron commands of the README's production
     section, so the suite runs what a deployment runs (daily report commands excluded)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    if text is None:
+        text = (ROOT / "README.md").read_text(encoding="utf-8")
     worker = DEFAULT_WORKER
-    m = re.search(r"Worker:\s*`([^`]+)`", text)
+    m = re.search(r"\bworker\b[^`\n]*?:\s*`([^`]+)`", text, re.I)
     if m:
         worker = m.group(1)
     cron = DEFAULT_CRON
-    m = re.search(r"^- Cron:(.*?)(?=^- |\Z)", text, re.S | re.M)
+    # From the "cron:" bullet to the next top-level bullet or heading.
+    m = re.search(r"^\s*- cron:(.*?)(?=^- |^#|\Z)", text, re.S | re.M | re.I)
     if m:
         found = [c for c in re.findall(r"`(flask [^`]+)`", m.group(1)) if " report " not in f" {c} "]
         cron = found or cron
