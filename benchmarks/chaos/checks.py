@@ -163,7 +163,8 @@ class Checker:
         w = since.payment
         result.payments = self.sql("SELECT count(*) FROM payment WHERE id > %s", w)[0][0]
         states = self.sql("SELECT state, count(*) FROM payment WHERE id > %s GROUP BY state ORDER BY state", w)
-        d.append("payments: " + ", ".join(f"{s} {n}" for s, n in states))
+        owed = self.sql("SELECT count(*) FROM payment WHERE id > %s AND obligation_id IS NOT NULL", w)[0][0]
+        d.append("payments: " + ", ".join(f"{s} {n}" for s, n in states) + f" ({owed} of them pay an obligation)")
         rows = self.sql(
             "SELECT p.external_id, p.state FROM demo_gateway_transaction g JOIN payment p "
             "ON p.gateway_name = 'demo' AND p.gateway_reference = g.reference "

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.chaos.checks import COLUMNS, Checker, Result  # noqa: E402
 from benchmarks.chaos.citizen import Recorder, Service  # noqa: E402
-from benchmarks.chaos.scenarios import FULL, SCENARIOS, SHORT, Context, Sizes  # noqa: E402
+from benchmarks.chaos.scenarios import FULL, SCENARIOS, SHORT, Context, Obligations, Sizes  # noqa: E402
 from benchmarks.chaos.stack import Stack  # noqa: E402
 
 # The heal runs cron as if the poll's and the sweep's delays had passed: the suite cannot
@@ -58,6 +58,25 @@ def demo_services(stack: Stack, limit: int = 12) -> list[Service]:
     if not services:
         raise RuntimeError("no payable demo service in the seeded data")
     return services
+
+
+def setup_obligations(stack: Stack, service: Service, n: int) -> Obligations:
+    """A payer list of n obligations for one service, imported with the operator's CLI; the
+    service offers the lookup (as a clerk sets it in the admin)."""
+    stack.psql(
+        "UPDATE service SET lookup_mode = 'optional', amount_match = 'exact' WHERE slug = "
+        f"'{service.slug}' AND municipality_id = (SELECT id FROM municipality WHERE slug = '{service.municipality}')"
+    )
+    ids = [f"CH{i:06d}" for i in range(n)]
+    path = stack.tmp / "obligations.csv"
+    lines = ["zakaznicke cislo,jmeno,castka,variabilni symbol"]
+    lines += [f"{cid},Jan Novák {i},{service.amount // 100},{9000000000 + i}" for i, cid in enumerate(ids)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stack.flask(
+        "obligations",
+        ["-m", "flask", "obligations", "import", str(path), "--service", f"{service.municipality}/{service.slug}"],
+    )
+    return Obligations(service, ids)
 
 
 def heal(ctx: Context, checker: Checker, result: Result, since, mark: int, timing: Timing) -> None:  # type: ignore[no-untyped-def]
@@ -93,8 +112,9 @@ def run_scenarios(names: Iterable[str], sizes: Sizes, timing: Timing, *, keep: b
         )
         checker = Checker(stack.database_url, stack.redis_url)
         services = demo_services(stack)
+        obligations = setup_obligations(stack, services[0], 5000)
         for name in names:
-            ctx = Context(stack, recorder, checker, services, sizes, notes=[])
+            ctx = Context(stack, recorder, checker, services, sizes, notes=[], obligations=obligations)
             since = checker.watermark()
             mark = recorder.mark()
             result = Result(name)

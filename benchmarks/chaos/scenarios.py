@@ -55,6 +55,19 @@ FULL = Sizes(
 )
 
 
+class Obligations:
+    """A payer list imported into one service: each obligation is paid by one citizen."""
+
+    def __init__(self, service: Service, customer_ids: list[str]) -> None:
+        self.service = service
+        self._ids = iter(customer_ids)
+        self._lock = threading.Lock()
+
+    def next(self) -> str | None:
+        with self._lock:
+            return next(self._ids, None)
+
+
 @dataclass
 class Context:
     stack: Stack
@@ -63,6 +76,7 @@ class Context:
     services: list[Service]
     sizes: Sizes
     notes: list[str]
+    obligations: Obligations | None = None
 
     def client(self) -> Client:
         assert self.stack.relay is not None
@@ -71,13 +85,25 @@ class Context:
     def service(self, i: int) -> Service:
         return self.services[i % len(self.services)]
 
+    def pay(self, client: Client, i: int, **kwargs) -> Paid:  # type: ignore[no-untyped-def]
+        """Payment number i: every third one pays an obligation looked up by customer ID."""
+        customer_id = self.obligations.next() if self.obligations is not None and i % 3 == 0 else None
+        if customer_id is not None:
+            assert self.obligations is not None
+            return pay(client, self.obligations.service, customer_id=customer_id, **kwargs)
+        return pay(client, self.service(i), **kwargs)
 
-def pay_many(ctx: Context, n: int, *, threads: int = 4, visit_return: bool = True) -> list[Paid]:
-    """n citizens pay (each its own browser), ``threads`` at a time; failed flows are dropped."""
+
+def pay_many(ctx: Context, n: int, *, threads: int = 4, visit_return: bool = True, fast: bool = False) -> list[Paid]:
+    """n citizens pay (each its own browser; with ``fast`` one browser per thread paying
+    again and again), ``threads`` at a time; failed flows are dropped."""
+    local = threading.local()
 
     def one(i: int) -> Paid | None:
+        if not fast or not hasattr(local, "client"):
+            local.client = ctx.client()
         try:
-            return pay(ctx.client(), ctx.service(i), visit_return=visit_return)
+            return ctx.pay(local.client, i, visit_return=visit_return, fast=fast)
         except FlowError as exc:
             ctx.notes.append(f"citizen gave up: {exc}")
             return None
@@ -127,10 +153,12 @@ def postgres_restart(ctx: Context) -> None:
     def citizen(i: int) -> None:
         client = ctx.client()
         rng = random.Random(i)
+        n = 0
         while not stop.is_set():
+            n += 1
             try:
                 outcome = "pay" if rng.random() < 0.9 else "decline"
-                pay(client, ctx.service(i), outcome=outcome, visit_return=rng.random() < 0.7)
+                ctx.pay(client, i + n * len(threads), outcome=outcome, visit_return=rng.random() < 0.7)
                 counts["paid"] += 1
             except FlowError:
                 counts["gave_up"] += 1
@@ -173,7 +201,7 @@ def notification_storm(ctx: Context) -> None:
     relay = ctx.stack.relay
     assert relay is not None
     relay.drop = True  # this scenario's notifications are the suite's own
-    paid = pay_many(ctx, s.storm_payments, threads=8, visit_return=False)
+    paid = pay_many(ctx, s.storm_payments, threads=8, visit_return=False, fast=True)
     time.sleep(1.0)
     relay.drop = False
     sends = [(p.reference, f"evt_storm_{p.reference}") for p in paid for _ in range(s.storm_replays)]
