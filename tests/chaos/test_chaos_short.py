@@ -34,7 +34,7 @@ KNOWN = {
     ("worker-kill", "jobs_lost"): "a job killed with its worker is abandoned, never retried or swept "
     "(AbandonedJobError; issue 10, Deliver 3)",
     ("redis-outage", "http_5xx"): "the webhook commits the notification, then the enqueue fails: 500 "
-    "(issue 10, Deliver 2)",
+    "(issue 10, Deliver 2); the obligation lookup's rate limiter answers 500 without Redis (Deliver 5)",
     ("redis-outage", "jobs_lost"): "notifications recorded while Redis is down (or queued when it restarts empty) "
     "are never processed: no outbox or sweep, retries get 409 (issue 10, Deliver 2)",
     **{(name, "jobs_backlog"): APP_PER_JOB for name in SCENARIOS},
