@@ -123,17 +123,19 @@ class Checker:
         conn = self.redis()
         try:
             q = Queue(QUEUE, connection=conn)
-            running = {w.get_current_job_id() for w in live_workers(q) if w.get_state() == "busy"}
-            started = StartedJobRegistry(queue=q).get_job_ids(cleanup=False)
+            alive = {w.name for w in live_workers(q)}
             ids = {
                 "queued": q.get_job_ids(),
                 "scheduled": ScheduledJobRegistry(queue=q).get_job_ids(cleanup=False),
-                "running": [j for j in started if j in running],
+                "started": StartedJobRegistry(queue=q).get_job_ids(cleanup=False),
                 "failed": FailedJobRegistry(queue=q).get_job_ids(cleanup=False),
-                # A job still "started" that no live worker is running was abandoned by a dead one.
-                "abandoned": [j for j in started if j not in running],
             }
-            return {k: [j for j in Job.fetch_many(v, connection=conn) if j is not None] for k, v in ids.items()}
+            jobs = {k: [j for j in Job.fetch_many(v, connection=conn) if j is not None] for k, v in ids.items()}
+            # A job still "started" whose worker process is gone was abandoned by a dead worker.
+            started = jobs.pop("started")
+            jobs["running"] = [j for j in started if j.worker_name in alive]
+            jobs["abandoned"] = [j for j in started if j.worker_name not in alive]
+            return jobs
         finally:
             conn.close()
 
@@ -147,10 +149,11 @@ class Checker:
                 for job_id in reg.get_job_ids(cleanup=False):
                     reg.remove(job_id, delete_job=True)
             started = StartedJobRegistry(queue=q)
-            running = {w.get_current_job_id() for w in live_workers(q) if w.get_state() == "busy"}
+            alive = {w.name for w in live_workers(q)}
             for entry in conn.zrange(started.key, 0, -1):  # "<job id>:<execution id>"
                 job_id = started.parse_job_id(entry)
-                if job_id not in running:
+                job = Job.fetch_many([job_id], connection=conn)[0]
+                if job is None or job.worker_name not in alive:
                     conn.zrem(started.key, entry)
                     conn.delete(Job.key_for(job_id))
         finally:

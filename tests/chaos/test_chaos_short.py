@@ -60,7 +60,7 @@ CELLS = [
         name,
         key,
         id=f"{name}-{key}",
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(name, key)])] if (name, key) in KNOWN else [],
+        marks=_marks(name, key),
     )
     for name in SCENARIOS
     for key in INVARIANTS
