@@ -5,28 +5,43 @@ is in (pay-frontend's state enforcer)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalog.cache import municipality_catalog
+from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
-from app.citizens.consent import ConsentKind, current_text, give_consent
+from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
+from app.messages import message_for
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
-from app.money import format_czk
+from app.money import amount_input
 from app.obligations.lookup import (
+    LookupInputError,
     amount_editable,
     describe_obligation,
     find_obligation,
-    obligation_from_token,
+    obligation_for_payment,
     obligation_token,
 )
 from app.payments.cards import confirm_card_payment
@@ -86,6 +101,23 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     entry = municipality_catalog(slug)
     if entry is None:
         abort(404)
+    # The page is the same for every visitor without a citizen login or a pending message:
+    # an ETag from the catalogue data and the language lets a browser revalidate it, and a
+    # match is answered 304 without rendering. no-cache: a browser asks every time, so a
+    # deactivated service still disappears within CATALOG_CACHE_SECONDS.
+    if not citizen_in_session() and "_flashes" not in session:
+        etag = hashlib.sha256(f"{entry_etag(entry)}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
+        if etag in request.if_none_match:
+            response = current_app.response_class(status=304)
+        else:
+            response = make_response(_render_municipality(entry))
+        response.set_etag(etag)
+        response.cache_control.no_cache = True
+        return response
+    return _render_municipality(entry)
+
+
+def _render_municipality(entry):  # type: ignore[no-untyped-def]
     return render_template(
         "checkout/municipality.html", municipality=entry.municipality, services=entry.services, catalog=entry
     )
@@ -124,32 +156,29 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
             autocommit_reads()
         citizen = current_citizen()
         # A logged-in citizen finds their name and e-mail filled in (and may change them).
-        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
+        form = PayForm.blank(name=citizen.name, email=citizen.email or "") if citizen else PayForm.blank()
         return _render_pay(entry.municipality, shown, form, None, catalog=entry)
     m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
-    obligation = None
-    if service.lookup_mode != LookupMode.NONE and request.form.get("obligation_token"):
-        obligation = obligation_from_token(service, request.form.get("obligation_token"))
-        if obligation is None:
-            return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."))
-    elif service.lookup_mode == LookupMode.REQUIRED:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Nejprve vyhledejte svůj předpis podle zákaznického čísla."))
+    try:
+        obligation = obligation_for_payment(service, request.form.get("obligation_token"))
+    except LookupInputError as exc:
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
     form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
-    if not form.errors:
+    if not form.messages:
         try:
             payment = create_payment(
                 service,
-                amount=form.amount,
-                payer_name=form.name,
-                payer_email=form.email,
+                amount=form.amount_value,
+                payer_name=form.name.data,
+                payer_email=form.email.data,
                 form_token=form_token,
                 citizen_id=citizen.id if citizen else None,
                 obligation=obligation,
             )
-        except PaymentError:
-            form.errors["form"] = _("Tuto službu nyní nelze zaplatit.")
+        except PaymentError as exc:
+            form.messages["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
     return _render_pay(m, service, form, form_token, obligation=obligation, status=422)
@@ -165,12 +194,29 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     query = (request.form.get("customer_id") or "")[:200]
     error = lookup_error_message(query)
     if error:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=error, lookup_query=query[:100])
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=error, lookup_query=query[:100])
     obligation = find_obligation(service, query)
     if obligation is None:
         # The same answer for an unknown ID and for another municipality's.
-        return _render_pay(m, service, PayForm(), None, lookup_not_found=True, lookup_query=query)
-    form = PayForm(amount_text=format_czk(obligation.remaining, symbol=False))
+        return _render_pay(m, service, PayForm.blank(), None, lookup_not_found=True, lookup_query=query)
+    form = PayForm.blank(amount=amount_input(obligation.remaining))
+    return _render_pay(m, service, form, None, obligation=obligation)
+
+
+@bp.get("/obec/<slug>/<service_slug>/predpis/<token>")
+def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no-untyped-def]
+    """The pay form for an obligation the citizen's account links to: the link carries the
+    same signed token as the form after a lookup."""
+    m, service = _active_service(slug, service_slug)
+    try:
+        obligation = obligation_for_payment(service, token)
+    except LookupInputError as exc:
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
+    if obligation is None:  # the service has no payer list
+        abort(404)
+    citizen = current_citizen()
+    data = {"name": citizen.name, "email": citizen.email or ""} if citizen else {}
+    form = PayForm.blank(amount=amount_input(obligation.remaining), **data)
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
@@ -184,7 +230,7 @@ def _redirect_by_state(payment: Payment):  # type: ignore[no-untyped-def]
         return redirect(url_for("checkout.review", external_id=payment.external_id))
     if payment.state == S.STARTED and _embedded(payment):
         return redirect(url_for("checkout.card", external_id=payment.external_id))
-    if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
     return redirect(url_for("checkout.status", external_id=payment.external_id))
 
@@ -222,10 +268,10 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
     if chosen is not None and chosen[:30] not in offered_gateways(payment.service):
         error = _("Vyberte jeden z nabízených způsobů platby.")
     consent_error = None
-    if request.form.get("consent") != "yes":
-        consent_error = _(
-            "Pro platbu je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů."
-        )
+    try:
+        require_consent(request.form.get("consent") == "yes")
+    except ConsentRequired as exc:
+        consent_error = message_for(exc)
     if error or consent_error:
         return _review_page(payment, error=error, consent_error=consent_error), 422
     if chosen is not None:
@@ -253,10 +299,11 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state == S.CREATED:
         return _redirect_by_state(payment)
-    if payment.state in (S.STARTED, S.EXPIRED):
+    if payment.can_become_paid:
         payment = sync_payment(payment, source="return page")
-    if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
+    # While the card payment waits or after it failed, a bank transfer is offered instead.
     transfer = transfer_for_payment(payment) if payment.state in (S.STARTED, S.FAILED) else None
     return render_template("checkout/status.html", payment=payment, transfer=transfer)
 
@@ -264,7 +311,7 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/platba/<external_id>/zaplaceno")
 def success(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
-    if payment.state not in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if not payment.is_paid:
         return _redirect_by_state(payment)
     return render_template("checkout/success.html", payment=payment, receipt=receipt_for_payment(payment))
 
@@ -284,13 +331,6 @@ def card(external_id: str):  # type: ignore[no-untyped-def]
     )
 
 
-_CARD_ERRORS = {
-    "invalid_card_token": lambda: _("Údaje o kartě se nepodařilo ověřit. Zadejte je prosím znovu."),
-    "not_started": lambda: _("Platba ještě nebyla zahájena."),
-    "no_card_form": lambda: _("Tuto platbu nelze zaplatit kartou na této stránce."),
-}
-
-
 @bp.post("/platba/<external_id>/karta/potvrdit")
 @limiter.limit("10 per minute")
 def confirm_card(external_id: str):  # type: ignore[no-untyped-def]
@@ -303,7 +343,7 @@ def confirm_card(external_id: str):  # type: ignore[no-untyped-def]
     try:
         result = confirm_card_payment(payment, token)
     except CardPaymentError as exc:
-        message = _CARD_ERRORS.get(exc.code, lambda: _("Platbu se nepodařilo odeslat. Zkuste to prosím znovu."))()
+        message = message_for(exc)
         # A bad token is the browser's fault; a payment in the wrong state is a conflict;
         # anything else is the gateway's trouble and may pass on a retry.
         status = 400 if exc.code == "invalid_card_token" else 409 if not exc.retryable else 502
