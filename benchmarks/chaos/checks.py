@@ -133,8 +133,14 @@ class Checker:
             jobs = {k: [j for j in Job.fetch_many(v, connection=conn) if j is not None] for k, v in ids.items()}
             # A job still "started" whose worker process is gone was abandoned by a dead worker.
             started = jobs.pop("started")
-            jobs["running"] = [j for j in started if j.worker_name in alive]
-            jobs["abandoned"] = [j for j in started if j.worker_name not in alive]
+            # A job that ends while this is read loses its worker's name and its "started"
+            # status: only one still started under a dead worker's name is abandoned.
+            jobs["abandoned"] = [
+                j
+                for j in started
+                if j.worker_name and j.worker_name not in alive and j.get_status(refresh=True) == "started"
+            ]
+            jobs["running"] = [j for j in started if j not in jobs["abandoned"]]
             return jobs
         finally:
             conn.close()
