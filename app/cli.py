@@ -41,8 +41,20 @@ def register(app: Flask) -> None:
 
     @payments_group.command("poll")
     def poll_cmd() -> None:
-        """Ask the gateway about payments stuck in started."""
+        """Ask the gateway about payments stuck in started, and about refunds waiting to be paid out."""
         click.echo(f"changed {payment_jobs.poll_started()}")
+        click.echo(f"refunds paid out {payment_jobs.settle_pending_refunds()}")
+
+    @app.cli.group("secrets")
+    def secrets_group() -> None:
+        """Gateway secrets encrypted at rest (SECRET_ENCRYPTION_KEYS)."""
+
+    @secrets_group.command("rotate")
+    def rotate_cmd() -> None:
+        """Re-encrypt every stored gateway secret with the first key of SECRET_ENCRYPTION_KEYS."""
+        from app.gateway_accounts.accounts import rotate_all
+
+        click.echo(f"re-encrypted {rotate_all()} gateway accounts")
 
     @app.cli.group("receipts")
     def receipts_group() -> None:

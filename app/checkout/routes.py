@@ -31,10 +31,11 @@ from app.obligations.lookup import (
 )
 from app.payments.cards import confirm_card_payment
 from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
-from app.payments.errors import CardPaymentError, PaymentError
-from app.payments.status import sync_payment
+from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentError
+from app.payments.status import apply_return, sync_payment
 from app.qr import transfer_for_payment, transfer_for_service
 from app.receipts.issuing import receipt_for_payment
+from gateway import InvalidNotification
 
 S = PaymentState
 
@@ -235,11 +236,24 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
             return _review_page(payment, error=_("Vyberte jeden z nabízených způsobů platby.")), 422
     base = current_app.config["BASE_URL"].rstrip("/")
     return_url = base + url_for("checkout.status", external_id=payment.external_id)
-    notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
+    if payment.gateway_account is not None:
+        # The municipality's own account: its notifications are verified with its secret.
+        notify_url = base + url_for(
+            "webhooks.receive_for_account", gateway_name=payment.gateway_name, account_id=payment.gateway_account.public_id
+        )
+    else:
+        notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
     citizen = current_citizen()
     # Recorded in the transaction that starts the payment.
     give_consent(payment, citizen_id=citizen.id if citizen else None)
-    payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
+    try:
+        payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
+    except GatewayUnavailable:
+        message = _(
+            "Platební brána teď neodpovídá. Zkuste to prosím za chvíli znovu, nebo zaplaťte převodem "
+            "podle údajů níže. Vaše platba zůstává uložena."
+        )
+        return _review_page(payment, error=message), 503
     if payment.state != S.STARTED:
         return _redirect_by_state(payment)
     if payment.gateway_redirect_url:
@@ -253,7 +267,13 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state == S.CREATED:
         return _redirect_by_state(payment)
-    if payment.can_become_paid:
+    if request.args and payment.gateway_reference:
+        # Parameters the gateway sent the payer back with (GP webpay signs them).
+        try:
+            payment = apply_return(payment, request.args)
+        except InvalidNotification:
+            abort(400)
+    elif payment.can_become_paid:
         payment = sync_payment(payment, source="return page")
     if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
@@ -278,6 +298,9 @@ def card(external_id: str):  # type: ignore[no-untyped-def]
     if payment.state != S.STARTED or not _embedded(payment):
         return _redirect_by_state(payment)
     publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY")
+    if payment.gateway_account is not None:
+        # The municipality's own Stripe account (the publishable key is not a secret).
+        publishable_key = (payment.gateway_account.settings or {}).get("publishable_key") or publishable_key
     js_url = current_app.config.get("STRIPE_JS_URL")
     return (
         render_template("checkout/card.html", payment=payment, publishable_key=publishable_key, stripe_js_url=js_url),

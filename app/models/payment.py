@@ -146,6 +146,15 @@ class Payment(Base):
     # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
     gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The municipality's merchant account the payment was created with (NULL: the
+    # installation-wide gateway configuration). Kept for its whole life: status, refunds.
+    gateway_account_id: Mapped[int | None] = mapped_column(ForeignKey("gateway_account.id"), index=True)
+    # What the gateway last said beyond the state, plain values for the status page and the
+    # receipt: {"gateway_status": "processing", "btc_amount": "0.0001", "rate": "2300000",
+    # "amount_remaining": 5000, ...}.
+    gateway_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Paid more than the amount (BTCPay PaidOver): haléře to be returned to the payer.
+    amount_overpaid: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
@@ -153,6 +162,7 @@ class Payment(Base):
     service: Mapped[Service] = relationship()  # noqa: F821
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
     obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
+    gateway_account: Mapped[GatewayAccount | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

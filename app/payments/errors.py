@@ -39,8 +39,21 @@ class CardPaymentError(PaymentError):
 
 
 
+class GatewayUnavailable(PaymentError):
+    """The payment's gateway did not answer when the payment was started; the payment is
+    kept in ``created`` (the payer may try again later or pay by transfer)."""
+
+
 class NotificationRejected(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class DuplicateNotification(NotificationRejected):
+    """An event already recorded (a replay, or GoPay repeating its trigger)."""
+
+    def __init__(self, payment_id: int):
+        super().__init__(409, "event already processed")
+        self.payment_id = payment_id

@@ -9,7 +9,7 @@ from flask import current_app
 from app.db import db_session
 from app.jobs import in_app
 from app.models import Payment
-from app.payments import expiry, notifications, status
+from app.payments import expiry, notifications, refunds, status
 from app.payments.exports import run_export_job
 
 
@@ -34,6 +34,11 @@ def expire_abandoned() -> int:
 @in_app
 def poll_started() -> int:
     return expiry.poll_started(timedelta(minutes=current_app.config["PAYMENT_POLL_AFTER_MINUTES"]))
+
+
+@in_app
+def settle_pending_refunds() -> int:
+    return refunds.settle_pending_refunds()
 
 
 def run_export(export_id: int) -> str:

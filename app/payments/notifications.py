@@ -9,14 +9,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session, utcnow
-from app.gateways import get_gateway
+from app.gateway_accounts.accounts import find_by_public_id
+from app.gateways import build_account_gateway, get_gateway
 from app.models import (
     GatewayNotification,
     Payment,
     PaymentState,
 )
 from app.models.payment import contradicts_outcome
-from app.payments.errors import NotificationRejected
+from app.payments.errors import DuplicateNotification, NotificationRejected
 from app.payments.status import sync_payment
 from app.payments.transitions import record_event
 from gateway import GatewayError, InvalidNotification
@@ -25,22 +26,42 @@ log = logging.getLogger(__name__)
 S = PaymentState
 
 
-def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
+def receive_notification(
+    gateway_name: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    query: Mapping[str, str] | None = None,
+    account_public_id: str | None = None,
+) -> GatewayNotification:
     """Verify a gateway notification and record it once; the caller enqueues processing.
+
+    ``account_public_id`` names the municipality's gateway account from the webhook URL
+    (``/webhooks/<gateway>/<public id>``): that account's adapter (and secret) verifies the
+    notification, and only that account's payments match it. ``query`` carries the URL
+    parameters (GoPay notifies with a GET ``?id=``).
 
     Raises NotificationRejected (4xx) for forged, malformed, replayed, unknown or stale
     notifications; nothing about the payment changes then."""
+    account = None
     try:
-        gw = get_gateway(gateway_name)
+        if account_public_id is not None:
+            account = find_by_public_id(gateway_name, account_public_id)
+            if account is None:
+                raise NotificationRejected(404, "unknown gateway account")
+            gw = build_account_gateway(account)
+        else:
+            gw = get_gateway(gateway_name)
     except GatewayError:
         raise NotificationRejected(404, "unknown gateway") from None
     try:
-        note = gw.parse_notification(body, headers)
+        note = gw.parse_notification(body, headers, query)
     except InvalidNotification as exc:
         raise NotificationRejected(400, f"invalid notification: {exc}") from None
-    payment = db_session.scalar(
-        select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
-    )
+    stmt = select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
+    if account is not None:
+        stmt = stmt.where(Payment.gateway_account_id == account.id)
+    payment = db_session.scalar(stmt)
     if payment is None:
         raise NotificationRejected(404, "unknown payment reference")
     if note.implied_status is not None and contradicts_outcome(payment.state, note.implied_status):
@@ -48,12 +69,13 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
     row = GatewayNotification(
         gateway_name=gateway_name, event_id=note.event_id, event_type=note.event_type, reference=note.reference
     )
+    payment_id = payment.id
     db_session.add(row)
     try:
         db_session.flush()
     except IntegrityError:
         db_session.rollback()
-        raise NotificationRejected(409, "event already processed") from None
+        raise DuplicateNotification(payment_id) from None
     record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
     db_session.commit()
     return row

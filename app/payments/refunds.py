@@ -1,38 +1,64 @@
-"""Refunds through the gateway, via the state machine."""
+"""Refunds through the gateway, via the state machine.
+
+Card gateways (Stripe, GoPay, GP webpay) refund at once. BTCPay cannot: it creates a pull
+payment the payer claims with their own wallet address, and the refund is recorded only
+when BTCPay reports it paid out (``settle_pending_refunds``, run by ``flask payments poll``).
+Until then it is a ``refund_pending`` event and its amount is not refundable again."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from sqlalchemy import select
 
 from app.db import db_session
-from app.gateways import get_gateway
-from app.models import (
-    Payment,
-    PaymentState,
-)
+from app.gateways import gateway_for_payment
+from app.models import Payment, PaymentEvent, PaymentState
 from app.payments.errors import PaymentError
 from app.payments.status import apply_refunded
+from app.payments.transitions import record_event
 from gateway import GatewayError
 
 log = logging.getLogger(__name__)
 S = PaymentState
+PENDING, COMPLETED = "refund_pending", "refund_completed"
+
+
+def pending_refunds(payment: Payment) -> list[dict[str, Any]]:
+    """Refunds created at the gateway and not yet paid out: [{refund_reference, amount, …}]."""
+    events = db_session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind.in_([PENDING, COMPLETED]))
+    ).all()
+    done = {e.data.get("refund_reference") for e in events if e.kind == COMPLETED}
+    return [dict(e.data) for e in events if e.kind == PENDING and e.data.get("refund_reference") not in done]
 
 
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
     """Refund all or part of a paid payment through its gateway, via the state machine."""
     if not payment.is_refundable:
         raise PaymentError("not_refundable")
-    remaining = payment.amount - payment.amount_refunded
+    waiting = sum(int(p.get("amount") or 0) for p in pending_refunds(payment))
+    remaining = payment.amount - payment.amount_refunded - waiting
     if amount <= 0 or amount > remaining:
         raise PaymentError("refund_amount")
     if not reason.strip():
         raise PaymentError("refund_reason")
     try:
-        result = get_gateway(payment.gateway_name).refund(payment.gateway_reference or "", amount, reason)
+        result = gateway_for_payment(payment).refund(payment.gateway_reference or "", amount, reason)
     except GatewayError as exc:
         raise PaymentError(f"gateway: {exc}") from None
     if not result.succeeded:
-        raise PaymentError("gateway_refused_refund")
+        if payment.gateway_name != "btcpay":
+            raise PaymentError("gateway_refused_refund")
+        record_event(
+            payment,
+            PENDING,
+            f"refund: {reason}"[:200],
+            {"refund_reference": result.refund_reference, "amount": amount, "actor": actor},
+        )
+        db_session.commit()
+        return payment
     apply_refunded(
         payment,
         payment.amount_refunded + amount,
@@ -41,3 +67,46 @@ def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | N
     )
     db_session.commit()
     return payment
+
+
+def refund_claim_url(payment: Payment, refund_reference: str) -> str | None:
+    """Where the payer claims a BTCPay refund with their wallet address."""
+    gw = gateway_for_payment(payment)
+    status = getattr(gw, "refund_status", None)
+    if status is None:
+        return None
+    try:
+        return status(refund_reference).claim_url
+    except GatewayError:
+        return None
+
+
+def settle_pending_refunds() -> int:
+    """Record the refunds BTCPay has paid out since; returns how many."""
+    ids = db_session.scalars(select(PaymentEvent.payment_id).where(PaymentEvent.kind == PENDING).distinct()).all()
+    settled = 0
+    for pid in ids:
+        payment = db_session.get(Payment, pid)
+        if payment is None:
+            continue
+        for pending in pending_refunds(payment):
+            reference = str(pending.get("refund_reference") or "")
+            try:
+                gw = gateway_for_payment(payment)
+                status = gw.refund_status(reference)  # type: ignore[attr-defined]
+            except (GatewayError, AttributeError) as exc:
+                log.warning("refund %s of %s: status unavailable: %s", reference, payment.external_id, exc)
+                continue
+            if not status.completed:
+                continue
+            amount = int(pending.get("amount") or 0)
+            record_event(payment, COMPLETED, "refund paid out", {"refund_reference": reference, "amount": amount})
+            apply_refunded(
+                payment,
+                payment.amount_refunded + amount,
+                reason="refund paid out",
+                data={"refund_reference": reference, "amount": amount, "actor": pending.get("actor")},
+            )
+            db_session.commit()
+            settled += 1
+    return settled
