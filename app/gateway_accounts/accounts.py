@@ -225,7 +225,7 @@ def set_account_active(account: GatewayAccount, active: bool) -> str | None:
     return None
 
 
-def test_connection(account: GatewayAccount) -> tuple[bool, str]:
+def check_account_connection(account: GatewayAccount) -> tuple[bool, str]:
     """"Otestovat spojení": build the adapter and ask the gateway. Records the result. Commits."""
     from app.gateways import build_account_gateway
 
