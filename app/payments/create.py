@@ -221,7 +221,7 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
             log.warning("gateway %s unavailable for payment %s: %s", payment.gateway_name, payment.external_id, exc)
             record_event(payment, "gateway_message", "gateway unavailable", {"error": str(exc)[:200]})
             db_session.commit()
-            raise GatewayUnavailable(str(exc)) from None
+            raise GatewayUnavailable("gateway_unavailable") from None
         log.warning("gateway %s refused payment %s: %s", payment.gateway_name, payment.external_id, exc)
         transition_payment(payment, S.FAILED, reason="gateway refused", data={"error": str(exc)})
         payment.failure_reason = "gateway_error"

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.gateways import gateway_for_payment
-from app.models import Payment, PaymentEvent, PaymentState
-from app.payments.errors import PaymentError
+from app.models import Payment, PaymentEvent, PaymentState, StaffUser
+from app.payments.errors import RefundError
 from app.payments.status import apply_refunded
 from app.payments.transitions import record_event
+from app.staff.audit import audit
 from gateway import GatewayError
 
 log = logging.getLogger(__name__)
@@ -37,20 +38,21 @@ def pending_refunds(payment: Payment) -> list[dict[str, Any]]:
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
     """Refund all or part of a paid payment through its gateway, via the state machine."""
     if not payment.is_refundable:
-        raise PaymentError("not_refundable")
+        raise RefundError("not_refundable")
     waiting = sum(int(p.get("amount") or 0) for p in pending_refunds(payment))
     remaining = payment.amount - payment.amount_refunded - waiting
     if amount <= 0 or amount > remaining:
-        raise PaymentError("refund_amount")
+        raise RefundError("refund_amount", max=remaining)
     if not reason.strip():
-        raise PaymentError("refund_reason")
+        raise RefundError("refund_reason")
     try:
         result = gateway_for_payment(payment).refund(payment.gateway_reference or "", amount, reason)
     except GatewayError as exc:
-        raise PaymentError(f"gateway: {exc}") from None
+        log.warning("refund of %s refused by the gateway: %s", payment.external_id, exc)
+        raise RefundError("gateway_error") from None
     if not result.succeeded:
         if payment.gateway_name != "btcpay":
-            raise PaymentError("gateway_refused_refund")
+            raise RefundError("gateway_refused_refund")
         record_event(
             payment,
             PENDING,
@@ -110,3 +112,13 @@ def settle_pending_refunds() -> int:
             db_session.commit()
             settled += 1
     return settled
+
+
+def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffUser) -> Payment:
+    """A clerk's refund: refunded at the gateway, then written to the audit log with the
+    payment's state before and after. Raises RefundError (nothing refunded, nothing logged)."""
+    before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
+    refund_payment(payment, amount, reason=reason, actor=staff.email)
+    audit("refund", payment, before=before, staff=staff,
+          after={"state": payment.state, "amount_refunded": payment.amount_refunded, "amount": amount, "reason": reason})
+    return payment
