@@ -63,10 +63,3 @@ class NotificationRejected(Exception):
         self.status = status
         self.reason = reason
 
-
-class DuplicateNotification(NotificationRejected):
-    """An event already recorded (a replay, or GoPay repeating its trigger)."""
-
-    def __init__(self, payment_id: int):
-        super().__init__(409, "event already processed")
-        self.payment_id = payment_id

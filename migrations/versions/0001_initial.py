@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:33:48.227195
+Create Date: 2026-12-01 22:43:25.809320
 """
 
 from alembic import op
@@ -69,6 +69,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_notification')),
     sa.UniqueConstraint('gateway_name', 'event_id', name=op.f('uq_gateway_notification_gateway_name'))
     )
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.create_index('ix_gateway_notification_unprocessed', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -564,6 +567,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_gateway_notification_unprocessed', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.drop_table('gateway_notification')
     op.drop_table('demo_gateway_transaction')
     op.drop_table('consent_text')

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from app.db import db_session
 from app.gateway_accounts.accounts import check_account_connection
 from app.models import PaymentEvent
+from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
 from app.payments.refunds import pending_refunds, refund_payment, settle_pending_refunds
-from app.payments.errors import PaymentError
 from tests.gateway_accounts.conftest import (
     BTCPAY_SECRET,
     add_account,
@@ -118,8 +118,8 @@ def test_replayed_reordered_and_forged_webhooks(live, town, btcpay_fake) -> None
     assert codes[0] == 202
     assert reload(payment.id).state == "paid"
     before = _events(payment.id)
-    # Redelivered (a new deliveryId, the same original): refused, nothing changes.
-    assert btcpay_fake.redeliver(waiting[-1]) == 409
+    # Redelivered (a new deliveryId, the same original): answered as received, nothing changes.
+    assert btcpay_fake.redeliver(waiting[-1]) == 200
     # Signed with another secret: refused.
     btcpay_fake.webhooks[:] = [(w, url, "not-the-secret") for w, url, _s in btcpay_fake.webhooks]
     btcpay_fake.mark(payment.gateway_reference, "Invalid")
