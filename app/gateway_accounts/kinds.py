@@ -50,11 +50,11 @@ _URL_HINT = N_("Nechte prázdné: adresu určí režim (zkušební / ostrý).")
 KINDS: dict[str, Kind] = {
     "gopay": Kind(
         "gopay",
-        N_("GoPay"),
+        "GoPay",
         (
-            Field("goid", N_("GoID"), setting="GOPAY_GOID"),
-            Field("client_id", N_("Client ID"), setting="GOPAY_CLIENT_ID"),
-            Field("client_secret", N_("Client secret"), secret=True, setting="GOPAY_CLIENT_SECRET"),
+            Field("goid", "GoID", setting="GOPAY_GOID"),
+            Field("client_id", "Client ID", setting="GOPAY_CLIENT_ID"),
+            Field("client_secret", "Client secret", secret=True, setting="GOPAY_CLIENT_SECRET"),
             Field("gateway_url", N_("Adresa brány"), required=False, setting="GOPAY_GATEWAY_URL", hint=_URL_HINT),
         ),
         default_urls={"sandbox": GOPAY_SANDBOX_URL, "production": GOPAY_PRODUCTION_URL},
@@ -62,7 +62,7 @@ KINDS: dict[str, Kind] = {
     ),
     "gpwebpay": Kind(
         "gpwebpay",
-        N_("GP webpay"),
+        "GP webpay",
         (
             Field("merchant_number", N_("Číslo obchodníka"), setting="GPWEBPAY_MERCHANT_NUMBER"),
             Field("private_key", N_("Soukromý klíč obchodníka (PEM)"), secret=True, multiline=True,
@@ -81,10 +81,10 @@ KINDS: dict[str, Kind] = {
     ),
     "btcpay": Kind(
         "btcpay",
-        N_("Bitcoin (BTCPay Server)"),
+        "Bitcoin (BTCPay Server)",
         (
             Field("url", N_("Adresa BTCPay Serveru"), setting="BTCPAY_URL"),
-            Field("store_id", N_("Store ID"), setting="BTCPAY_STORE_ID"),
+            Field("store_id", "Store ID", setting="BTCPAY_STORE_ID"),
             Field("api_key", N_("API klíč"), secret=True, setting="BTCPAY_API_KEY",
                   hint=N_("Jen oprávnění: zobrazit a vytvářet faktury, vytvářet pull payments.")),
             Field("webhook_secret", N_("Tajemství webhooku"), secret=True, setting="BTCPAY_WEBHOOK_SECRET"),
@@ -95,9 +95,9 @@ KINDS: dict[str, Kind] = {
         "stripe",
         N_("Platební karta (Stripe)"),
         (
-            Field("publishable_key", N_("Publishable key"), setting="STRIPE_PUBLISHABLE_KEY"),
-            Field("secret_key", N_("Secret key"), secret=True, setting="STRIPE_SECRET_KEY"),
-            Field("webhook_secret", N_("Webhook secret"), secret=True, setting="STRIPE_WEBHOOK_SECRET"),
+            Field("publishable_key", "Publishable key", setting="STRIPE_PUBLISHABLE_KEY"),
+            Field("secret_key", "Secret key", secret=True, setting="STRIPE_SECRET_KEY"),
+            Field("webhook_secret", "Webhook secret", secret=True, setting="STRIPE_WEBHOOK_SECRET"),
             Field("api_base", N_("Adresa API"), required=False, setting="STRIPE_API_BASE", hint=_URL_HINT),
         ),
     ),
