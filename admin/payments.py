@@ -33,7 +33,7 @@ from app.models import (
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
-from app.payments.refunds import refund_by_staff
+from app.payments.refunds import pending_refunds, refund_by_staff, refund_claim_url
 from app.receipts.issuing import receipt_for_payment
 
 
@@ -70,8 +70,12 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ign
     events = db_session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
     refundable = payment.is_refundable
+    pending = pending_refunds(payment) if payment.gateway_name == "btcpay" else []
+    for p in pending:
+        p["claim_url"] = refund_claim_url(payment, str(p.get("refund_reference") or ""))
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
-                           refundable=refundable, receipt=receipt_for_payment(payment)), status
+                           refundable=refundable, receipt=receipt_for_payment(payment),
+                           pending_refunds=pending), status
 
 
 @bp.post("/platby/<external_id>/vratit")
@@ -86,12 +90,16 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
             # Any unreadable amount gets the same hint here (the form shows the remaining sum).
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
+            refunded_before = payment.amount_refunded
             try:
                 refund_by_staff(payment, amount, reason=form.reason.data or "", staff=current_staff._get_current_object())  # type: ignore[attr-defined]
             except RefundError as exc:
                 db_session.rollback()
                 form.form_errors.append(message_for(exc))
             else:
-                flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                if payment.amount_refunded == refunded_before:
+                    flash(_("Vrácení vytvořeno jako pull payment v BTCPay; zaznamená se, až bude vyplaceno."), "success")
+                else:
+                    flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)
