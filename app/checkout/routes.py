@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -17,6 +17,7 @@ from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
 from app.db import autocommit_reads, db_session
+from app.gateway_accounts.accounts import active_accounts, redirect_origin
 from app.errors import message_for
 from app.extensions import limiter
 from app.identity import current_citizen
@@ -189,6 +190,14 @@ def _redirect_by_state(payment: Payment):  # type: ignore[no-untyped-def]
     return redirect(url_for("checkout.status", external_id=payment.external_id))
 
 
+def _allow_gateway_redirects(payment: Payment) -> None:
+    """The review form's POST ends in a redirect to the gateway's hosted page: CSP
+    form-action must name the origins of the municipality's own gateways."""
+    g.csp_form_action_extra = [
+        o for o in (redirect_origin(a) for a in active_accounts(payment.municipality_id)) if o
+    ]
+
+
 @bp.get("/platba/<external_id>")
 def review(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
@@ -198,6 +207,7 @@ def review(external_id: str):  # type: ignore[no-untyped-def]
 
 
 def _review_page(payment: Payment, *, error: str | None = None, consent_error: str | None = None):  # type: ignore[no-untyped-def]
+    _allow_gateway_redirects(payment)
     return render_template(
         "checkout/review.html",
         payment=payment,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,18 @@ def account_settings(account: GatewayAccount) -> dict[str, Any]:
     if kind.url_setting and not settings.get(kind.url_setting):
         settings[kind.url_setting] = kind.default_urls.get(account.mode, "")
     return settings
+
+
+def redirect_origin(account: GatewayAccount) -> str | None:
+    """The origin the payer is sent to (the gateway's hosted page), from the non-secret
+    settings; None for gateways whose card form is on our page."""
+    kind = _kind(account)
+    plain = account.settings or {}
+    url = plain.get("gateway_url") or plain.get("url") or kind.default_urls.get(account.mode)
+    if not url or account.gateway_name in ("stripe", "demo"):
+        return None
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def active_accounts(municipality_id: int) -> list[GatewayAccount]:
