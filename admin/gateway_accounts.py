@@ -28,7 +28,9 @@ def _webhook_url(account: GatewayAccount) -> str | None:
     if account.gateway_name in ("gpwebpay", "demo"):
         return None  # GP webpay signs the payer's return instead; demo needs nothing
     base = current_app.config["BASE_URL"].rstrip("/")
-    return base + url_for("webhooks.receive_for_account", gateway_name=account.gateway_name, account_id=account.public_id)
+    return base + url_for(
+        "webhooks.receive_for_account", gateway_name=account.gateway_name, account_id=account.public_id
+    )
 
 
 def _input_from_form(gateway_name: str) -> AccountInput:

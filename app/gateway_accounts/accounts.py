@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -36,7 +36,7 @@ class AccountInput:
 
 
 def mask(value: str) -> str:
-    """"••••1234" for a one-line secret long enough to hide, "••••" otherwise (PEM keys)."""
+    """ "••••1234" for a one-line secret long enough to hide, "••••" otherwise (PEM keys)."""
     value = value or ""
     if not value:
         return ""
@@ -169,7 +169,9 @@ def save_account(
         try:
             fernet()
         except SecretsUnavailable:
-            errors["form"] = _("Server nemá nastavený šifrovací klíč (SECRET_ENCRYPTION_KEYS); tajné údaje nelze uložit.")
+            errors["form"] = _(
+                "Server nemá nastavený šifrovací klíč (SECRET_ENCRYPTION_KEYS); tajné údaje nelze uložit."
+            )
     if errors:
         return None, errors
     kind = KINDS[data.gateway_name]
@@ -239,7 +241,7 @@ def set_account_active(account: GatewayAccount, active: bool) -> str | None:
 
 
 def check_account_connection(account: GatewayAccount) -> tuple[bool, str]:
-    """"Otestovat spojení": build the adapter and ask the gateway. Records the result. Commits."""
+    """ "Otestovat spojení": build the adapter and ask the gateway. Records the result. Commits."""
     from app.gateways import build_account_gateway
 
     ok, message = False, ""

@@ -119,6 +119,11 @@ def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffU
     payment's state before and after. Raises RefundError (nothing refunded, nothing logged)."""
     before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
     refund_payment(payment, amount, reason=reason, actor=staff.email)
-    audit("refund", payment, before=before, staff=staff,
-          after={"state": payment.state, "amount_refunded": payment.amount_refunded, "amount": amount, "reason": reason})
+    audit(
+        "refund",
+        payment,
+        before=before,
+        staff=staff,
+        after={"state": payment.state, "amount_refunded": payment.amount_refunded, "amount": amount, "reason": reason},
+    )
     return payment

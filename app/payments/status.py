@@ -66,7 +66,9 @@ def _remember_details(payment: Payment, status: StatusResult, source: str) -> No
 _KEPT = frozenset({"btc_amount", "rate", "btc_address", "btc_paid"})
 
 
-def apply_refunded(payment: Payment, total_refunded: int, *, reason: str, data: Mapping[str, Any] | None = None) -> None:
+def apply_refunded(
+    payment: Payment, total_refunded: int, *, reason: str, data: Mapping[str, Any] | None = None
+) -> None:
     to = S.REFUNDED if total_refunded >= payment.amount else S.PARTIALLY_REFUNDED
     locked = transition_payment(payment, to, reason=reason, data={"amount_refunded": total_refunded, **(data or {})})
     locked.amount_refunded = min(total_refunded, locked.amount)

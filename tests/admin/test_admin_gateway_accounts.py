@@ -72,8 +72,12 @@ def test_admin_creates_tests_edits_and_deactivates(app, staff_client, fake) -> N
     db_session.expire_all()
     assert db_session.get(GatewayAccount, account.id).active is False
     actions = [a.action for a in db_session.scalars(select(AuditLog).order_by(AuditLog.id))]
-    for action in ("gateway_account_create", "gateway_account_test", "gateway_account_edit",
-                   "gateway_account_deactivate"):
+    for action in (
+        "gateway_account_create",
+        "gateway_account_test",
+        "gateway_account_edit",
+        "gateway_account_deactivate",
+    ):
         assert action in actions
     assert all("spatne-heslo" not in str(a.after) + str(a.before) for a in db_session.scalars(select(AuditLog)))
 

@@ -41,8 +41,12 @@ def test_secrets_are_encrypted_in_the_database(app) -> None:  # type: ignore[no-
     gp = add_account(
         m,
         "gpwebpay",
-        {"GPWEBPAY_MERCHANT_NUMBER": "1234567890", "GPWEBPAY_PRIVATE_KEY": pem,
-         "GPWEBPAY_PRIVATE_KEY_PASSPHRASE": "heslo-klice", "GPWEBPAY_PUBLIC_KEY": pem},
+        {
+            "GPWEBPAY_MERCHANT_NUMBER": "1234567890",
+            "GPWEBPAY_PRIVATE_KEY": pem,
+            "GPWEBPAY_PRIVATE_KEY_PASSPHRASE": "heslo-klice",
+            "GPWEBPAY_PUBLIC_KEY": pem,
+        },
     )
     secret_column, settings_column = _raw(gopay.id)
     assert "velmi-tajne-heslo" not in secret_column and "velmi-tajne-heslo" not in settings_column
@@ -82,12 +86,16 @@ def test_validation(app) -> None:  # type: ignore[no-untyped-def]
     _, errors = save_account(AccountInput("paypal", "x"), m)
     assert set(errors) == {"gateway_name"}
     _, errors = save_account(
-        AccountInput("btcpay", "BTC", "sandbox", {"url": "ftp://x", "store_id": "s", "api_key": "k", "webhook_secret": "w"}), m
+        AccountInput(
+            "btcpay", "BTC", "sandbox", {"url": "ftp://x", "store_id": "s", "api_key": "k", "webhook_secret": "w"}
+        ),
+        m,
     )
     assert set(errors) == {"url"}
     add_account(m, "gopay", GOPAY)
-    _, errors = save_account(AccountInput("gopay", "Druhý", "sandbox", {
-        "goid": "1", "client_id": "2", "client_secret": "3"}), m)
+    _, errors = save_account(
+        AccountInput("gopay", "Druhý", "sandbox", {"goid": "1", "client_id": "2", "client_secret": "3"}), m
+    )
     assert "gateway_name" in errors  # one active account per gateway
 
 
@@ -118,8 +126,16 @@ def test_offered_gateways_and_the_account_a_payment_keeps(app) -> None:  # type:
     service = make_service(m, allowed_gateways=["demo"])
     assert offered_gateways(service) == ["demo"]
     gopay = add_account(m, "gopay", GOPAY)
-    add_account(other, "btcpay", {"BTCPAY_URL": "http://127.0.0.1:9", "BTCPAY_STORE_ID": "s1",
-                                  "BTCPAY_API_KEY": "k", "BTCPAY_WEBHOOK_SECRET": "w"})
+    add_account(
+        other,
+        "btcpay",
+        {
+            "BTCPAY_URL": "http://127.0.0.1:9",
+            "BTCPAY_STORE_ID": "s1",
+            "BTCPAY_API_KEY": "k",
+            "BTCPAY_WEBHOOK_SECRET": "w",
+        },
+    )
     assert offered_gateways(service) == ["gopay", "demo"]  # not the other municipality's
     payment = create_payment(service, amount=None, payer_name="Jan", payer_email="jan@example.cz", gateway_name="gopay")
     assert payment.gateway_account_id == gopay.id
@@ -140,8 +156,9 @@ def test_without_an_encryption_key_nothing_is_stored(app) -> None:  # type: igno
     saved_keys = app.config["SECRET_ENCRYPTION_KEYS"]
     app.config["SECRET_ENCRYPTION_KEYS"] = ""
     try:
-        account, errors = save_account(AccountInput("gopay", "GoPay", "sandbox", {
-            "goid": "1", "client_id": "2", "client_secret": "3"}), m)
+        account, errors = save_account(
+            AccountInput("gopay", "GoPay", "sandbox", {"goid": "1", "client_id": "2", "client_secret": "3"}), m
+        )
     finally:
         app.config["SECRET_ENCRYPTION_KEYS"] = saved_keys
     assert account is None and "SECRET_ENCRYPTION_KEYS" in errors["form"]

@@ -55,7 +55,7 @@ def test_processing_then_settled_with_btc_on_the_receipt(live, town, btcpay_fake
     assert details["btc_amount"] and details["rate"] == "2300000"
     page = client.get(f"/platba/{payment.external_id}/zaplaceno")
     assert page.status_code == 200, (page.status_code, page.text[-1500:])
-    body = page.text[page.text.find("<main"):]
+    body = page.text[page.text.find("<main") :]
     assert "0.00021740 BTC" in body and "kurz 2300000" in body and "Platba 500" in body, body
 
 
