@@ -37,6 +37,9 @@ def expire_abandoned(older_than: timedelta, now: datetime | None = None) -> int:
             sync_payment(payment, source="expiry check")
             if payment.state != S.STARTED:
                 continue
+            if (payment.gateway_details or {}).get("gateway_status") == "processing":
+                # Paid and waiting for the gateway's confirmation (Bitcoin blocks): not abandoned.
+                continue
             try:
                 gateway_for_payment(payment).cancel(payment.gateway_reference or "")
             except GatewayError:

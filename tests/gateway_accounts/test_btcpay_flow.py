@@ -168,3 +168,15 @@ def test_connection_test_says_what_failed(live, town, btcpay_fake) -> None:  # t
     bad = add_account(m, "btcpay", btcpay_settings(btcpay_fake) | {"BTCPAY_API_KEY": "0" * 40}, active=False)
     ok, message = check_account_connection(bad)
     assert not ok and "refused the API key" in message
+
+
+def test_waiting_for_confirmations_is_not_expired_by_housekeeping(live, town, btcpay_fake) -> None:  # type: ignore[no-untyped-def]
+    from app.payments.expiry import expire_abandoned
+
+    _account, _client, payment = _setup(live, town, btcpay_fake)
+    btcpay_fake.pay(payment.gateway_reference)  # unconfirmed
+    assert expire_abandoned(timedelta(0)) == 0
+    assert reload(payment.id).state == "started"
+    btcpay_fake.confirm(payment.gateway_reference)
+    assert poll_started(timedelta(0)) == 1
+    assert reload(payment.id).state == "paid"
