@@ -41,9 +41,8 @@ def register(app: Flask) -> None:
 
     @payments_group.command("poll")
     def poll_cmd() -> None:
-        """Ask the gateway about payments stuck in started, and about refunds waiting to be paid out."""
-        click.echo(f"changed {payment_jobs.poll_started()}")
-        click.echo(f"refunds paid out {payment_jobs.settle_pending_refunds()}")
+        """Ask the gateway about payments stuck in started, and about refunds it completes later."""
+        click.echo(f"changed {payment_jobs.poll_started()}; refunds completed {payment_jobs.poll_refunds()}")
 
     @app.cli.group("secrets")
     def secrets_group() -> None:

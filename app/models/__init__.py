@@ -25,6 +25,7 @@ from app.models.payment import (
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
+from app.models.refund import Refund, RefundState
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
@@ -61,6 +62,8 @@ __all__ = [
     "PaymentState",
     "Receipt",
     "ReceiptCounter",
+    "Refund",
+    "RefundState",
     "ROLE_RANK",
     "ReportDispatch",
     "Service",

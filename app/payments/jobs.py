@@ -60,11 +60,12 @@ def poll_started() -> int:
     return expiry.poll_started(timedelta(seconds=current_app.config["STUCK_PAYMENT_POLL_DELAY_SECONDS"]))
 
 
-@in_app
-def settle_pending_refunds() -> int:
-    return refunds.settle_pending_refunds()
-
-
 def run_export(export_id: int) -> str:
     job = run_export_job(export_id)
     return job.status if job else "missing"
+
+
+@in_app
+def poll_refunds() -> int:
+    """Complete the refunds a gateway has paid out since (BTCPay pull payments)."""
+    return refunds.poll_requested_refunds()

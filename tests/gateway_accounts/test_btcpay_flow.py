@@ -14,7 +14,7 @@ from app.gateway_accounts.accounts import check_account_connection
 from app.models import PaymentEvent
 from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
-from app.payments.refunds import pending_refunds, refund_payment, settle_pending_refunds
+from app.payments.refunds import poll_requested_refunds, refund_payment
 from tests.gateway_accounts.conftest import (
     BTCPAY_SECRET,
     add_account,
@@ -134,29 +134,27 @@ def test_refund_is_recorded_when_paid_out(live, town, btcpay_fake) -> None:  # t
     btcpay_fake.pay(payment.gateway_reference, confirmed=True)
     btcpay_fake.flush()
     payment = reload(payment.id)
-    refund_payment(payment, 20000, reason="část")
+    refund = refund_payment(payment, 20000, reason="část")
     payment = reload(payment.id)
     # Nothing is refunded until the payer claims and BTCPay pays out.
-    assert (payment.state, payment.amount_refunded) == ("paid", 0)
-    [pending] = pending_refunds(payment)
-    assert pending["amount"] == 20000
+    assert (payment.state, payment.amount_refunded, refund.state) == ("paid", 0, "requested")
+    assert refund.gateway_reference in btcpay_fake.pull_payments
     # What is waiting cannot be refunded twice.
     try:
         refund_payment(payment, 40000, reason="víc")
         raise AssertionError("refund above the remaining amount")
     except PaymentError as exc:
         assert str(exc) == "refund_amount"
-    assert settle_pending_refunds() == 0
-    payout = btcpay_fake.claim(pending["refund_reference"])
-    btcpay_fake.complete_payout(payout)
-    assert settle_pending_refunds() == 1
+    db_session.rollback()
+    assert poll_requested_refunds() == 0
+    btcpay_fake.complete_payout(btcpay_fake.claim(refund.gateway_reference))
+    assert poll_requested_refunds() == 1
     payment = reload(payment.id)
     assert (payment.state, payment.amount_refunded) == ("partially_refunded", 20000)
-    assert pending_refunds(payment) == [] and settle_pending_refunds() == 0
-    refund_payment(payment, 30000, reason="zbytek")
-    [rest] = pending_refunds(reload(payment.id))
-    btcpay_fake.complete_payout(btcpay_fake.claim(rest["refund_reference"]))
-    assert settle_pending_refunds() == 1
+    assert poll_requested_refunds() == 0
+    rest = refund_payment(payment, 30000, reason="zbytek")
+    btcpay_fake.complete_payout(btcpay_fake.claim(rest.gateway_reference))
+    assert poll_requested_refunds() == 1
     payment = reload(payment.id)
     assert (payment.state, payment.amount_refunded) == ("refunded", 50000)
 
