@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.citizens.consent import ConsentRequired, require_consent
-from app.errors import MESSAGES, DomainError, message_for
+from app.errors import DomainError
+from app.messages import MESSAGES, message_for
 from app.money import AmountError, parse_czk
 from app.obligations.lookup import LookupInputError, normalize_lookup
 from app.payments.errors import AmountRuleError, CardPaymentError, ObligationAmountError, PaymentError, RefundError

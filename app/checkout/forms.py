@@ -6,17 +6,16 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from app.errors import message_for
 from app.mail import is_valid_email
+from app.messages import message_for
 from app.models import AmountMode, Obligation, Service
 from app.money import AmountError, parse_czk
 from app.obligations.lookup import (
     LookupInputError,
     amount_editable,
-    check_obligation_amount,
     normalize_lookup,
 )
-from app.payments.create import check_amount
+from app.payments.amounts import check_amount, check_obligation_amount
 from app.payments.errors import AmountRuleError
 
 

@@ -17,11 +17,11 @@ from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
 from app.db import autocommit_reads, db_session
-from app.errors import message_for
 from app.extensions import limiter
 from app.gateway_accounts.accounts import active_accounts, redirect_origin
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
+from app.messages import message_for
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
 from app.money import format_czk
 from app.obligations.lookup import (

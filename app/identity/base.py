@@ -4,15 +4,11 @@ in ``saml.py``). The views only call ``start`` and ``finish``; both protocols ha
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response
-
-log = logging.getLogger(__name__)
-
 
 EIDAS_ATTRIBUTE_PREFIX = "http://eidas.europa.eu/attributes/naturalperson/"
 EIDAS_LOA_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"

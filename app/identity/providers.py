@@ -3,8 +3,6 @@ or ``{"type": "saml"}`` (NIA)."""
 
 from __future__ import annotations
 
-import logging
-
 from authlib.integrations.flask_client import OAuth
 from flask import Flask
 
@@ -14,9 +12,6 @@ from app.identity.base import (
 )
 from app.identity.oidc import OIDCProvider
 from app.identity.saml import SAMLProvider
-
-log = logging.getLogger(__name__)
-
 
 
 # -- the registry ---------------------------------------------------------------------

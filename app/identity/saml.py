@@ -3,7 +3,6 @@ assertions, eIDAS attributes."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +16,6 @@ from app.identity.base import (
     IdentityError,
     IdentityProvider,
 )
-
-log = logging.getLogger(__name__)
 
 
 def _read(value: Any, path: Any) -> str:

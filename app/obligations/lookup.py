@@ -20,7 +20,6 @@ from app.models import (
 )
 from app.money import format_czk
 from app.obligations.values import CUSTOMER_ID_RE
-from app.payments.errors import ObligationAmountError
 
 
 class LookupInputError(DomainError, ValueError):
@@ -101,25 +100,6 @@ def obligation_for_payment(service: Service, token: str | None) -> Obligation | 
 
 def amount_editable(service: Service) -> bool:
     return service.amount_match != AmountMatch.EXACT
-
-
-def check_obligation_amount(service: Service, obligation: Obligation, amount: int | None) -> int:
-    """The amount to pay on an obligation under the service's amount_match rule."""
-    remaining = obligation.remaining
-    rule = service.amount_match
-    if rule in (AmountMatch.EXACT, AmountMatch.AT_MOST) and remaining <= 0:
-        raise ObligationAmountError("already_paid")
-    if rule == AmountMatch.EXACT:
-        return remaining
-    if amount is None:
-        raise ObligationAmountError("missing")
-    if amount <= 0:
-        raise ObligationAmountError("not_positive")
-    if rule == AmountMatch.AT_LEAST and amount < remaining:
-        raise ObligationAmountError("below_min", remaining)
-    if rule == AmountMatch.AT_MOST and amount > remaining:
-        raise ObligationAmountError("above_max", remaining)
-    return amount
 
 
 def describe_obligation(obligation: Obligation, today: date | None = None) -> dict[str, Any]:

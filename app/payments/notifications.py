@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,16 +15,12 @@ from app.gateways import build_account_gateway, gateway_for_payment, get_gateway
 from app.models import (
     GatewayNotification,
     Payment,
-    PaymentState,
 )
 from app.models.payment import contradicts_outcome
 from app.payments.errors import NotificationRejected
 from app.payments.status import apply_gateway_status
 from app.payments.transitions import record_event
 from gateway import GatewayError, InvalidNotification
-
-log = logging.getLogger(__name__)
-S = PaymentState
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from flask import url_for
 
 from app.db import db_session
 from app.gateway_accounts.accounts import AccountInput, save_account
-from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, ObligationImport, StaffRole
+from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -35,6 +35,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.obligations": (StaffRole.VIEWER, "service"),
     "admin.obligation_upload": (StaffRole.MUNICIPALITY_ADMIN, "service"),
     "admin.obligation_import": (StaffRole.VIEWER, "obligation_import"),
+    "admin.erase_payer": (StaffRole.MUNICIPALITY_ADMIN, "obligation"),
     "admin.payments": (StaffRole.VIEWER, None),
     "admin.payment_detail": (StaffRole.VIEWER, "payment"),
     "admin.payment_refund": (StaffRole.CLERK, "payment"),
@@ -93,6 +94,9 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     obligation_import = ObligationImport(service_id=service.id, filename=f"predpisy-{tag}.csv", content=b"",
                                          size=0, status=ImportStatus.DONE, report={"summary": "ok", "errors": []})
     db_session.add(obligation_import)
+    obligation = Obligation(municipality_id=m.id, service_id=service.id, customer_id=f"C-{tag}", payer_name="Plátce",
+                            amount=10000)
+    db_session.add(obligation)
     db_session.commit()
     account, _errors = save_account(
         AccountInput("btcpay", f"BTCPay {tag}", "sandbox", {"url": "http://127.0.0.1:9", "store_id": f"store{tag}",
@@ -105,6 +109,7 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "payment": {"external_id": payment.external_id},
         "export": {"export_id": export.id},
         "obligation_import": {"import_id": obligation_import.id},
+        "obligation": {"service_id": service.id, "obligation_id": obligation.id},
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},

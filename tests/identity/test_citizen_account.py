@@ -210,6 +210,7 @@ def test_erasure_removes_personal_data_and_keeps_payments(app, client) -> None: 
     assert db_session.scalar(select(func.count(CitizenCustomerId.id))) == 0
     kept = db_session.get(Payment, payment.id)
     assert kept is not None and kept.state == "paid" and kept.citizen_id is None
-    assert kept.payer_name == "Jana Nováková"  # the accounting record stays as paid
+    # The accounting record stays (amount, state, service); the payer's data goes (issue 17).
+    assert kept.amount == payment.amount and kept.payer_name == "" and kept.payer_email == ""
     r = client.get("/ucet/")
     assert r.status_code == 302 and "/prihlaseni" in r.headers["Location"]

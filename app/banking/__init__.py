@@ -1,0 +1,1 @@
+"""Bank transfers: reading bank statements (``statements``); matching and storage build on it."""
