@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:59:26.829753
+Create Date: 2026-12-01 23:06:22.801469
 """
 
 from alembic import op
@@ -26,9 +26,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
-    sa.Column('birth_number_consent_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('birth_number_consent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen')),
     sa.UniqueConstraint('provider', 'subject', name=op.f('uq_citizen_provider'))
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_text')),
     sa.UniqueConstraint('kind', 'version', name=op.f('uq_consent_text_kind'))
     )
@@ -64,8 +64,8 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=100), nullable=False),
     sa.Column('event_type', sa.String(length=60), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=False),
-    sa.Column('received_at', sa.DateTime(), nullable=False),
-    sa.Column('processed_at', sa.DateTime(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_notification')),
     sa.UniqueConstraint('gateway_name', 'event_id', name=op.f('uq_gateway_notification_gateway_name'))
     )
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('onboarding_state', sa.String(length=20), nullable=False),
     sa.Column('demo_mode', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('ico', name=op.f('uq_municipality_ico')),
     sa.UniqueConstraint('slug', name=op.f('uq_municipality_slug'))
@@ -109,8 +109,8 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('recipients', sa.String(length=2000), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_dispatch')),
     sa.UniqueConstraint('kind', 'period', name=op.f('uq_report_dispatch_kind'))
     )
@@ -119,7 +119,7 @@ def upgrade() -> None:
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.String(length=50), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_citizen_customer_id_citizen_id_citizen'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_citizen_customer_id_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen_customer_id')),
@@ -138,11 +138,11 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('secrets_encrypted', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('last_test_at', sa.DateTime(), nullable=True),
+    sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_test_ok', sa.Boolean(), nullable=True),
     sa.Column('last_test_message', sa.String(length=500), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_gateway_account_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_account')),
     sa.UniqueConstraint('public_id', name=op.f('uq_gateway_account_public_id'))
@@ -178,7 +178,7 @@ def upgrade() -> None:
     sa.Column('allowed_gateways', sa.JSON(), nullable=False),
     sa.Column('lookup_mode', sa.String(length=10), server_default='none', nullable=False),
     sa.Column('amount_match', sa.String(length=10), server_default='exact', nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount IS NULL OR amount > 0', name=op.f('ck_service_amount_positive')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_service_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service')),
@@ -199,11 +199,11 @@ def upgrade() -> None:
     sa.Column('totp_enabled', sa.Boolean(), nullable=False),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.Column('last_login_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_user_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_user')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_user_email'))
@@ -222,7 +222,7 @@ def upgrade() -> None:
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('ip', sa.String(length=45), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_audit_log_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_audit_log_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
@@ -243,8 +243,8 @@ def upgrade() -> None:
     sa.Column('row_count', sa.Integer(), nullable=True),
     sa.Column('file_path', sa.String(length=500), nullable=True),
     sa.Column('error', sa.String(length=300), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_export_job_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_export_job_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_export_job'))
@@ -261,7 +261,7 @@ def upgrade() -> None:
     sa.Column('effective_date', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_municipality_state_change_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_municipality_state_change_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality_state_change'))
@@ -281,8 +281,8 @@ def upgrade() -> None:
     sa.Column('variable_symbol', sa.String(length=10), nullable=True),
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
     sa.CheckConstraint('amount_paid >= 0', name=op.f('ck_obligation_amount_paid_not_negative')),
     sa.ForeignKeyConstraint(['service_id', 'municipality_id'], ['service.id', 'service.municipality_id'], name=op.f('fk_obligation_service_id_service')),
@@ -305,9 +305,9 @@ def upgrade() -> None:
     sa.Column('error_count', sa.Integer(), nullable=False),
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('created_by', sa.String(length=254), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('started_at', sa.DateTime(), nullable=True),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_obligation_import_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_import'))
     )
@@ -318,9 +318,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=False),
-    sa.Column('expires_at', sa.DateTime(), nullable=False),
-    sa.Column('used_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_password_reset_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_token_hash'))
@@ -335,7 +335,7 @@ def upgrade() -> None:
     sa.Column('effective_date', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_service_state_change_service_id_service')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_service_state_change_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_state_change'))
@@ -351,9 +351,9 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=True),
     sa.Column('invited_by_id', sa.Integer(), nullable=True),
-    sa.Column('expires_at', sa.DateTime(), nullable=False),
-    sa.Column('accepted_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['invited_by_id'], ['staff_user.id'], name=op.f('fk_staff_invitation_invited_by_id_staff_user')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_invitation_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_invitation')),
@@ -385,9 +385,9 @@ def upgrade() -> None:
     sa.Column('gateway_account_id', sa.Integer(), nullable=True),
     sa.Column('gateway_details', sa.JSON(), nullable=True),
     sa.Column('amount_overpaid', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_payment_amount_positive')),
     sa.CheckConstraint('amount_refunded >= 0 AND amount_refunded <= amount', name=op.f('ck_payment_refund_bounds')),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_payment_citizen_id_citizen'), ondelete='SET NULL'),
@@ -428,7 +428,7 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('citizen_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consent_text_id'], ['consent_text.id'], name=op.f('fk_consent_record_consent_text_id_consent_text')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_consent_record_payment_id_payment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_record'))
@@ -446,7 +446,7 @@ def upgrade() -> None:
     sa.Column('to_state', sa.String(length=20), nullable=True),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_event_payment_id_payment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_event'))
     )
@@ -461,8 +461,8 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('full_number', sa.String(length=30), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', sa.DateTime(), nullable=False),
-    sa.Column('emailed_at', sa.DateTime(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('emailed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('email_attempts', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_receipt_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_receipt_payment_id_payment')),
@@ -480,8 +480,8 @@ def upgrade() -> None:
     sa.Column('gateway_reference', sa.String(length=100), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
-    sa.Column('requested_at', sa.DateTime(), nullable=False),
-    sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("state IN ('requested', 'succeeded', 'failed')", name=op.f('ck_refund_state_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
