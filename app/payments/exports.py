@@ -160,7 +160,8 @@ def start_export_job(staff_id: int, municipality_id: int | None, fmt: str, f: Pa
 def run_export_job(job_id: int) -> ExportJob | None:
     """Build an export file (called by app.jobs.run_export)."""
     job = db_session.get(ExportJob, job_id)
-    if job is None or job.status not in (ExportStatus.PENDING, ExportStatus.FAILED):
+    # RUNNING too: found running only when retried after its worker died mid-export.
+    if job is None or job.status not in (ExportStatus.PENDING, ExportStatus.FAILED, ExportStatus.RUNNING):
         return job
     job.status = ExportStatus.RUNNING
     db_session.commit()

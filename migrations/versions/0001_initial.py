@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:35:27.285348
+Create Date: 2026-12-01 23:37:39.398287
 """
 
 from alembic import op
