@@ -44,6 +44,17 @@ def register(app: Flask) -> None:
         """Ask the gateway about payments stuck in started, and about refunds it completes later."""
         click.echo(f"changed {payment_jobs.poll_started()}; refunds completed {payment_jobs.poll_refunds()}")
 
+    @app.cli.group("secrets")
+    def secrets_group() -> None:
+        """Gateway secrets encrypted at rest (SECRET_ENCRYPTION_KEYS)."""
+
+    @secrets_group.command("rotate")
+    def rotate_cmd() -> None:
+        """Re-encrypt every stored gateway secret with the first key of SECRET_ENCRYPTION_KEYS."""
+        from app.gateway_accounts.accounts import rotate_all
+
+        click.echo(f"re-encrypted {rotate_all()} gateway accounts")
+
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
     def worker_cmd(burst: bool) -> None:

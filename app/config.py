@@ -70,6 +70,9 @@ def from_env() -> dict[str, object]:
         # The demo gateway moves no money: live municipalities may use it only in a demo or
         # sandbox deployment (municipalities in demo mode always use it, labelled so).
         "ALLOW_DEMO_GATEWAY": _bool("ALLOW_DEMO_GATEWAY", False),
+        # Fernet keys (comma-separated) for gateway secrets at rest: the first encrypts, all
+        # decrypt; rotate with `flask secrets rotate` after putting a new key first.
+        "SECRET_ENCRYPTION_KEYS": os.environ.get("SECRET_ENCRYPTION_KEYS", ""),
         "DEMO_GATEWAY_SECRET": os.environ.get("DEMO_GATEWAY_SECRET", "demo-gateway-signing-secret"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY"),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY"),

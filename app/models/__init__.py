@@ -5,6 +5,7 @@ from app.models.audit import AuditLog
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.export import ExportJob, ExportStatus
+from app.models.gateway_account import GatewayAccount, GatewayMode
 from app.models.municipality import Municipality, OnboardingState
 from app.models.obligation import (
     AmountMatch,
@@ -43,6 +44,8 @@ __all__ = [
     "DemoGatewayTransaction",
     "ExportJob",
     "ExportStatus",
+    "GatewayAccount",
+    "GatewayMode",
     "GatewayNotification",
     "ImportStatus",
     "LookupMode",

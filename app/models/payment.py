@@ -143,10 +143,20 @@ class Payment(Base):
     state: Mapped[str] = mapped_column(String(20), default=PaymentState.CREATED)
     gateway_name: Mapped[str] = mapped_column(String(30))
     gateway_reference: Mapped[str | None] = mapped_column(String(100))
-    gateway_redirect_url: Mapped[str | None] = mapped_column(String(500))
+    # GP webpay sends the payer with every signed field in the query: longer than most.
+    gateway_redirect_url: Mapped[str | None] = mapped_column(String(2000))
     # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
     gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The municipality's merchant account the payment was created with (NULL: the
+    # installation-wide gateway configuration). Kept for its whole life: status, refunds.
+    gateway_account_id: Mapped[int | None] = mapped_column(ForeignKey("gateway_account.id"), index=True)
+    # What the gateway last said beyond the state, plain values for the status page and the
+    # receipt: {"gateway_status": "processing", "btc_amount": "0.0001", "rate": "2300000",
+    # "amount_remaining": 5000, ...}.
+    gateway_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Paid more than the amount (BTCPay PaidOver): haléře to be returned to the payer.
+    amount_overpaid: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
@@ -154,6 +164,7 @@ class Payment(Base):
     service: Mapped[Service] = relationship()  # noqa: F821
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
     obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
+    gateway_account: Mapped[GatewayAccount | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

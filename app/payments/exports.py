@@ -18,14 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
-from app.models import ExportJob, ExportStatus, Municipality, Payment, Service
+from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Payment, Service
 from app.payments.search import PaymentFilter, apply_filters, apply_order
 from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet příjemce",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet příjemce", "Účet brány",
 ]
 
 
@@ -39,8 +39,10 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
                 # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
                 func.coalesce(Service.iban, Municipality.iban),
+                GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
+            .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
             .join(Municipality, Municipality.id == Payment.municipality_id),
             f, municipality_id,
         ),
@@ -84,11 +86,13 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc) in enumerate(rows, 1):
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account) in enumerate(
+        rows, 1
+    ):
         buf.seek(0)
         buf.truncate()
         row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acc or ""]
+               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acc or "", gw_account or ""]
         writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
         del n
@@ -103,13 +107,13 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     ws = wb.create_sheet("Platby")
     ws.append(EXPORT_HEADER)
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account in rows:
         cells = []
         for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acc or "")]
+        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acc or "", gw_account or "")]
         ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
                    *cells, *texts])
         count += 1
