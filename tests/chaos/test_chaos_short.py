@@ -26,24 +26,19 @@ from benchmarks.chaos.stack import PG_BIN
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-APP_PER_JOB = (
-    "the forking worker builds the app in every job's child (2-4 s a job here): the queue does not drain "
-    "(issue 10, Deliver 3)"
-)
-KNOWN = {
-    ("worker-kill", "jobs_lost"): "a job killed with its worker is abandoned, never retried or swept "
-    "(AbandonedJobError; issue 10, Deliver 3)",
-    ("redis-outage", "http_5xx"): "the webhook commits the notification, then the enqueue fails: 500 "
-    "(issue 10, Deliver 2); the obligation lookup's rate limiter answers 500 without Redis (Deliver 5)",
-    ("redis-outage", "jobs_lost"): "notifications recorded while Redis is down (or queued when it restarts empty) "
-    "are never processed: no outbox or sweep, retries get 409 (issue 10, Deliver 2)",
-    **{(name, "jobs_backlog"): APP_PER_JOB for name in SCENARIOS},
-}
-# Fails only when a job's database work meets the restart (about every other run on main):
-# a strict marker would make the suite flaky, so this one is lenient.
+# Every defect of issue 10 the short run found is fixed (outbox + sweep, 2xx answers, the
+# in-memory rate-limit fallback, ``flask worker`` with retries): no strict marker is left.
+KNOWN: dict[tuple[str, str], str] = {}
+# Timing, not defects: the short run heals for only a few seconds. A job killed with its
+# worker is re-enqueued by ``flask jobs sweep`` only once RQ declares it abandoned (its
+# heartbeat's TTL, tens of seconds), and a job that met the PostgreSQL restart is retried
+# after ``JOB_RETRY_INTERVALS``' first wait; the full run
+# (``python -m benchmarks.chaos.run``) heals both and prints the figures.
 TIMING_DEPENDENT = {
-    ("postgres-restart", "jobs_lost"): "a job whose queries meet the PostgreSQL restart fails "
-    "(OperationalError) and is never retried (issue 10, Deliver 3)",
+    ("worker-kill", "jobs_lost"): "the killed job is swept only after RQ declares it abandoned "
+    "(heartbeat TTL), later than the short run's healing window",
+    ("postgres-restart", "jobs_lost"): "a job whose queries met the restart is retried after "
+    "JOB_RETRY_INTERVALS' first wait, which may fall after the short run's healing window",
 }
 
 
