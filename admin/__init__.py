@@ -8,6 +8,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 from admin import (  # noqa: E402,F401  (routes register on bp)
+    api_keys,
     audit,
     auth,
     context,
