@@ -48,19 +48,35 @@ def api_keys():  # type: ignore[no-untyped-def]
                 errors.append(_("Datum zadejte ve tvaru RRRR-MM-DD."))
         if not errors:
             try:
-                key, secret = create_api_key(mid, request.form.get("name", ""), request.form.getlist("scopes"),
-                                             expires_at=expires_at, created_by=current_staff.email)
+                key, secret = create_api_key(
+                    mid,
+                    request.form.get("name", ""),
+                    request.form.getlist("scopes"),
+                    expires_at=expires_at,
+                    created_by=current_staff.email,
+                )
             except ApiKeyError as exc:
                 db_session.rollback()
                 errors.append(_error_text(exc.code))
             else:
-                audit("api_key_create", key, after={"name": key.name, "prefix": key.prefix, "scopes": key.scopes,
-                                                    "expires_at": key.expires_at}, commit=False)
+                audit(
+                    "api_key_create",
+                    key,
+                    after={"name": key.name, "prefix": key.prefix, "scopes": key.scopes, "expires_at": key.expires_at},
+                    commit=False,
+                )
                 db_session.commit()
                 flash(_("Klíč byl vytvořen. Zkopírujte si jej teď: znovu už zobrazen nebude."), "success")
     status = 422 if errors else 200
-    return render_template("admin/api_keys.html", keys=_keys(), secret=secret, errors=errors, scopes=API_SCOPES,
-                           can_create=mid is not None, midnight=time(0)), status
+    return render_template(
+        "admin/api_keys.html",
+        keys=_keys(),
+        secret=secret,
+        errors=errors,
+        scopes=API_SCOPES,
+        can_create=mid is not None,
+        midnight=time(0),
+    ), status
 
 
 @bp.post("/api-klice/<int:key_id>/zrusit")

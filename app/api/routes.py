@@ -102,7 +102,7 @@ def my_service(service_id: int, field: str | None = None) -> Service:
         select(Service).where(Service.id == db_id(service_id), Service.municipality_id == current_key().municipality_id)
     )
     if service is None:
-        raise ApiError(404 if field is None else 422, "unknown_service", "No such service.", field=field)
+        raise ApiError(404, "unknown_service", "No such service.", field=field)
     return service
 
 
@@ -210,8 +210,9 @@ def obligation_create():  # type: ignore[no-untyped-def]
     row = body.model_dump(exclude={"service_id"}, mode="json")
     report = upsert_rows(service, [row], valid_rows_only=False)
     if not report["written"]:
+        # The model accepted the row: what is left are conflicts (a variable symbol taken).
         first = report["errors"][0] if report["errors"] else {"field": None, "message": "Not written."}
-        raise ApiError(422, "invalid_obligation", first["message"], field=first["field"])
+        raise ApiError(409, "conflicting_obligation", first["message"], field=first["field"])
     o = db_session.scalar(
         select(Obligation).where(
             Obligation.service_id == service.id, Obligation.customer_id == body.customer_id.strip()
@@ -225,7 +226,7 @@ def obligation_create():  # type: ignore[no-untyped-def]
 @bp.post("/obligations/bulk")
 @spec.validate(
     json=BulkObligationsIn,
-    resp=responses(HTTP_200=BulkReport, HTTP_409=ErrorBody, HTTP_422=BulkRejected),
+    resp=responses(HTTP_200=BulkReport, HTTP_409=BulkRejected, HTTP_422=BulkRejected),
     tags=["obligations"],
     skip_validation=True,
 )
@@ -298,8 +299,6 @@ def obligation_cancel(obligation_id: int):  # type: ignore[no-untyped-def]
 @requires("read")
 def payments():  # type: ignore[no-untyped-def]
     q = query_as(PaymentQuery)
-    if q.date_from and q.date_to and q.date_from > q.date_to:
-        raise ApiError(422, "validation_error", "date_to must not be before date_from.", field="date_to")
     f = PaymentFilter(
         state=q.state, service_id=q.service_id, date_from=q.date_from, date_to=q.date_to, ref=q.variable_symbol or ""
     )
@@ -328,7 +327,7 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
     try:
         refund_payment(p, body.amount, reason=body.reason, actor=f"api:{current_key().prefix}")
     except RefundError as exc:
-        status = 422 if exc.code in ("refund_amount", "refund_reason") else 409
+        status = 422 if exc.code == "refund_reason" else 409  # more than is left: a conflict with the state
         field = {"refund_amount": "amount", "refund_reason": "reason"}.get(exc.code)
         raise ApiError(status, exc.code, _refund_message(exc), field=field) from None
     return payment_out(p)

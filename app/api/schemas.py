@@ -3,10 +3,10 @@ and the answers. The OpenAPI description is generated from these by spectree."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_AMOUNT = 10_000_000 * 100  # haléře; amounts are int4 in the database
 MAX_BULK_ROWS = 10_000
@@ -14,11 +14,21 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="haléře (1 Kč = 100)")]
 CustomerId = Annotated[str, Field(pattern=r"^[\w\-/.]([\w\-/. ]{0,48}[\w\-/.])?$", max_length=50)]
 PlainText = r"^[^\x00-\x1f\x7f]*$"
+# Plain text with at least one visible character (the import refuses blank names).
+Visible = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 VariableSymbol = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
 ObligationStateName = Literal["unpaid", "partially_paid", "paid", "overdue", "cancelled"]
 PaymentStateName = Literal[
     "created", "started", "paid", "failed", "cancelled", "expired", "partially_refunded", "refunded"
 ]
+
+
+def _utc(value: datetime) -> datetime:
+    """The database keeps naive UTC; the API always says so (RFC 3339 with an offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Strict(BaseModel):
@@ -62,7 +72,7 @@ class ServiceList(BaseModel):
 # -- obligations -----------------------------------------------------------------------
 class ObligationFields(Strict):
     customer_id: CustomerId
-    payer_name: Annotated[str, Field(min_length=1, max_length=200, pattern=PlainText)]
+    payer_name: Annotated[str, Field(min_length=1, max_length=200, pattern=Visible)]
     amount: Amount
     due_date: date | None = None
     variable_symbol: VariableSymbol | None = None
@@ -103,9 +113,9 @@ class ObligationOut(BaseModel):
     period: str | None = None
     note: str | None = None
     state: ObligationStateName
-    cancelled_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
+    cancelled_at: UtcDatetime | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class ObligationList(BaseModel):
@@ -155,8 +165,8 @@ class PaymentOut(BaseModel):
     variable_symbol: str | None = None
     payer_name: str
     gateway: str
-    created_at: datetime
-    paid_at: datetime | None = None
+    created_at: UtcDatetime
+    paid_at: UtcDatetime | None = None
 
 
 class PaymentList(BaseModel):
@@ -176,7 +186,7 @@ class PaymentQuery(Strict):
 
 class RefundIn(Strict):
     amount: Amount
-    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=PlainText)]
+    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=Visible)]
 
 
 # -- figures ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from flask import url_for
 
+from app.api.keys import create_api_key
 from app.db import db_session
 from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
 from tests.admin.staff_helpers import login, make_staff
@@ -46,6 +47,8 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.team_role": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.team_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.audit_log": (StaffRole.OPERATOR, None),
+    "admin.api_keys": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.api_key_revoke": (StaffRole.MUNICIPALITY_ADMIN, "api_key"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -91,8 +94,10 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     obligation = Obligation(municipality_id=m.id, service_id=service.id, customer_id=f"C-{tag}", payer_name="Plátce",
                             amount=10000)
     db_session.add(obligation)
+    api_key, _secret = create_api_key(m.id, f"klic-{tag}", ["read"])
     db_session.commit()
     objects = {
+        "api_key": {"key_id": api_key.id},
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},
         "payment": {"external_id": payment.external_id},

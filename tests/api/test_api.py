@@ -16,8 +16,10 @@ from tests.conftest import make_test_app
 
 
 def rows(n: int, start: int = 0) -> list[dict[str, object]]:
-    return [{"customer_id": f"C{i}", "payer_name": f"Plátce {i}", "amount": 10000 + i, "variable_symbol": f"{900000 + i}"}
-            for i in range(start, start + n)]
+    return [
+        {"customer_id": f"C{i}", "payer_name": f"Plátce {i}", "amount": 10000 + i, "variable_symbol": f"{900000 + i}"}
+        for i in range(start, start + n)
+    ]
 
 
 def test_key_is_stored_hashed_and_works_as_bearer(app, client) -> None:  # type: ignore[no-untyped-def]
@@ -46,8 +48,11 @@ def test_revoked_and_expired_keys_are_refused(app, client) -> None:  # type: ign
 
 def test_scopes(app, client) -> None:  # type: ignore[no-untyped-def]
     t = make_tenant(scopes=("read",))
-    r = client.post("/api/v1/obligations", headers=t.headers, json={"service_id": t.service.id, "customer_id": "A",
-                                                                    "payer_name": "A", "amount": 100})
+    r = client.post(
+        "/api/v1/obligations",
+        headers=t.headers,
+        json={"service_id": t.service.id, "customer_id": "A", "payer_name": "A", "amount": 100},
+    )
     assert r.status_code == 403 and r.json["error"]["code"] == "insufficient_scope"
     p = make_paid_demo_payment(t.service)
     r = client.post(f"/api/v1/payments/{p.external_id}/refund", headers=t.headers, json={"amount": 1, "reason": "x"})
@@ -58,15 +63,30 @@ def test_bad_input_is_a_machine_readable_4xx(app, client) -> None:  # type: igno
     t = make_tenant()
     h = t.headers
     cases = [
-        (client.post("/api/v1/obligations", headers={**h, "Content-Type": "application/json"}, data="{nope"), 400,
-         "malformed_json"),
+        (
+            client.post("/api/v1/obligations", headers={**h, "Content-Type": "application/json"}, data="{nope"),
+            400,
+            "malformed_json",
+        ),
         (client.post("/api/v1/obligations", headers=h, data="x=1"), 415, "unsupported_media_type"),
-        (client.post("/api/v1/obligations", headers=h, json={"service_id": t.service.id, "customer_id": "A",
-                                                             "payer_name": "A", "amount": "lots"}), 422,
-         "validation_error"),
-        (client.post("/api/v1/obligations", headers=h, json={"service_id": t.service.id, "customer_id": "A",
-                                                             "payer_name": "A", "amount": 1, "colour": "red"}), 422,
-         "validation_error"),
+        (
+            client.post(
+                "/api/v1/obligations",
+                headers=h,
+                json={"service_id": t.service.id, "customer_id": "A", "payer_name": "A", "amount": "lots"},
+            ),
+            422,
+            "validation_error",
+        ),
+        (
+            client.post(
+                "/api/v1/obligations",
+                headers=h,
+                json={"service_id": t.service.id, "customer_id": "A", "payer_name": "A", "amount": 1, "colour": "red"},
+            ),
+            422,
+            "validation_error",
+        ),
         (client.get("/api/v1/payments?limit=abc", headers=h), 422, "validation_error"),
         (client.get("/api/v1/payments?cursor=Zm9v", headers=h), 422, "bad_cursor"),
         (client.get("/api/v1/obligations/99999999999", headers=h), 404, "not_found"),
@@ -94,30 +114,45 @@ def test_bulk_writes_nothing_with_a_bad_row_unless_valid_rows_only(app, client) 
     assert not report["written"] and {e["row"] for e in report["errors"]} == {2}
     assert r.json["error"]["row"] == 2 and r.json["error"]["field"] == "amount"
     assert db_session.scalar(select(func.count()).select_from(Obligation)) == 0
-    r = client.post("/api/v1/obligations/bulk", headers=t.headers,
-                    json={"service_id": t.service.id, "rows": body, "valid_rows_only": True})
+    r = client.post(
+        "/api/v1/obligations/bulk",
+        headers=t.headers,
+        json={"service_id": t.service.id, "rows": body, "valid_rows_only": True},
+    )
     assert r.status_code == 200, r.json
     assert r.json["written"] and r.json["inserted"] == 3
     assert {e["row"] for e in r.json["errors"]} == {2, 4}
     # A repeat upserts: nothing new, nothing changed.
-    r = client.post("/api/v1/obligations/bulk", headers=t.headers,
-                    json={"service_id": t.service.id, "rows": rows(2)})
+    r = client.post("/api/v1/obligations/bulk", headers=t.headers, json={"service_id": t.service.id, "rows": rows(2)})
     assert r.json["inserted"] == 0 and r.json["unchanged"] == 2
 
 
 def test_bulk_takes_10000_rows_and_refuses_more(app, client) -> None:  # type: ignore[no-untyped-def]
     t = make_tenant()
-    r = client.post("/api/v1/obligations/bulk", headers=t.headers, json={"service_id": t.service.id, "rows": rows(10_000)})
+    r = client.post(
+        "/api/v1/obligations/bulk", headers=t.headers, json={"service_id": t.service.id, "rows": rows(10_000)}
+    )
     assert r.status_code == 200 and r.json["inserted"] == 10_000
-    r = client.post("/api/v1/obligations/bulk", headers=t.headers, json={"service_id": t.service.id, "rows": rows(10_001)})
+    r = client.post(
+        "/api/v1/obligations/bulk", headers=t.headers, json={"service_id": t.service.id, "rows": rows(10_001)}
+    )
     assert r.status_code == 422 and r.json["error"]["field"] == "rows"
 
 
 def test_obligation_create_read_list_cancel(app, client) -> None:  # type: ignore[no-untyped-def]
     t = make_tenant()
-    r = client.post("/api/v1/obligations", headers=t.headers, json={
-        "service_id": t.service.id, "customer_id": "K-1", "payer_name": "Jan Novák", "amount": 25000,
-        "due_date": "2030-03-31", "variable_symbol": "1234"})
+    r = client.post(
+        "/api/v1/obligations",
+        headers=t.headers,
+        json={
+            "service_id": t.service.id,
+            "customer_id": "K-1",
+            "payer_name": "Jan Novák",
+            "amount": 25000,
+            "due_date": "2030-03-31",
+            "variable_symbol": "1234",
+        },
+    )
     assert r.status_code == 201, r.json
     oid = r.json["id"]
     assert client.get(f"/api/v1/obligations/{oid}", headers=t.headers).json["state"] == "unpaid"
@@ -125,7 +160,9 @@ def test_obligation_create_read_list_cancel(app, client) -> None:  # type: ignor
     assert [o["id"] for o in listed] == [oid]
     r = client.post(f"/api/v1/obligations/{oid}/cancel", headers=t.headers)
     assert r.status_code == 200 and r.json["state"] == "cancelled"
-    assert [o["id"] for o in client.get("/api/v1/obligations?state=cancelled", headers=t.headers).json["items"]] == [oid]
+    assert [o["id"] for o in client.get("/api/v1/obligations?state=cancelled", headers=t.headers).json["items"]] == [
+        oid
+    ]
     assert client.get("/api/v1/obligations?state=unpaid", headers=t.headers).json["items"] == []
 
 
@@ -157,23 +194,37 @@ def test_payments_read_list_cursor_and_refund(app, client) -> None:  # type: ign
             break
     assert sorted(seen) == sorted(p.external_id for p in paid)
     h = {**t.headers, "Idempotency-Key": "refund-1"}
-    r = client.post(f"/api/v1/payments/{paid[0].external_id}/refund", headers=h, json={"amount": 400, "reason": "chyba"})
+    r = client.post(
+        f"/api/v1/payments/{paid[0].external_id}/refund", headers=h, json={"amount": 400, "reason": "chyba"}
+    )
     assert r.status_code == 200 and r.json["state"] == "partially_refunded" and r.json["amount_refunded"] == 400
     # The repeat returns the first answer and refunds nothing more.
-    r = client.post(f"/api/v1/payments/{paid[0].external_id}/refund", headers=h, json={"amount": 400, "reason": "chyba"})
+    r = client.post(
+        f"/api/v1/payments/{paid[0].external_id}/refund", headers=h, json={"amount": 400, "reason": "chyba"}
+    )
     assert r.json["amount_refunded"] == 400
-    r = client.post(f"/api/v1/payments/{paid[0].external_id}/refund", headers=t.headers,
-                    json={"amount": 10_000, "reason": "x"})
-    assert r.status_code == 422 and r.json["error"]["field"] == "amount"
+    r = client.post(
+        f"/api/v1/payments/{paid[0].external_id}/refund", headers=t.headers, json={"amount": 10_000, "reason": "x"}
+    )
+    assert r.status_code == 409 and r.json["error"]["field"] == "amount"
 
 
 def test_figures(app, client) -> None:  # type: ignore[no-untyped-def]
     t = make_tenant()
     from datetime import date
 
-    db_session.add(PaymentMonthSummary(month=date(2026, 5, 1), municipality_id=t.municipality.id,
-                                       service_id=t.service.id, gateway_name="demo", paid_count=3, paid_volume=1500,
-                                       refund_count=1, refund_volume=100))
+    db_session.add(
+        PaymentMonthSummary(
+            month=date(2026, 5, 1),
+            municipality_id=t.municipality.id,
+            service_id=t.service.id,
+            gateway_name="demo",
+            paid_count=3,
+            paid_volume=1500,
+            refund_count=1,
+            refund_volume=100,
+        )
+    )
     db_session.commit()
     r = client.get("/api/v1/figures/2026/5", headers=t.headers).json
     assert (r["paid_count"], r["paid_volume"], r["refund_volume"]) == (3, 1500, 100)
@@ -206,7 +257,11 @@ def test_rate_limit_per_key(db_url: str) -> None:
 def test_description_and_docs_page(app, client) -> None:  # type: ignore[no-untyped-def]
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.1")
-    assert {"/api/v1/obligations/bulk", "/api/v1/payments/{external_id}/refund", "/api/v1/figures/{year}/{month}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/obligations/bulk",
+        "/api/v1/payments/{external_id}/refund",
+        "/api/v1/figures/{year}/{month}",
+    } <= set(spec["paths"])
     schemas = spec["components"]["schemas"]
     assert any(n.startswith("ObligationIn") and s.get("additionalProperties") is False for n, s in schemas.items())
     page = client.get("/api/v1/docs")
