@@ -19,6 +19,7 @@ from admin import (  # noqa: E402,F401  (routes register on bp)
     privacy,
     services,
     team,
+    webhooks,
 )
 from admin.guards import current_staff, scoped, scoped_get_or_404, staff_required  # noqa: E402
 

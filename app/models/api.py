@@ -3,7 +3,7 @@ kept for idempotent repeats, outbound webhook endpoints and their deliveries."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, utcnow
 
 API_SCOPES = ("read", "write", "refunds")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Columns without a time zone come back naive (they hold UTC); compare them aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class ApiKey(Base):
@@ -32,7 +37,7 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def is_usable(self, now: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.revoked_at is None and (self.expires_at is None or as_utc(self.expires_at) > as_utc(now))
 
 
 class IdempotencyRecord(Base):

@@ -10,7 +10,17 @@ from flask import url_for
 
 from app.api.keys import create_api_key
 from app.db import db_session
-from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
+from app.models import (
+    ROLE_RANK,
+    ExportJob,
+    ExportStatus,
+    ImportStatus,
+    Obligation,
+    ObligationImport,
+    StaffRole,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -49,6 +59,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.audit_log": (StaffRole.OPERATOR, None),
     "admin.api_keys": (StaffRole.MUNICIPALITY_ADMIN, None),
     "admin.api_key_revoke": (StaffRole.MUNICIPALITY_ADMIN, "api_key"),
+    "admin.webhooks": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.webhook_detail": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_toggle": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_test": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_redeliver": (StaffRole.MUNICIPALITY_ADMIN, "webhook_delivery"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -95,8 +110,17 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
                             amount=10000)
     db_session.add(obligation)
     api_key, _secret = create_api_key(m.id, f"klic-{tag}", ["read"])
+    # An endpoint nobody listens on: its deliveries fail fast and stay in the log.
+    hook = WebhookEndpoint(municipality_id=m.id, url="http://127.0.0.1:9/", secret="s", events=["payment.paid"])
+    db_session.add(hook)
+    db_session.flush()
+    hook_delivery = WebhookDelivery(endpoint_id=hook.id, municipality_id=m.id, event_id=f"evt_{tag}",
+                                    event_type="ping", body="{}", status="failed")
+    db_session.add(hook_delivery)
     db_session.commit()
     objects = {
+        "webhook": {"endpoint_id": hook.id},
+        "webhook_delivery": {"delivery_id": hook_delivery.id},
         "api_key": {"key_id": api_key.id},
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},

@@ -43,6 +43,7 @@ def test_revoked_and_expired_keys_are_refused(app, client) -> None:  # type: ign
     k2, secret = create_api_key(t.municipality.id, "old", ["read"], expires_at=utcnow() + timedelta(seconds=60))
     k2.expires_at = utcnow() - timedelta(seconds=1)
     db_session.commit()
+    db_session.expire_all()  # read back from the database (naive UTC there)
     assert client.get("/api/v1/services", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
