@@ -15,6 +15,7 @@ from admin import (  # noqa: E402,F401  (routes register on bp)
     dashboard,
     exports,
     obligations,
+    paylinks,
     payments,
     privacy,
     services,

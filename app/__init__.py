@@ -148,6 +148,7 @@ def init_blueprints(app: Flask) -> None:
     from app.identity import bp as auth_bp
     from app.identity import init_identity
     from app.legal import bp as legal_bp
+    from app.paylinks import bp as paylinks_bp
     from app.receipts import bp as receipts_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -162,6 +163,7 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(operator_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(paylinks_bp)
 
 
 def init_errors(app: Flask) -> None:

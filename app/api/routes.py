@@ -4,7 +4,7 @@ municipality's object is a 404, like a missing one."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from flask import render_template, request
@@ -29,6 +29,8 @@ from app.api.schemas import (
     ObligationList,
     ObligationOut,
     ObligationQuery,
+    PayLinkIn,
+    PayLinkOut,
     PaymentList,
     PaymentOut,
     PaymentQuery,
@@ -41,6 +43,7 @@ from app.db import db_session, utcnow
 from app.extensions import csrf, limiter
 from app.models import Obligation, Payment, PaymentMonthSummary, Service
 from app.obligations.listing import state_condition
+from app.paylinks.links import make_token, pay_link_url
 from app.payments.errors import RefundError
 from app.payments.refunds import refund_payment
 from app.payments.search import PaymentFilter, decode_cursor, list_payments
@@ -341,6 +344,26 @@ def _refund_message(exc: RefundError) -> str:
         "gateway_error": "The payment gateway could not be reached; nothing was refunded.",
         "gateway_refused_refund": "The payment gateway refused the refund.",
     }.get(exc.code, exc.code)
+
+
+# -- pay links -------------------------------------------------------------------------
+@bp.post("/paylinks")
+@spec.validate(json=PayLinkIn, resp=responses(HTTP_201=PayLinkOut), tags=["pay links"], skip_validation=True)
+@requires("write")
+@idempotent
+def paylink_create():  # type: ignore[no-untyped-def]
+    body = body_as(PayLinkIn)
+    service = my_service(body.service_id, field="service_id")
+    obligation = None
+    if body.obligation_id is not None:
+        obligation = my_obligation(body.obligation_id)
+        if obligation.service_id != service.id:
+            raise ApiError(404, "not_found", "No such obligation of this service.", field="obligation_id")
+    expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    token = make_token(service, obligation=obligation, amount=body.amount, payer_name=body.payer_name,
+                       payer_email=body.payer_email, expires_at=expires_at)
+    note_object("Service", service.id)
+    return dump(PayLinkOut, {"url": pay_link_url(token), "token": token, "expires_at": expires_at}), 201
 
 
 # -- figures ---------------------------------------------------------------------------

@@ -189,6 +189,22 @@ class RefundIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=200, pattern=Visible)]
 
 
+# -- pay links -------------------------------------------------------------------------
+class PayLinkIn(Strict):
+    service_id: Id
+    obligation_id: Id | None = Field(None, description="prefills the amount left to pay and the variable symbol")
+    amount: Amount | None = Field(None, description="for services where the payer enters the amount")
+    payer_name: Annotated[str, Field(max_length=200, pattern=PlainText)] | None = None
+    payer_email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$")] | None = None
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class PayLinkOut(BaseModel):
+    url: str
+    token: str
+    expires_at: UtcDatetime | None = None
+
+
 # -- figures ---------------------------------------------------------------------------
 class ServiceFigures(BaseModel):
     service_id: int

@@ -60,6 +60,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.api_keys": (StaffRole.MUNICIPALITY_ADMIN, None),
     "admin.api_key_revoke": (StaffRole.MUNICIPALITY_ADMIN, "api_key"),
     "admin.webhooks": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.paylinks_csv": (StaffRole.CLERK, "service"),
     "admin.webhook_detail": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
     "admin.webhook_toggle": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
     "admin.webhook_test": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),

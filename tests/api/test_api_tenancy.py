@@ -26,6 +26,7 @@ API_ROUTES: dict[str, str | None] = {
     "api.payment": "payment",
     "api.payment_refund": "payment",
     "api.figures": "month",
+    "api.paylink_create": None,
 }
 
 
@@ -93,7 +94,10 @@ def test_lists_and_writes_stay_within_the_key_s_municipality(app, client) -> Non
             "/api/v1/obligations/bulk",
             {"service_id": a.service.id, "rows": [{"customer_id": "X", "payer_name": "X", "amount": 1}]},
         ),
+        ("/api/v1/paylinks", {"service_id": a.service.id}),
     ):
         r = client.post(path, headers=h, json=body)
         assert r.status_code == 404 and r.json["error"]["code"] == "unknown_service"
     assert db_session.query(Obligation).count() == 1
+    r = client.post("/api/v1/paylinks", headers=h, json={"service_id": b.service.id, "obligation_id": obligation.id})
+    assert r.status_code == 404
