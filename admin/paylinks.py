@@ -29,5 +29,8 @@ def paylinks_csv(service_id: int):  # type: ignore[no-untyped-def]
             abort(400, _("Datum zadejte ve tvaru RRRR-MM-DD."))
     data = links_csv(service, expires_at=expires_at)
     audit("paylinks_export", service, after={"expires_on": raw or None})
-    return Response(data, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="platebni-odkazy-{service.slug}.csv"'})
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="platebni-odkazy-{service.slug}.csv"'},
+    )

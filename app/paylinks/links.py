@@ -38,9 +38,15 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def make_token(service: Service, *, obligation: Obligation | None = None, amount: int | None = None,
-               payer_name: str | None = None, payer_email: str | None = None,
-               expires_at: datetime | None = None) -> str:
+def make_token(
+    service: Service,
+    *,
+    obligation: Obligation | None = None,
+    amount: int | None = None,
+    payer_name: str | None = None,
+    payer_email: str | None = None,
+    expires_at: datetime | None = None,
+) -> str:
     payload: dict[str, object] = {"s": service.id}
     if obligation is not None:
         payload["o"] = obligation.id
@@ -76,8 +82,9 @@ def read_token(token: str) -> PayLink:
         raise PayLinkError("gone")
     obligation = None
     if "o" in payload:
-        obligation = db_session.scalar(select(Obligation).where(
-            Obligation.id == payload["o"], Obligation.service_id == service.id))
+        obligation = db_session.scalar(
+            select(Obligation).where(Obligation.id == payload["o"], Obligation.service_id == service.id)
+        )
         if obligation is None or obligation.cancelled_at is not None:
             raise PayLinkError("gone")
     return PayLink(service, obligation, payload.get("a"), payload.get("n", ""), payload.get("e", ""))
@@ -88,10 +95,21 @@ def links_csv(service: Service, *, expires_at: datetime | None = None) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";")
     w.writerow(["customer_id", "payer_name", "amount", "variable_symbol", "due_date", "pay_link"])
-    rows = db_session.scalars(select(Obligation).where(
-        Obligation.service_id == service.id, Obligation.cancelled_at.is_(None)).order_by(Obligation.customer_id))
+    rows = db_session.scalars(
+        select(Obligation)
+        .where(Obligation.service_id == service.id, Obligation.cancelled_at.is_(None))
+        .order_by(Obligation.customer_id)
+    )
     for o in rows:
         url = pay_link_url(make_token(service, obligation=o, payer_name=o.payer_name, expires_at=expires_at))
-        w.writerow([o.customer_id, o.payer_name, f"{o.amount // 100},{o.amount % 100:02d}", o.variable_symbol or "",
-                    o.due_date.isoformat() if o.due_date else "", url])
+        w.writerow(
+            [
+                o.customer_id,
+                o.payer_name,
+                f"{o.amount // 100},{o.amount % 100:02d}",
+                o.variable_symbol or "",
+                o.due_date.isoformat() if o.due_date else "",
+                url,
+            ]
+        )
     return ("\ufeff" + buf.getvalue()).encode()

@@ -19,13 +19,25 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
         link = read_token(token)
     except PayLinkError as exc:
         if exc.code == "expired":
-            return render_template("error.html", code=410, title=_("Platnost odkazu vypršela"), message=_(
-                "Tento platební odkaz už neplatí. Požádejte obec o nový, nebo zaplaťte přes její stránku.")), 410
+            return render_template(
+                "error.html",
+                code=410,
+                title=_("Platnost odkazu vypršela"),
+                message=_("Tento platební odkaz už neplatí. Požádejte obec o nový, nebo zaplaťte přes její stránku."),
+            ), 410
         if exc.code == "gone":
-            return render_template("error.html", code=410, title=_("Platba už není možná"), message=_(
-                "Služba nebo předpis, ke kterému odkaz patří, už není k placení.")), 410
-        return render_template("error.html", code=404, title=_("Neplatný platební odkaz"), message=_(
-            "Odkaz je neúplný nebo byl změněn. Zkopírujte jej prosím celý z dopisu nebo e-mailu.")), 404
+            return render_template(
+                "error.html",
+                code=410,
+                title=_("Platba už není možná"),
+                message=_("Služba nebo předpis, ke kterému odkaz patří, už není k placení."),
+            ), 410
+        return render_template(
+            "error.html",
+            code=404,
+            title=_("Neplatný platební odkaz"),
+            message=_("Odkaz je neúplný nebo byl změněn. Zkopírujte jej prosím celý z dopisu nebo e-mailu."),
+        ), 404
     amount = link.obligation.remaining if link.obligation is not None else link.amount
     data = {"name": link.payer_name, "email": link.payer_email}
     if amount:

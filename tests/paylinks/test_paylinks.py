@@ -15,9 +15,15 @@ from tests.api.helpers import make_tenant
 
 
 def _obligation(service, **kw) -> Obligation:  # type: ignore[no-untyped-def]
-    o = Obligation(municipality_id=service.municipality_id, service_id=service.id, customer_id=kw.pop("customer_id", "P-1"),
-                   payer_name=kw.pop("payer_name", "Jana Nováková"), amount=kw.pop("amount", 12345),
-                   variable_symbol=kw.pop("variable_symbol", "777001"), **kw)
+    o = Obligation(
+        municipality_id=service.municipality_id,
+        service_id=service.id,
+        customer_id=kw.pop("customer_id", "P-1"),
+        payer_name=kw.pop("payer_name", "Jana Nováková"),
+        amount=kw.pop("amount", 12345),
+        variable_symbol=kw.pop("variable_symbol", "777001"),
+        **kw,
+    )
     db_session.add(o)
     db_session.commit()
     return o
@@ -68,7 +74,10 @@ def test_csv_of_links_for_a_payer_list(app) -> None:  # type: ignore[no-untyped-
 def test_the_api_makes_links(app, client) -> None:  # type: ignore[no-untyped-def]
     t = make_tenant(lookup_mode="optional")
     o = _obligation(t.service)
-    r = client.post("/api/v1/paylinks", headers=t.headers,
-                    json={"service_id": t.service.id, "obligation_id": o.id, "expires_in_days": 30})
+    r = client.post(
+        "/api/v1/paylinks",
+        headers=t.headers,
+        json={"service_id": t.service.id, "obligation_id": o.id, "expires_in_days": 30},
+    )
     assert r.status_code == 201 and r.json["url"].startswith(app.config["BASE_URL"] + "/zaplatit/")
     assert client.get(r.json["url"].replace(app.config["BASE_URL"], "")).status_code == 200
