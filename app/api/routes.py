@@ -360,8 +360,14 @@ def paylink_create():  # type: ignore[no-untyped-def]
         if obligation.service_id != service.id:
             raise ApiError(404, "not_found", "No such obligation of this service.", field="obligation_id")
     expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token = make_token(service, obligation=obligation, amount=body.amount, payer_name=body.payer_name,
-                       payer_email=body.payer_email, expires_at=expires_at)
+    token = make_token(
+        service,
+        obligation=obligation,
+        amount=body.amount,
+        payer_name=body.payer_name,
+        payer_email=body.payer_email,
+        expires_at=expires_at,
+    )
     note_object("Service", service.id)
     return dump(PayLinkOut, {"url": pay_link_url(token), "token": token, "expires_at": expires_at}), 201
 
