@@ -104,3 +104,21 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     duration_ms: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NoticeBatch(Base):
+    """One PDF of printed notices for a service's payer list, made by a job with progress."""
+
+    __tablename__ = "notice_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    order_by: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | running | done | failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    file_path: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:47:13.699380
+Create Date: 2026-12-01 23:59:09.092357
 """
 
 from alembic import op
@@ -291,6 +291,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('municipality_state_change', schema=None) as batch_op:
         batch_op.create_index('ix_municipality_state_change_asof', ['municipality_id', 'effective_date', 'id'], unique=False)
+
+    op.create_table('notice_batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('order_by', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('file_path', sa.String(length=500), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_notice_batch_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_notice_batch_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_batch'))
+    )
+    with op.batch_alter_table('notice_batch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_batch_municipality_id'), ['municipality_id'], unique=False)
 
     op.create_table('obligation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -599,6 +618,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_obligation_birth_number_hmac'))
 
     op.drop_table('obligation')
+    with op.batch_alter_table('notice_batch', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_batch_municipality_id'))
+
+    op.drop_table('notice_batch')
     with op.batch_alter_table('municipality_state_change', schema=None) as batch_op:
         batch_op.drop_index('ix_municipality_state_change_asof')
 

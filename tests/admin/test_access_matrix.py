@@ -15,6 +15,7 @@ from app.models import (
     ExportJob,
     ExportStatus,
     ImportStatus,
+    NoticeBatch,
     Obligation,
     ObligationImport,
     StaffRole,
@@ -61,6 +62,9 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.api_key_revoke": (StaffRole.MUNICIPALITY_ADMIN, "api_key"),
     "admin.webhooks": (StaffRole.MUNICIPALITY_ADMIN, None),
     "admin.paylinks_csv": (StaffRole.CLERK, "service"),
+    "admin.notices_start": (StaffRole.CLERK, "service"),
+    "admin.notices_status": (StaffRole.CLERK, "notice_batch"),
+    "admin.notices_download": (StaffRole.CLERK, "notice_batch"),
     "admin.webhook_detail": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
     "admin.webhook_toggle": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
     "admin.webhook_test": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
@@ -118,9 +122,12 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     hook_delivery = WebhookDelivery(endpoint_id=hook.id, municipality_id=m.id, event_id=f"evt_{tag}",
                                     event_type="ping", body="{}", status="failed")
     db_session.add(hook_delivery)
+    notice_batch = NoticeBatch(municipality_id=m.id, service_id=service.id, order_by="customer_id", status="done")
+    db_session.add(notice_batch)
     db_session.commit()
     objects = {
         "webhook": {"endpoint_id": hook.id},
+        "notice_batch": {"batch_id": notice_batch.id},
         "webhook_delivery": {"delivery_id": hook_delivery.id},
         "api_key": {"key_id": api_key.id},
         "municipality": {"municipality_id": m.id},
