@@ -122,7 +122,10 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     hook_delivery = WebhookDelivery(endpoint_id=hook.id, municipality_id=m.id, event_id=f"evt_{tag}",
                                     event_type="ping", body="{}", status="failed")
     db_session.add(hook_delivery)
-    notice_batch = NoticeBatch(municipality_id=m.id, service_id=service.id, order_by="customer_id", status="done")
+    notices_path = tmp_path / f"vyzvy-{tag}.pdf"
+    notices_path.write_bytes(b"%PDF-1.7")
+    notice_batch = NoticeBatch(municipality_id=m.id, service_id=service.id, order_by="customer_id", status="done",
+                               file_path=str(notices_path))
     db_session.add(notice_batch)
     db_session.commit()
     objects = {
