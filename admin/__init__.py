@@ -8,17 +8,21 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 from admin import (  # noqa: E402,F401  (routes register on bp)
+    api_keys,
     audit,
     auth,
     context,
     dashboard,
     exports,
     gateway_accounts,
+    notices,
     obligations,
+    paylinks,
     payments,
     privacy,
     services,
     team,
+    webhooks,
 )
 from admin.guards import current_staff, scoped, scoped_get_or_404, staff_required  # noqa: E402
 

@@ -22,6 +22,7 @@ OBLIGATION_STATE_LABELS = {
     ObligationState.PARTIALLY_PAID: "Částečně zaplaceno",
     ObligationState.PAID: "Zaplaceno",
     ObligationState.OVERDUE: "Po splatnosti",
+    ObligationState.CANCELLED: "Zrušeno",
 }
 IMPORT_STATUS_LABELS = {
     ImportStatus.PENDING: "Čeká ve frontě",

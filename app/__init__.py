@@ -150,10 +150,12 @@ def init_blueprints(app: Flask) -> None:
     from admin import bp as admin_bp
     from admin.operator import bp as operator_bp
     from app.account import bp as account_bp
+    from app.api import bp as api_bp
     from app.checkout import bp as checkout_bp
     from app.identity import bp as auth_bp
     from app.identity import init_identity
     from app.legal import bp as legal_bp
+    from app.paylinks import bp as paylinks_bp
     from app.receipts import bp as receipts_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -167,10 +169,16 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(operator_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(paylinks_bp)
 
 
 def init_errors(app: Flask) -> None:
     def page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):  # the API's machine-readable shape (app/api/errors.py)
+            slug = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                    429: "rate_limited", 500: "server_error"}.get(code, "error")
+            return {"error": {"code": slug, "message": message, "field": None, "row": None}}, code
         if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
             return {"error": message}, code
         return render_template("error.html", code=code, title=title, message=message), code

@@ -30,6 +30,17 @@ def register(app: Flask) -> None:
         if payments:
             click.echo(f"Seeded {seed_demo_payments(2025)} payments of 2025.")
 
+    @app.cli.group("webhooks")
+    def webhooks_group() -> None:
+        """Outbound webhooks (run ``retry`` from cron every few minutes)."""
+
+    @webhooks_group.command("retry")
+    def webhooks_retry_cmd() -> None:
+        """Enqueue the webhook deliveries whose next try is due."""
+        from app.webhooks_out.jobs import retry_due
+
+        click.echo(f"enqueued {retry_due()}")
+
     @app.cli.group("payments")
     def payments_group() -> None:
         """Housekeeping of payments (run from cron)."""

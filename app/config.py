@@ -104,6 +104,10 @@ def from_env() -> dict[str, object]:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # The public API (app/api): calls per key, the largest body, the webhook timeout.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
+        "API_MAX_BODY_BYTES": int(os.environ.get("API_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "10")),
         # The citizen pages read the public catalogue (active municipalities and services)
         # from a per-process cache this many seconds old at most; 0 turns it off. A change
         # made in another process shows within this time (app/catalog/cache.py).

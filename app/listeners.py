@@ -16,6 +16,8 @@ from app.payments.transitions import on_transition
 from app.receipts.issuing import issue_on_paid
 from app.receipts.jobs import email_after_commit, forget_after_rollback
 from app.reporting.summary import count_paid, count_refund
+from app.webhooks_out import events as webhook_events
+from app.webhooks_out import jobs as webhook_jobs
 
 
 def register_listeners() -> None:
@@ -28,8 +30,18 @@ def register_listeners() -> None:
     on_transition(PaymentState.REFUNDED, count_refund)
     on_transition(PaymentState.STARTED, record_on_start)
     on_transition(PaymentState.PAID, issue_on_paid)
+    # Webhooks after the obligation is credited (obligation.paid reads its amount paid).
+    on_transition(PaymentState.PAID, webhook_events.on_paid)
+    on_transition(PaymentState.PARTIALLY_REFUNDED, webhook_events.on_refunded)
+    on_transition(PaymentState.REFUNDED, webhook_events.on_refunded)
+    on_transition(PaymentState.FAILED, webhook_events.on_failed)
     # Receipts are e-mailed only once the transaction that issued them has committed.
     if not event.contains(SessionFactory, "after_commit", email_after_commit):
         event.listen(SessionFactory, "after_commit", email_after_commit)
     if not event.contains(SessionFactory, "after_rollback", forget_after_rollback):
         event.listen(SessionFactory, "after_rollback", forget_after_rollback)
+    # Webhook deliveries likewise leave only once their event is committed.
+    if not event.contains(SessionFactory, "after_commit", webhook_jobs.enqueue_after_commit):
+        event.listen(SessionFactory, "after_commit", webhook_jobs.enqueue_after_commit)
+    if not event.contains(SessionFactory, "after_rollback", webhook_jobs.forget_after_rollback):
+        event.listen(SessionFactory, "after_rollback", webhook_jobs.forget_after_rollback)

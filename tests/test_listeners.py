@@ -28,7 +28,7 @@ def test_create_app_registers_each_listener_once_in_order(app) -> None:  # type:
 
     register_listeners()  # again (every app built in a process does): no duplicates
     paid = [f.__name__ for f in transitions._listeners[PaymentState.PAID]]
-    assert paid == ["credit_obligation", "count_paid", "issue_on_paid"]
+    assert paid == ["credit_obligation", "count_paid", "issue_on_paid", "on_paid"]
     assert [f.__name__ for f in transitions._listeners[PaymentState.STARTED]] == ["record_on_start"]
     for state in (PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED):
-        assert [f.__name__ for f in transitions._listeners[state]] == ["debit_refund", "count_refund"]
+        assert [f.__name__ for f in transitions._listeners[state]] == ["debit_refund", "count_refund", "on_refunded"]

@@ -147,6 +147,10 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
     )
 
 
+# The pay links (app/paylinks) open this same page, prefilled.
+render_pay_page = _render_pay
+
+
 @bp.route("/obec/<slug>/<service_slug>", methods=["GET", "POST"])
 def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":

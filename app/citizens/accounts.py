@@ -162,7 +162,7 @@ def citizen_obligations(citizen: Citizen) -> list[Obligation]:
     stmt = (
         select(Obligation)
         .join(Service, Service.id == Obligation.service_id)
-        .where(or_(*conditions), Obligation.amount_paid < Obligation.amount)
+        .where(or_(*conditions), Obligation.amount_paid < Obligation.amount, Obligation.cancelled_at.is_(None))
         .options(selectinload(Obligation.service).selectinload(Service.municipality))
         .order_by(Obligation.due_date, Obligation.id)
     )

@@ -1,6 +1,15 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from app.db import Base
+from app.models.api import (
+    API_SCOPES,
+    ApiKey,
+    IdempotencyRecord,
+    NoticeBatch,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.audit import AuditLog
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
@@ -31,6 +40,13 @@ from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
 
 __all__ = [
+    "API_SCOPES",
+    "ApiKey",
+    "IdempotencyRecord",
+    "NoticeBatch",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "ALLOWED_TRANSITIONS",
     "AmountMatch",
     "AmountMode",

@@ -31,6 +31,7 @@ class ObligationState(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
     OVERDUE = "overdue"
+    CANCELLED = "cancelled"  # withdrawn by the municipality (the API's cancel); never payable
 
 
 class LookupMode(StrEnum):
@@ -78,6 +79,7 @@ class Obligation(Base):
     # Citizen.birth_number_hmac, app/citizens/birth_number.py); the number itself is never
     # stored. A citizen who consented to matching sees the obligation in their account.
     birth_number_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    cancelled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -88,6 +90,8 @@ class Obligation(Base):
         return max(self.amount - self.amount_paid, 0)
 
     def state_on(self, today: date) -> ObligationState:
+        if self.cancelled_at is not None:
+            return ObligationState.CANCELLED
         if self.amount_paid >= self.amount:
             return ObligationState.PAID
         if self.due_date is not None and self.due_date < today:

@@ -86,14 +86,17 @@ def state_condition(state: str, today: date) -> ColumnElement[bool]:
     paid = o.amount_paid >= o.amount
     overdue = and_(o.amount_paid < o.amount, o.due_date.is_not(None), o.due_date < today)
     not_due = or_(o.due_date.is_(None), o.due_date >= today)
+    if state == ObligationState.CANCELLED:
+        return o.cancelled_at.is_not(None)
+    live = o.cancelled_at.is_(None)
     if state == ObligationState.PAID:
-        return paid
+        return and_(live, paid)
     if state == ObligationState.OVERDUE:
-        return overdue
+        return and_(live, overdue)
     if state == ObligationState.PARTIALLY_PAID:
-        return and_(o.amount_paid > 0, o.amount_paid < o.amount, not_due)
+        return and_(live, o.amount_paid > 0, o.amount_paid < o.amount, not_due)
     if state == ObligationState.UNPAID:
-        return and_(o.amount_paid == 0, o.amount_paid < o.amount, not_due)
+        return and_(live, o.amount_paid == 0, o.amount_paid < o.amount, not_due)
     raise ValueError(state)
 
 

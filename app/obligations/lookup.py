@@ -49,11 +49,13 @@ def find_obligation(service: Service, text: str | None) -> Obligation | None:
     Only this service is searched, so another municipality's IDs are simply unknown."""
     query = normalize_lookup(text)
     found = db_session.scalar(
-        select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == query)
+        select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == query,
+                                 Obligation.cancelled_at.is_(None))
     )
     if found is None and query.isascii() and query.isdigit() and len(query) <= 10:
         found = db_session.scalar(
-            select(Obligation).where(Obligation.service_id == service.id, Obligation.variable_symbol == query)
+            select(Obligation).where(Obligation.service_id == service.id, Obligation.variable_symbol == query,
+                                     Obligation.cancelled_at.is_(None))
         )
     return found
 
@@ -80,7 +82,8 @@ def obligation_from_token(service: Service, token: str | None, max_age: int = 36
     except BadSignature:
         return None
     return db_session.scalar(
-        select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == customer_id)
+        select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == customer_id,
+                                 Obligation.cancelled_at.is_(None))
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:57:57.970368
+Create Date: 2026-12-02 00:13:55.345292
 """
 
 from alembic import op
@@ -114,6 +114,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_dispatch')),
     sa.UniqueConstraint('kind', 'period', name=op.f('uq_report_dispatch_kind'))
     )
+    op.create_table('api_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('prefix', sa.String(length=20), nullable=False),
+    sa.Column('secret_hash', sa.String(length=64), nullable=False),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_api_key_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
+    sa.UniqueConstraint('prefix', name=op.f('uq_api_key_prefix')),
+    sa.UniqueConstraint('secret_hash', name=op.f('uq_api_key_secret_hash'))
+    )
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_key_municipality_id'), ['municipality_id'], unique=False)
+
     op.create_table('citizen_customer_id',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('citizen_id', sa.Integer(), nullable=False),
@@ -211,6 +231,35 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_user_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('webhook_endpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=80), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_webhook_endpoint_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoint'))
+    )
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoint_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('api_idempotency',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('api_key_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('response_body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_key.id'], name=op.f('fk_api_idempotency_api_key_id_api_key'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency')),
+    sa.UniqueConstraint('api_key_id', 'key', name=op.f('uq_api_idempotency_api_key_id'))
+    )
+    with op.batch_alter_table('api_idempotency', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_idempotency_created_at'), ['created_at'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
@@ -269,6 +318,25 @@ def upgrade() -> None:
     with op.batch_alter_table('municipality_state_change', schema=None) as batch_op:
         batch_op.create_index('ix_municipality_state_change_asof', ['municipality_id', 'effective_date', 'id'], unique=False)
 
+    op.create_table('notice_batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('order_by', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('file_path', sa.String(length=500), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_notice_batch_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_notice_batch_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_batch'))
+    )
+    with op.batch_alter_table('notice_batch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_batch_municipality_id'), ['municipality_id'], unique=False)
+
     op.create_table('obligation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -282,6 +350,7 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
@@ -366,6 +435,29 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_invitation_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('webhook_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=300), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoint.id'], name=op.f('fk_webhook_delivery_endpoint_id_webhook_endpoint'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_webhook_delivery_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery'))
+    )
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_delivery_endpoint_created', ['endpoint_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_municipality_id'), ['municipality_id'], unique=False)
+
     op.create_table('payment',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('external_id', sa.String(length=32), nullable=False),
@@ -423,6 +515,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_payment_state_created', ['state', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_payment_state_updated', ['state', 'updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_payment_variable_symbol'), ['variable_symbol'], unique=False)
+
+    op.create_table('webhook_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=300), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_delivery.id'], name=op.f('fk_webhook_attempt_delivery_id_webhook_delivery'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempt'))
+    )
+    with op.batch_alter_table('webhook_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_attempt_delivery_id'), ['delivery_id'], unique=False)
 
     op.create_table('consent_record',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -517,6 +622,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_consent_record_citizen_id'))
 
     op.drop_table('consent_record')
+    with op.batch_alter_table('webhook_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_attempt_delivery_id'))
+
+    op.drop_table('webhook_attempt')
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_variable_symbol'))
         batch_op.drop_index('ix_payment_state_updated')
@@ -538,6 +647,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
     op.drop_table('payment')
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_municipality_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_event_id'))
+        batch_op.drop_index('ix_webhook_delivery_endpoint_created')
+
+    op.drop_table('webhook_delivery')
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_invitation_municipality_id'))
 
@@ -558,6 +673,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_obligation_birth_number_hmac'))
 
     op.drop_table('obligation')
+    with op.batch_alter_table('notice_batch', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_batch_municipality_id'))
+
+    op.drop_table('notice_batch')
     with op.batch_alter_table('municipality_state_change', schema=None) as batch_op:
         batch_op.drop_index('ix_municipality_state_change_asof')
 
@@ -574,6 +693,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('api_idempotency', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_idempotency_created_at'))
+
+    op.drop_table('api_idempotency')
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoint_municipality_id'))
+
+    op.drop_table('webhook_endpoint')
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_user_municipality_id'))
 
@@ -592,6 +719,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_citizen_customer_id_citizen_id'))
 
     op.drop_table('citizen_customer_id')
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_key_municipality_id'))
+
+    op.drop_table('api_key')
     op.drop_table('report_dispatch')
     op.drop_table('payment_month_summary')
     with op.batch_alter_table('municipality', schema=None) as batch_op:

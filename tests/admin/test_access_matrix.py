@@ -8,9 +8,21 @@ from dataclasses import dataclass
 import pytest
 from flask import url_for
 
+from app.api.keys import create_api_key
 from app.db import db_session
 from app.gateway_accounts.accounts import AccountInput, save_account
-from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
+from app.models import (
+    ROLE_RANK,
+    ExportJob,
+    ExportStatus,
+    ImportStatus,
+    NoticeBatch,
+    Obligation,
+    ObligationImport,
+    StaffRole,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -52,6 +64,17 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.gateway_account_edit": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
     "admin.gateway_account_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
     "admin.gateway_account_test": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.api_keys": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.api_key_revoke": (StaffRole.MUNICIPALITY_ADMIN, "api_key"),
+    "admin.webhooks": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.paylinks_csv": (StaffRole.CLERK, "service"),
+    "admin.notices_start": (StaffRole.CLERK, "service"),
+    "admin.notices_status": (StaffRole.CLERK, "notice_batch"),
+    "admin.notices_download": (StaffRole.CLERK, "notice_batch"),
+    "admin.webhook_detail": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_toggle": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_test": (StaffRole.MUNICIPALITY_ADMIN, "webhook"),
+    "admin.webhook_redeliver": (StaffRole.MUNICIPALITY_ADMIN, "webhook_delivery"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -97,6 +120,19 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     obligation = Obligation(municipality_id=m.id, service_id=service.id, customer_id=f"C-{tag}", payer_name="Plátce",
                             amount=10000)
     db_session.add(obligation)
+    api_key, _secret = create_api_key(m.id, f"klic-{tag}", ["read"])
+    # An endpoint nobody listens on: its deliveries fail fast and stay in the log.
+    hook = WebhookEndpoint(municipality_id=m.id, url="http://127.0.0.1:9/", secret="s", events=["payment.paid"])
+    db_session.add(hook)
+    db_session.flush()
+    hook_delivery = WebhookDelivery(endpoint_id=hook.id, municipality_id=m.id, event_id=f"evt_{tag}",
+                                    event_type="ping", body="{}", status="failed")
+    db_session.add(hook_delivery)
+    notices_path = tmp_path / f"vyzvy-{tag}.pdf"
+    notices_path.write_bytes(b"%PDF-1.7")
+    notice_batch = NoticeBatch(municipality_id=m.id, service_id=service.id, order_by="customer_id", status="done",
+                               file_path=str(notices_path))
+    db_session.add(notice_batch)
     db_session.commit()
     account, _errors = save_account(
         AccountInput("btcpay", f"BTCPay {tag}", "sandbox", {"url": "http://127.0.0.1:9", "store_id": f"store{tag}",
@@ -104,6 +140,10 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         m,
     )
     objects = {
+        "webhook": {"endpoint_id": hook.id},
+        "notice_batch": {"batch_id": notice_batch.id},
+        "webhook_delivery": {"delivery_id": hook_delivery.id},
+        "api_key": {"key_id": api_key.id},
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},
         "payment": {"external_id": payment.external_id},
