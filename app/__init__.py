@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 
 from app import config as config_module
@@ -39,22 +38,8 @@ def init_db(app: Flask) -> None:
     _init(app)
 
 
-class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its serializer built once per key set instead
-    of twice per request (building one serializes a test value)."""
-
-    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
-        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        cached = app.extensions.get("portal_session_serializer")
-        if cached is None or cached[0] != keys:
-            cached = app.extensions["portal_session_serializer"] = (keys, super().get_signing_serializer(app))
-        return cached[1]
-
-
 def init_extensions(app: Flask) -> None:
     from app.money import format_czk
-
-    app.session_interface = _SessionInterface()
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -72,42 +57,14 @@ def init_extensions(app: Flask) -> None:
     def _fresh_locale() -> None:
         # The locale is cached on `g`; an app context shared by several requests (tests,
         # jobs rendering templates) must not keep the previous request's language.
-        from flask import g
         from flask_babel import refresh
 
         refresh()
-        g.pop("_portal_translations", None)
+
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     from app.fragments import FragmentCacheExtension
 
     app.jinja_env.add_extension(FragmentCacheExtension)
-    _install_fast_gettext(app)
-
-
-def _install_fast_gettext(app: Flask) -> None:
-    """Templates look the request's translations up once, not once per string.
-
-    Flask-Babel's template callables walk g, the domain and the locale for every
-    ``_()``; a page has dozens, and that was a sixth of a page's CPU time. The cache
-    lives on ``g``, so it is per request; call ``flask_babel.refresh()`` and drop
-    ``g._portal_translations`` together if a view ever switches language mid-request (and
-    ``request.environ["portal.fragment_locale"]``, app/fragments.py)."""
-    from flask import g
-    from flask_babel import get_translations
-
-    def translations():  # type: ignore[no-untyped-def]
-        t = g.get("_portal_translations")
-        if t is None:
-            t = g._portal_translations = get_translations()
-        return t
-
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: translations().ugettext(s),
-        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
-        pgettext=lambda c, s: translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
 
 
 def init_login(app: Flask) -> None:
@@ -118,14 +75,6 @@ def init_login(app: Flask) -> None:
     from app.extensions import login_manager
 
     login_manager.init_app(app)
-    # Flask-Login's context processor loads the staff user for every template; the
-    # citizen pages never look, so templates get the lazy proxy instead (loaded on use).
-    import flask_login
-    from flask_login.utils import _user_context_processor
-
-    processors = app.template_context_processors[None]
-    if _user_context_processor in processors:
-        processors[processors.index(_user_context_processor)] = lambda: {"current_user": flask_login.current_user}
     login_manager.login_view = "admin.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
@@ -220,7 +169,11 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):  # type: ignore[no-untyped-def]
-        return page(400, _("Formulář vypršel"), _("Platnost formuláře vypršela. Vraťte se zpět, obnovte stránku a odešlete jej znovu."))
+        return page(
+            400,
+            _("Formulář vypršel"),
+            _("Platnost formuláře vypršela. Vraťte se zpět, obnovte stránku a odešlete jej znovu."),
+        )
 
     @app.errorhandler(403)
     def forbidden(e):  # type: ignore[no-untyped-def]
@@ -253,7 +206,9 @@ def init_security_headers(app: Flask) -> None:
         if "\x00" in request.path:
             abort(404)  # no page or object has such a name
         values = list(request.args.values())
-        has_body = request.environ.get("CONTENT_LENGTH") not in (None, "", "0") or request.environ.get("HTTP_TRANSFER_ENCODING")
+        has_body = request.environ.get("CONTENT_LENGTH") not in (None, "", "0") or request.environ.get(
+            "HTTP_TRANSFER_ENCODING"
+        )
         if has_body and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             values += request.form.values()
         if any("\x00" in v for v in values):

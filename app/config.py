@@ -82,6 +82,8 @@ def from_env() -> dict[str, object]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@example.cz"),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS
+        # Seconds to wait for the SMTP server, for every message (receipts, reports, invitations).
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20")),
         # Who gets the monthly report besides the operator's staff (comma-separated).
         "REPORT_RECIPIENTS": [e.strip() for e in os.environ.get("REPORT_RECIPIENTS", "").split(",") if e.strip()],
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 
 from app.citizens.consent import ensure_consent_texts
 from app.db import db_session
+from app.identifiers import czech_account_to_iban, is_valid_czech_account, slugify
 from app.ids import new_external_id
 from app.models import (
     AmountMode,
@@ -27,7 +28,6 @@ from app.models import (
     VariableSymbolRule,
 )
 from app.onboarding.pipeline import active_services_on
-from app.registry import _mod11_ok, czech_account_to_iban, slugify
 from app.timeutil import month_bounds_utc
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "liberec_municipalities.csv"
@@ -53,7 +53,7 @@ def demo_account(rng: random.Random) -> str:
     banks = ["0100", "0800", "0300", "2010", "0710"]
     while True:
         number = str(rng.randrange(10**8, 10**10))
-        if _mod11_ok(number):
+        if is_valid_czech_account(f"{number}/0800"):  # the number's mod 11; every bank above exists
             return f"{number}/{rng.choice(banks)}"
 
 

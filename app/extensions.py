@@ -6,25 +6,14 @@ import functools
 
 from babel import Locale
 from flask import current_app, has_request_context, request, session
-from flask_babel import Babel, Domain
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-
-class _PerAppDomain(Domain):
-    """Flask-Babel caches loaded catalogues on the (process-wide) Babel object, keyed by
-    locale only: a second app with other translation directories (tests) would get the
-    first app's catalogue. Keep the cache on each app instead."""
-
-    def get_translations_cache(self, ctx):  # type: ignore[no-untyped-def]
-        return current_app.extensions.setdefault("babel_translations_cache", {})
-
-
 csrf = CSRFProtect()
 babel = Babel()
-babel.domain_instance = _PerAppDomain(domain="messages")  # type: ignore[misc]
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
 

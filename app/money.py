@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_currency, format_decimal
+
+from app.errors import DomainError
 
 # ASCII digits only: Python's \d also matches other scripts' digits, which int() accepts.
 _AMOUNT_RE = re.compile(r"^(?P<crowns>[0-9]{1,12})(?:[,.](?P<hal>[0-9]{1,2}))?$")
@@ -11,12 +17,17 @@ _MINUS = ("-", "\u2212", "\u2013")  # hyphen, minus sign, en dash
 # The largest sum a citizen may type: 10 million Kč. Keeps amounts far inside a 32-bit
 # column and refuses typos with a clear message instead of a database error.
 MAX_AMOUNT = 10_000_000 * 100
+_DEFAULT_LOCALE = Locale.parse("cs")
+_CODE_BEFORE_DIGIT = re.compile(r"([A-Z]{3})(?=[0-9])")
+_DIGIT_BEFORE_CODE = re.compile(r"(?<=[0-9])([A-Z]{3})")
 
 
-class AmountError(ValueError):
+class AmountError(DomainError, ValueError):
     """An amount the payer typed that is not a valid sum in crowns.
 
-    ``str(exc)`` is a code: missing, negative, not_a_number or too_large."""
+    ``code`` (also ``str(exc)``): missing, negative, not_a_number or too_large."""
+
+    domain = "money"
 
 
 def parse_czk(text: str | None) -> int:
@@ -41,16 +52,37 @@ def parse_czk(text: str | None) -> int:
     return amount
 
 
-def format_czk(amount: int | None, *, symbol: bool = True) -> str:
-    """1234550 → '12 345,50 Kč'; whole crowns drop the decimals: 50000 → '500 Kč'."""
+def format_czk(amount: int | None, *, symbol: bool = True, locale: str | Locale | None = None) -> str:
+    """Haléře for people, in the request's language (Babel's currency format for CZK).
+
+    Czech: 1234550 → '12 345,50 Kč'; English: 'CZK 12,345.50'. Whole crowns drop the
+    decimals ('500 Kč'). Outside a request the default language, Czech, is used."""
     if amount is None:
         return ""
-    sign = "-" if amount < 0 else ""
-    crowns, hal = divmod(abs(amount), 100)
-    text = f"{crowns:,}".replace(",", "\u00a0")
-    if hal:
-        text += f",{hal:02d}"
-    return f"{sign}{text}\u00a0Kč" if symbol else f"{sign}{text}"
+    loc = Locale.parse(locale) if locale else _current_locale()
+    value = Decimal(int(amount)).scaleb(-2)
+    whole = amount % 100 == 0
+    if not symbol:
+        return format_decimal(value, format="#,##0" if whole else "#,##0.00", locale=loc)
+    pattern = loc.currency_formats["standard"].pattern
+    if whole:
+        pattern = pattern.replace(".00", "")
+    text = format_currency(value, "CZK", format=pattern, locale=loc, currency_digits=False)
+    # CLDR's currency spacing (a no-break space between a letter code and a digit), which
+    # Babel does not apply: 'CZK12.50' → 'CZK 12.50'.
+    return _CODE_BEFORE_DIGIT.sub("\\1\u00a0", _DIGIT_BEFORE_CODE.sub("\u00a0\\1", text))
+
+
+def amount_input(amount: int) -> str:
+    """An amount as a form field's value, the same in every language so that
+    ``parse_czk`` reads it back: 125050 → '1 250,50', 50000 → '500'."""
+    return format_czk(amount, symbol=False, locale="cs")
+
+
+def _current_locale() -> Locale:
+    from flask_babel import get_locale
+
+    return get_locale() or _DEFAULT_LOCALE
 
 
 def to_decimal_string(amount: int) -> str:

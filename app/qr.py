@@ -17,8 +17,8 @@ from html import escape as html_escape
 import segno
 from markupsafe import Markup
 
+from app.identifiers import normalize_iban
 from app.money import to_decimal_string
-from app.registry import normalize_iban
 
 MSG_MAX = 60
 RN_MAX = 35

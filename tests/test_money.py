@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.money import MAX_AMOUNT, AmountError, format_czk, parse_czk, to_decimal_string
+from app.money import MAX_AMOUNT, AmountError, amount_input, format_czk, parse_czk, to_decimal_string
 
 NBSP = "\u00a0"
 
@@ -118,7 +118,15 @@ def test_format_and_parse_round_trip(haler: int) -> None:
 
 @pytest.mark.parametrize(
     ("haler", "text"),
-    [(0, "0.00"), (1, "0.01"), (12345, "123.45"), (50000, "500.00"), (-150, "-1.50"), (-1, "-0.01"), (10**14, "1000000000000.00")],
+    [
+        (0, "0.00"),
+        (1, "0.01"),
+        (12345, "123.45"),
+        (50000, "500.00"),
+        (-150, "-1.50"),
+        (-1, "-0.01"),
+        (10**14, "1000000000000.00"),
+    ],
 )
 def test_to_decimal_string(haler: int, text: str) -> None:
     assert to_decimal_string(haler) == text
@@ -141,3 +149,33 @@ def test_pay_form_refuses_a_huge_amount_with_a_message_not_a_500(app, client) ->
     r = client.post(f"/obec/{m.slug}/{s.slug}", data={**base, "amount": "10 000 000 Kč"})
     assert r.status_code == 303
     assert db_session.scalar(select(Payment.amount)) == MAX_AMOUNT
+
+
+@pytest.mark.parametrize(
+    ("haler", "cs", "en"),
+    [
+        (1234550, f"12{NBSP}345,50{NBSP}Kč", f"CZK{NBSP}12,345.50"),
+        (50000, f"500{NBSP}Kč", f"CZK{NBSP}500"),
+        (-150, f"-1,50{NBSP}Kč", f"-CZK{NBSP}1.50"),
+    ],
+)
+def test_format_czk_follows_the_language(haler: int, cs: str, en: str) -> None:
+    assert format_czk(haler, locale="cs") == cs
+    assert format_czk(haler, locale="en") == en
+
+
+def test_amount_input_is_the_same_in_every_language_and_parses_back(app) -> None:  # type: ignore[no-untyped-def]
+    for lang in ("cs", "en"):
+        with app.test_request_context(f"/?lang={lang}"):
+            assert amount_input(125050) == f"1{NBSP}250,50"
+            assert parse_czk(amount_input(125050)) == 125050
+
+
+def test_english_pages_print_amounts_the_english_way(app, client) -> None:  # type: ignore[no-untyped-def]
+    from app.models import AmountMode
+    from tests.factories import make_municipality, make_service
+
+    m = make_municipality()
+    s = make_service(m, amount_mode=AmountMode.PAYER, amount=None, amount_min=2000, amount_max=125050)
+    assert f"1{NBSP}250,50{NBSP}Kč" in client.get(f"/obec/{m.slug}/{s.slug}").text
+    assert f"CZK{NBSP}1,250.50" in client.get(f"/obec/{m.slug}/{s.slug}?lang=en").text

@@ -14,7 +14,8 @@ from app.account import bp
 from app.citizens import accounts as svc
 from app.db import db_session
 from app.identity.session import current_citizen, log_out_citizen
-from app.models import Municipality, OnboardingState
+from app.models import LookupMode, Municipality, OnboardingState
+from app.obligations.lookup import obligation_token
 
 # Endpoints the receipts room may offer for a payment's receipt, tried in order.
 RECEIPT_ENDPOINTS = ("receipts.download", "receipts.receipt", "checkout.receipt")
@@ -52,6 +53,17 @@ def overview(citizen):  # type: ignore[no-untyped-def]
     payments = svc.citizen_payments(citizen)
     receipts = svc.receipts_by_payment(payments)
     receipt_urls = {p.id: _receipt_url(p) for p in payments if p.id in receipts}
+    obligations = svc.citizen_obligations(citizen)
+    pay_urls = {
+        o.id: url_for(
+            "checkout.pay_obligation",
+            slug=o.service.municipality.slug,
+            service_slug=o.service.slug,
+            token=obligation_token(o.service, o),
+        )
+        for o in obligations
+        if o.service.active and o.service.lookup_mode != LookupMode.NONE
+    }
     municipalities = db_session.execute(
         select(Municipality.slug, Municipality.name)
         .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
@@ -62,7 +74,8 @@ def overview(citizen):  # type: ignore[no-untyped-def]
         citizen=citizen,
         payments=payments,
         receipt_urls=receipt_urls,
-        obligations=svc.citizen_obligations(citizen),
+        obligations=obligations,
+        pay_urls=pay_urls,
         consents=svc.citizen_consents(citizen),
         municipalities=municipalities,
         provider_label=_provider_label(citizen.provider),

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import db_session
+from app.identifiers import account_or_iban_to_iban, slugify
 from app.models import AmountMatch, AmountMode, LookupMode, Municipality, Service, VariableSymbolRule
-from app.money import AmountError, format_czk, parse_czk
-from app.registry import account_or_iban_to_iban, slugify
+from app.money import AmountError, amount_input, format_czk, parse_czk
 from app.staff.audit import audit, snapshot
 
 _DIGITS = re.compile(r"^\d+$")
@@ -46,7 +46,7 @@ class ServiceInput:
     @classmethod
     def from_service(cls, s: Service) -> ServiceInput:
         def czk(v: int | None) -> str:
-            return format_czk(v, symbol=False).replace("\u00a0", "") if v else ""
+            return amount_input(v).replace("\u00a0", "") if v else ""
 
         return cls(
             name=s.name, slug=s.slug, description=s.description or "", account=s.iban or "",

@@ -1,28 +1,26 @@
 """Citizen accounts: created at first login, the citizen's payments, obligations and
 consents, GDPR export and erasure.
 
-Receipts (``Receipt``), consents (``ConsentRecord``) and obligations (``Obligation``) are
-other rooms; this module uses them when they are importable and shows nothing otherwise.
+Receipts (``Receipt``) are another room; this module uses them when they are importable
+and shows nothing otherwise.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app.citizens.birth_number import birth_number_hmac
 from app.db import db_session, utcnow
-from app.models import Citizen, CitizenCustomerId, Municipality, Payment
+from app.mail import is_valid_email
+from app.models import Citizen, CitizenCustomerId, ConsentRecord, Municipality, Obligation, Payment, Service
 from app.money import format_czk
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")
 
 # Stated on the erasure page and in the export: why payments stay after erasure.
@@ -32,26 +30,6 @@ RETENTION_BASIS = [
     "zákon č. 280/2009 Sb., daňový řád: doklady o placení místních poplatků se uchovávají po dobu "
     "běhu lhůty pro stanovení poplatku",
 ]
-
-
-# -- birth number --------------------------------------------------------------------
-def _hmac_key() -> bytes:
-    configured = current_app.config.get("BIRTH_NUMBER_HMAC_KEY")
-    if configured:
-        return str(configured).encode()
-    # A key of its own, derived from SECRET_KEY, so the HMAC is not the session signing key.
-    return hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"citizen-birth-number-v1", hashlib.sha256).digest()
-
-
-def normalise_birth_number(value: str) -> str:
-    return re.sub(r"\D", "", value or "")
-
-
-def birth_number_hmac(value: str) -> str | None:
-    digits = normalise_birth_number(value)
-    if len(digits) not in (9, 10):
-        return None
-    return hmac.new(_hmac_key(), digits.encode(), hashlib.sha256).hexdigest()
 
 
 # -- login ---------------------------------------------------------------------------
@@ -95,7 +73,7 @@ def update_profile(citizen: Citizen, *, name: str, email: str) -> dict[str, str]
     errors: dict[str, str] = {}
     if len(name) < 2:
         errors["name"] = "name"
-    if email and not EMAIL_RE.match(email):
+    if email and not is_valid_email(email):
         errors["email"] = "email"
     if not errors:
         citizen.name = name
@@ -167,46 +145,31 @@ def receipts_by_payment(payments: list[Payment]) -> dict[int, Any]:
     return {r.payment_id: r for r in rows}
 
 
-def citizen_obligations(citizen: Citizen) -> list[Any]:
-    """Open obligations matched by claimed customer IDs (and, with consent, by birth
-    number when obligations carry a birth-number HMAC)."""
-    try:
-        from app.models import Obligation, Service  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    claims = list(citizen.customer_ids)
+def citizen_obligations(citizen: Citizen) -> list[Obligation]:
+    """Open obligations matched by the customer IDs the citizen claimed and, while the
+    citizen consents to it, by birth number (the HMACs of the two sides are equal)."""
     conditions = [
-        (Service.municipality_id == c.municipality_id) & (Obligation.customer_id == c.customer_id) for c in claims
+        (Service.municipality_id == c.municipality_id) & (Obligation.customer_id == c.customer_id)
+        for c in citizen.customer_ids
     ]
-    if citizen.birth_number_hmac and hasattr(Obligation, "birth_number_hmac"):
+    if citizen.birth_number_hmac:
         conditions.append(Obligation.birth_number_hmac == citizen.birth_number_hmac)
     if not conditions:
         return []
-    from sqlalchemy import or_
-
     stmt = (
         select(Obligation)
         .join(Service, Service.id == Obligation.service_id)
         .where(or_(*conditions), Obligation.amount_paid < Obligation.amount)
+        .options(selectinload(Obligation.service).selectinload(Service.municipality))
         .order_by(Obligation.due_date, Obligation.id)
     )
     return list(db_session.scalars(stmt))
 
 
-def citizen_consents(citizen: Citizen) -> list[Any]:
-    """Consents the citizen gave: ConsentRecord rows linked to the citizen, or to the
-    citizen's payments, when the consent room exists."""
-    try:
-        from app.models import ConsentRecord  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    if hasattr(ConsentRecord, "citizen_id"):
-        where = ConsentRecord.citizen_id == citizen.id
-    elif hasattr(ConsentRecord, "payment_id"):
-        where = ConsentRecord.payment_id.in_(select(Payment.id).where(Payment.citizen_id == citizen.id))
-    else:
-        return []
-    return list(db_session.scalars(select(ConsentRecord).where(where).order_by(ConsentRecord.id)))
+def citizen_consents(citizen: Citizen) -> list[ConsentRecord]:
+    """Consents the citizen gave while logged in."""
+    stmt = select(ConsentRecord).where(ConsentRecord.citizen_id == citizen.id).order_by(ConsentRecord.id)
+    return list(db_session.scalars(stmt))
 
 
 # -- GDPR ----------------------------------------------------------------------------

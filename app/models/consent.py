@@ -47,8 +47,8 @@ class ConsentRecord(Base):
     payment_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("payment.id"), index=True
     )
-    # The logged-in citizen, once accounts exist (no foreign key yet: the table is not ours).
-    citizen_id: Mapped[int | None] = mapped_column(index=True)
+    # The logged-in citizen; erasing the account unlinks the record (it stays as proof).
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     text: Mapped[ConsentText] = relationship()

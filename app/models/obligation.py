@@ -74,6 +74,10 @@ class Obligation(Base):
     variable_symbol: Mapped[str | None] = mapped_column(String(10))
     period: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(String(500))
+    # HMAC of the payer's birth number when the payer list has that column (keyed like
+    # Citizen.birth_number_hmac, app/citizens/birth_number.py); the number itself is never
+    # stored. A citizen who consented to matching sees the obligation in their account.
+    birth_number_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -3,6 +3,7 @@ its progress on the record."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import update
 
 from app.db import db_session, utcnow
@@ -73,8 +74,9 @@ def run_import(import_id: int) -> ObligationImport | None:
         failed = db_session.get(ObligationImport, import_id)
         assert failed is not None
         failed.status = ImportStatus.FAILED
-        failed.report = {"summary": "Import selhal kvůli chybě serveru; nic nebylo importováno.", "error": type(exc).__name__}
+        failed.report = {"summary": gettext("Import selhal kvůli chybě serveru; nic nebylo importováno."), "error": type(exc).__name__}
         failed.finished_at = utcnow()
+        failed.content = b""
         db_session.commit()
         raise
     record = db_session.get(ObligationImport, import_id)
@@ -87,6 +89,8 @@ def run_import(import_id: int) -> ObligationImport | None:
     record.error_count = len(report.errors) + len(report.file_errors)
     record.report = report.to_dict(max_errors=MAX_STORED_ERRORS)
     record.finished_at = utcnow()
+    # The upload is not kept once read: a payer list may carry birth numbers in clear.
+    record.content = b""
     db_session.commit()
     return record
 

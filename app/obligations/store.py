@@ -19,18 +19,30 @@ from app.obligations.reading import (
     Progress,
 )
 
-_UPSERT_COLUMNS = ("customer_id", "payer_name", "amount", "due_date", "variable_symbol", "period", "note")
-_COMPARED = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note")
-_UPDATED_ON_CONFLICT = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note", "updated_at")
+_UPSERT_COLUMNS = (
+    "customer_id",
+    "payer_name",
+    "amount",
+    "due_date",
+    "variable_symbol",
+    "period",
+    "note",
+    "birth_number_hmac",
+)
+_COMPARED = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note", "birth_number_hmac")
+_UPDATED_ON_CONFLICT = (*_COMPARED, "updated_at")
 
 
-def write_postgresql(session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None) -> int:
+def write_postgresql(
+    session: Session, service: Service, rows: Sequence[dict[str, Any]], progress: Progress | None
+) -> int:
     """COPY each batch into a temporary table, then one set-based
     INSERT … SELECT … ON CONFLICT DO UPDATE per batch: the fastest bulk path there is."""
     conn = session.connection()
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE obligation_import_rows (customer_id varchar(50), payer_name varchar(200), "
-        "amount integer, due_date date, variable_symbol varchar(10), period varchar(40), note varchar(500)) "
+        "amount integer, due_date date, variable_symbol varchar(10), period varchar(40), note varchar(500), "
+        "birth_number_hmac varchar(64)) "
         "ON COMMIT DROP"
     )
     cols = ", ".join(_UPSERT_COLUMNS)
@@ -75,7 +87,13 @@ def write_sqlite(session: Session, service: Service, rows: Sequence[dict[str, An
         where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in _COMPARED)),
     )
     now = utcnow()
-    common = {"municipality_id": service.municipality_id, "service_id": service.id, "amount_paid": 0, "created_at": now, "updated_at": now}
+    common = {
+        "municipality_id": service.municipality_id,
+        "service_id": service.id,
+        "amount_paid": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
     conn = session.connection()
     done = written = 0
     for batch in chunks(rows, BATCH_SIZE):

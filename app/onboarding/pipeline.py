@@ -293,7 +293,7 @@ def create_municipality(
 ) -> Municipality:
     """Add a municipality to the pipeline (its first state dated and noted). Raises
     OnboardingError naming the field; does not commit."""
-    from app.registry import is_valid_ico, slugify
+    from app.identifiers import is_valid_ico, slugify
 
     session = session or db_session()
     name, ico, district = (name or "").strip(), (ico or "").strip().replace(" ", ""), (district or "").strip()

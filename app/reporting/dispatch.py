@@ -5,7 +5,6 @@ month. Cron calls ``send_due_monthly_report`` daily (``flask report send-due``);
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import date, timedelta
 from email.message import EmailMessage
 
@@ -14,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session, utcnow
+from app.mail import deliver, mail_configured, sender
 from app.models import ReportDispatch
 from app.money import format_czk
 from app.reporting.monthly import build_monthly_report
@@ -53,7 +53,7 @@ def send_due_monthly_report(today: date | None = None) -> str:
         return "not_due"
     year, month = shift_month(today.year, today.month, -1)
     period = f"{year:04d}-{month:02d}"
-    if not current_app.config.get("MAIL_SERVER"):
+    if not mail_configured():
         log.warning("monthly report %s: MAIL_SERVER is not configured, not sending", period)
         return "mail_not_configured"
     recipients = report_recipients()
@@ -67,7 +67,7 @@ def send_due_monthly_report(today: date | None = None) -> str:
     try:
         report = build_monthly_report(year, month)
         message = _message(report, recipients)
-        _send(message)
+        deliver(message)
     except Exception:
         log.exception("monthly report %s: sending failed; the next run retries", period)
         db_session.rollback()
@@ -113,9 +113,8 @@ def _age(row: ReportDispatch) -> timedelta:
 
 
 def _message(report, recipients: list[str]) -> EmailMessage:  # type: ignore[no-untyped-def]
-    cfg = current_app.config
     msg = EmailMessage()
-    msg["From"] = cfg.get("MAIL_FROM", "portal@example.cz")
+    msg["From"] = sender()
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = monthly_title(report)
     t = report.total.current
@@ -136,13 +135,3 @@ def _message(report, recipients: list[str]) -> EmailMessage:  # type: ignore[no-
         maintype, subtype = rendered.mimetype.split(";")[0].split("/")
         msg.add_attachment(rendered.content, maintype=maintype, subtype=subtype, filename=rendered.filename)
     return msg
-
-
-def _send(msg: EmailMessage) -> None:
-    cfg = current_app.config
-    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=30) as smtp:
-        if cfg.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if cfg.get("MAIL_USERNAME"):
-            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        smtp.send_message(msg)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import db_session, utcnow
-from app.mail import send_mail
+from app.mail import MAIL_ERRORS, send_mail
 from app.models import Municipality, PasswordReset, StaffInvitation, StaffRole, StaffUser
 from app.staff.accounts import (
     StaffError,
@@ -83,7 +83,7 @@ def _absolute(path: str) -> str:
 def _try_mail(to: str, subject: str, body: str) -> bool:
     try:
         return send_mail(to, subject, body)
-    except OSError as exc:
+    except MAIL_ERRORS as exc:
         current_app.logger.warning("e-mail to %s failed: %s", to, exc)
         return False
 
@@ -102,7 +102,13 @@ def accept_invitation(token: str, name: str, password: str) -> StaffUser:
     check_password_policy(password)
     user = create_staff(inv.email, inv.role, inv.municipality_id, name=name or inv.name, password=password)
     inv.accepted_at = utcnow()
-    audit("invitation_accepted", user, staff=user, after=snapshot(user, ["email", "role", "municipality_id"]), commit=False)
+    audit(
+        "invitation_accepted",
+        user,
+        staff=user,
+        after=snapshot(user, ["email", "role", "municipality_id"]),
+        commit=False,
+    )
     db_session.commit()
     return user
 
@@ -115,18 +121,26 @@ def request_password_reset(email: str) -> str | None:
     if user is None or not user.active:
         return None
     token = secrets.token_urlsafe(32)
-    db_session.add(PasswordReset(
-        token_hash=hash_token(token),
-        staff_id=user.id,
-        expires_at=utcnow() + timedelta(minutes=current_app.config["ADMIN_RESET_MINUTES"]),
-    ))
+    db_session.add(
+        PasswordReset(
+            token_hash=hash_token(token),
+            staff_id=user.id,
+            expires_at=utcnow() + timedelta(minutes=current_app.config["ADMIN_RESET_MINUTES"]),
+        )
+    )
     audit("password_reset_requested", user, staff=user, commit=False)
     db_session.commit()
     link = _absolute(url_for("admin.reset_password", token=token))
-    _try_mail(user.email, _("Obnovení hesla – Platební portál"),
-              _("Dobrý den,\n\nnové heslo si nastavíte na této adrese (platí %(m)s minut):\n\n%(link)s\n\n"
-                "Pokud jste o obnovení nežádali, zprávu ignorujte.\n",
-                m=current_app.config["ADMIN_RESET_MINUTES"], link=link))
+    _try_mail(
+        user.email,
+        _("Obnovení hesla – Platební portál"),
+        _(
+            "Dobrý den,\n\nnové heslo si nastavíte na této adrese (platí %(m)s minut):\n\n%(link)s\n\n"
+            "Pokud jste o obnovení nežádali, zprávu ignorujte.\n",
+            m=current_app.config["ADMIN_RESET_MINUTES"],
+            link=link,
+        ),
+    )
     return token
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:08:52.977876
+Create Date: 2026-12-01 22:36:52.419551
 """
 
 from alembic import op
@@ -255,6 +255,7 @@ def upgrade() -> None:
     sa.Column('variable_symbol', sa.String(length=10), nullable=True),
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
@@ -264,6 +265,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('municipality_id', 'variable_symbol', name=op.f('uq_obligation_municipality_id')),
     sa.UniqueConstraint('service_id', 'customer_id', name=op.f('uq_obligation_service_id'))
     )
+    with op.batch_alter_table('obligation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_obligation_birth_number_hmac'), ['birth_number_hmac'], unique=False)
+
     op.create_table('obligation_import',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
@@ -398,6 +402,7 @@ def upgrade() -> None:
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('citizen_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_consent_record_citizen_id_citizen'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['consent_text_id'], ['consent_text.id'], name=op.f('fk_consent_record_consent_text_id_consent_text')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_consent_record_payment_id_payment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_record'))
@@ -494,6 +499,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_obligation_import_service_id'))
 
     op.drop_table('obligation_import')
+    with op.batch_alter_table('obligation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_obligation_birth_number_hmac'))
+
     op.drop_table('obligation')
     with op.batch_alter_table('municipality_state_change', schema=None) as batch_op:
         batch_op.drop_index('ix_municipality_state_change_asof')

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.citizens.accounts import birth_number_hmac, log_in_citizen
 from app.db import db_session
-from app.identity.providers import Identity
+from app.identity.base import Identity
 from app.identity.session import CITIZEN_KEY
 from app.models import Citizen, CitizenCustomerId, Payment, PaymentState
 from tests.factories import make_municipality, make_payment, make_service

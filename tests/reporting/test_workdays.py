@@ -1,15 +1,14 @@
-"""The Czech calendar: Easter, public holidays, working days, Prague months in UTC."""
+"""The Czech calendar: Easter holidays, public holidays, working days, Prague months in UTC."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from app.reporting.monthly import ReportPeriodError, due_date, parse_period
 from app.timeutil import (
     add_working_days,
-    easter_sunday,
     first_working_day,
     is_working_day,
     month_bounds_utc,
@@ -19,11 +18,21 @@ from app.timeutil import (
 
 @pytest.mark.parametrize(
     ("year", "easter"),
-    [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)), (2026, date(2026, 4, 5)), (2019, date(2019, 4, 21)),
-     (2038, date(2038, 4, 25)), (2008, date(2008, 3, 23))],
+    [
+        (2024, date(2024, 3, 31)),
+        (2025, date(2025, 4, 20)),
+        (2026, date(2026, 4, 5)),
+        (2019, date(2019, 4, 21)),
+        (2038, date(2038, 4, 25)),
+        (2008, date(2008, 3, 23)),
+    ],
 )
-def test_easter_sunday(year: int, easter: date) -> None:
-    assert easter_sunday(year) == easter
+def test_easter_holidays_follow_easter_sunday(year: int, easter: date) -> None:
+    days = public_holidays(year)
+    assert easter + timedelta(days=1) in days  # Easter Monday
+    assert easter not in days
+    # Good Friday has been a public holiday since 2016.
+    assert (easter - timedelta(days=2) in days) == (year >= 2016)
 
 
 def test_public_holidays_include_good_friday_and_easter_monday() -> None:

@@ -11,7 +11,7 @@ import pytest
 from schwifty import IBAN
 from stdnum.cz import bankaccount, dic
 
-from app.registry import (
+from app.identifiers import (
     account_or_iban_to_iban,
     czech_account_to_iban,
     is_valid_czech_account,
@@ -55,7 +55,19 @@ def test_ico_agrees_with_stdnum_mod11() -> None:
 
 @pytest.mark.parametrize(
     "ico",
-    ["", "   ", "abc", "0026297", "002629781", "00262979", "0026-978", "0026297\u0668", "００２６２９７８", "00262978x", None],
+    [
+        "",
+        "   ",
+        "abc",
+        "0026297",
+        "002629781",
+        "00262979",
+        "0026-978",
+        "0026297\u0668",
+        "００２６２９７８",
+        "00262978x",
+        None,
+    ],
 )
 def test_bad_icos_fail(ico: str | None) -> None:
     assert not is_valid_ico(ico)  # type: ignore[arg-type]
@@ -103,8 +115,18 @@ def test_random_accounts_agree_with_stdnum_and_schwifty() -> None:
 
 @pytest.mark.parametrize(
     "account",
-    ["", "19-2000145398/0800", "2000145399", "/0800", "19-2000145399/08", "19-2000145399/08000", "abc/0800",
-     "1234567-2000145399/0800", "0/0800", "19-20001453\u0669\u0669/0800"],
+    [
+        "",
+        "19-2000145398/0800",
+        "2000145399",
+        "/0800",
+        "19-2000145399/08",
+        "19-2000145399/08000",
+        "abc/0800",
+        "1234567-2000145399/0800",
+        "0/0800",
+        "19-20001453\u0669\u0669/0800",
+    ],
 )
 def test_bad_czech_accounts_fail(account: str) -> None:
     assert not is_valid_czech_account(account)
@@ -165,3 +187,14 @@ def test_slugify_czech_names() -> None:
     assert slugify("Albrechtice v Jizerských horách") == "albrechtice-v-jizerskych-horach"
     assert slugify("  Český Dub – město ") == "cesky-dub-mesto"
     assert slugify("Žďár") == "zdar"
+
+
+def test_accounts_and_ibans_of_unknown_banks_are_refused() -> None:
+    # Both mod-11 checks pass, but no Czech bank has the code 9999.
+    assert is_valid_czech_account("19-2000145399/0800")
+    assert not is_valid_czech_account("19-2000145399/9999")
+    with pytest.raises(ValueError):
+        account_or_iban_to_iban("19-2000145399/9999")
+    assert not is_valid_iban("CZ7799990000192000145399")
+    with pytest.raises(ValueError):
+        account_or_iban_to_iban("CZ7799990000192000145399")
