@@ -10,6 +10,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -17,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.mail import EMAIL_RE
@@ -133,6 +134,12 @@ class SettingsForm(FlaskForm):
         ("demo", _l("Zkušební režim (jen demo brána, platby nejsou skutečné)")),
         ("live", _l("Ostrý provoz"))], validators=[DataRequired(_l("Vyberte režim."))])
     account = StringField(_l("Účet obce (IBAN nebo číslo účtu)"), validators=[Optional(), Length(max=60)])
+    reminder_days_before = IntegerField(
+        _l("Připomínka e-mailem: kolik dní před splatností (prázdné = neposílat)"),
+        validators=[Optional(), NumberRange(1, 90, _l("Zadejte počet dní od 1 do 90."))])
+    reminder_days_after = IntegerField(
+        _l("Upomínka e-mailem: kolik dní po splatnosti (prázdné = neposílat)"),
+        validators=[Optional(), NumberRange(1, 180, _l("Zadejte počet dní od 1 do 180."))])
 
 
 class ExportForm(FlaskForm):

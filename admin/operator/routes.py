@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
+from app.czech import czech
 from app.db import db_session
 from app.mail import is_valid_email
 from app.models import Municipality, OnboardingState, Service, StaffUser
@@ -52,7 +53,7 @@ def pipeline():  # type: ignore[no-untyped-def]
     q = (request.args.get("q") or "").strip()[:100]
     if state and state not in STATE_LABELS:
         state = ""
-    stmt = select(Municipality).order_by(Municipality.name, Municipality.district).limit(MAX_LIST)
+    stmt = select(Municipality).order_by(czech(Municipality.name), Municipality.district).limit(MAX_LIST)
     if state:
         stmt = stmt.where(Municipality.onboarding_state == state)
     if q:
@@ -121,7 +122,7 @@ def municipality(mid: int):  # type: ignore[no-untyped-def]
 
 
 def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, str], status: int = 200):  # type: ignore[no-untyped-def]
-    services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(Service.name)).all()
+    services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(czech(Service.name))).all()
     changes = list(reversed(history(m)))
     staff_ids = {c.staff_id for c in changes if c.staff_id}
     staff = dict(

@@ -67,6 +67,35 @@ class PayForm:
             self.errors["amount" if amount_editable(service) else "form"] = message_for(exc)
 
 
+@dataclass
+class SeveralForm:
+    """The payer's name and e-mail and the ticked obligations of a payment of several."""
+
+    name: str = ""
+    email: str = ""
+    keys: list[str] = field(default_factory=list)
+    chosen: list[Obligation] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, form, obligations: list[Obligation]) -> SeveralForm:  # type: ignore[no-untyped-def]
+        from app.obligations.household import chosen
+
+        f = cls(
+            name=(form.get("name") or "").strip()[:200],
+            email=(form.get("email") or "").strip()[:254],
+            keys=[k[:3] for k in form.getlist("item")][:50],
+        )
+        f.chosen = [o for o in chosen(obligations, f.keys) if o.remaining > 0]
+        if not f.chosen:
+            f.errors["items"] = _("Zaškrtněte alespoň jeden předpis, který chcete zaplatit.")
+        if len(f.name) < 2:
+            f.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
+        if not is_valid_email(f.email):
+            f.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
+        return f
+
+
 def lookup_error_message(text: str | None) -> str | None:
     """None when the lookup input is acceptable, else the message for the field."""
     try:

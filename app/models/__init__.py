@@ -21,9 +21,11 @@ from app.models.payment import (
     GatewayNotification,
     Payment,
     PaymentEvent,
+    PaymentItem,
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
+from app.models.reminder import ObligationReminder, ReminderKind, ReminderOptOut
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
@@ -54,6 +56,10 @@ __all__ = [
     "PasswordReset",
     "Payment",
     "PaymentEvent",
+    "PaymentItem",
+    "ObligationReminder",
+    "ReminderKind",
+    "ReminderOptOut",
     "PaymentMonthSummary",
     "PaymentState",
     "Receipt",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -60,6 +61,9 @@ class Obligation(Base):
         UniqueConstraint("municipality_id", "variable_symbol"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
+        # A payer's other obligations in the municipality (several fees in one payment).
+        Index("ix_obligation_municipality_customer", "municipality_id", "customer_id"),
+        Index("ix_obligation_municipality_household", "municipality_id", "household"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +82,11 @@ class Obligation(Base):
     # Citizen.birth_number_hmac, app/citizens/birth_number.py); the number itself is never
     # stored. A citizen who consented to matching sees the obligation in their account.
     birth_number_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The payer's e-mail for reminders before and after the due date (optional column).
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Obligations one payer pays together (the household's waste fees, the dog): the same
+    # household code, or the same customer ID, in the municipality (app/obligations/household.py).
+    household: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,4 +1,5 @@
-"""Payments credit their obligation when paid and debit it when refunded."""
+"""Payments credit their obligations when paid and debit them when refunded: the one
+obligation a payment pays, or each item of a payment of several (PaymentItem)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,68 @@ from app.models import (
     Obligation,
     Payment,
     PaymentEvent,
+    PaymentItem,
 )
 
 
-def credit_obligation(payment: Payment, session: Session) -> None:
-    if payment.obligation_id is None:
-        return
-    # One atomic UPDATE: concurrent payments of the same obligation both count.
-    session.execute(
-        update(Obligation)
-        .where(Obligation.id == payment.obligation_id)
-        .values(amount_paid=Obligation.amount_paid + (payment.amount - payment.amount_refunded), updated_at=utcnow())
+def _items(payment: Payment, session: Session) -> list[tuple[int, int]]:
+    """(obligation id, amount) of each item, in order."""
+    return list(
+        session.execute(
+            select(PaymentItem.obligation_id, PaymentItem.amount)
+            .where(PaymentItem.payment_id == payment.id)
+            .order_by(PaymentItem.position, PaymentItem.id)
+        ).tuples()
     )
 
 
-def debit_refund(payment: Payment, session: Session) -> None:
+def _add(session: Session, obligation_id: int, delta: int) -> None:
+    # One atomic UPDATE: concurrent payments of the same obligation both count.
+    session.execute(
+        update(Obligation)
+        .where(Obligation.id == obligation_id)
+        .values(amount_paid=Obligation.amount_paid + delta, updated_at=utcnow())
+    )
+
+
+def _subtract(session: Session, obligation_id: int, delta: int) -> None:
+    session.execute(
+        update(Obligation)
+        .where(Obligation.id == obligation_id)
+        .values(
+            amount_paid=case((Obligation.amount_paid > delta, Obligation.amount_paid - delta), else_=0),
+            updated_at=utcnow(),
+        )
+    )
+
+
+def refunded_per_item(items: list[tuple[int, int]], total_refunded: int) -> list[int]:
+    """How much of a refund falls on each item: the last items first (each at most its
+    amount), so a partial refund undoes whole fees where it can."""
+    left = total_refunded
+    out = [0] * len(items)
+    for i in range(len(items) - 1, -1, -1):
+        out[i] = min(items[i][1], max(left, 0))
+        left -= out[i]
+    return out
+
+
+def credit_obligation(payment: Payment, session: Session) -> None:
+    items = _items(payment, session)
+    if items:
+        refunded = refunded_per_item(items, payment.amount_refunded)
+        for (obligation_id, amount), back in zip(items, refunded, strict=True):
+            if amount - back > 0:
+                _add(session, obligation_id, amount - back)
+        return
     if payment.obligation_id is None:
+        return
+    _add(session, payment.obligation_id, payment.amount - payment.amount_refunded)
+
+
+def debit_refund(payment: Payment, session: Session) -> None:
+    items = _items(payment, session)
+    if payment.obligation_id is None and not items:
         return
     # The listener runs before _apply_refunded stores the new total on the payment:
     # the new total is in the transition event just appended.
@@ -36,15 +83,14 @@ def debit_refund(payment: Payment, session: Session) -> None:
         .limit(1)
     ) or {}
     total = min(int(data.get("amount_refunded", payment.amount)), payment.amount)
+    if items:
+        before = refunded_per_item(items, payment.amount_refunded)
+        after = refunded_per_item(items, total)
+        for (obligation_id, _amount), old, new in zip(items, before, after, strict=True):
+            if new > old:
+                _subtract(session, obligation_id, new - old)
+        return
     delta = total - payment.amount_refunded
     if delta <= 0:
         return
-    session.execute(
-        update(Obligation)
-        .where(Obligation.id == payment.obligation_id)
-        .values(
-            amount_paid=case((Obligation.amount_paid > delta, Obligation.amount_paid - delta), else_=0),
-            updated_at=utcnow(),
-        )
-    )
-
+    _subtract(session, payment.obligation_id, delta)  # type: ignore[arg-type]

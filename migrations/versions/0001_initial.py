@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:36:52.419551
+Create Date: 2026-12-01 22:50:31.321462
 """
 
 from alembic import op
@@ -72,6 +72,7 @@ def upgrade() -> None:
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('search_name', sa.String(length=200), nullable=False),
     sa.Column('slug', sa.String(length=200), nullable=False),
     sa.Column('ico', sa.String(length=8), nullable=False),
     sa.Column('district', sa.String(length=100), nullable=True),
@@ -81,6 +82,8 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('onboarding_state', sa.String(length=20), nullable=False),
     sa.Column('demo_mode', sa.Boolean(), nullable=False),
+    sa.Column('reminder_days_before', sa.Integer(), nullable=True),
+    sa.Column('reminder_days_after', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('ico', name=op.f('uq_municipality_ico')),
@@ -88,6 +91,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_municipality_onboarding_state'), ['onboarding_state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_municipality_search_name'), ['search_name'], unique=False)
 
     op.create_table('payment_month_summary',
     sa.Column('month', sa.Date(), nullable=False),
@@ -131,6 +135,15 @@ def upgrade() -> None:
     sa.Column('last_number', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_receipt_counter_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('municipality_id', 'year', name=op.f('pk_receipt_counter'))
+    )
+    op.create_table('reminder_opt_out',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_reminder_opt_out_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_opt_out')),
+    sa.UniqueConstraint('municipality_id', 'email', name=op.f('uq_reminder_opt_out_municipality_id'))
     )
     op.create_table('service',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -256,6 +269,8 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('household', sa.String(length=50), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
@@ -267,6 +282,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('obligation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_obligation_birth_number_hmac'), ['birth_number_hmac'], unique=False)
+        batch_op.create_index('ix_obligation_municipality_customer', ['municipality_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_obligation_municipality_household', ['municipality_id', 'household'], unique=False)
 
     op.create_table('obligation_import',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -340,6 +357,16 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_invitation_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('obligation_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('obligation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_obligation_reminder_obligation_id_obligation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_reminder')),
+    sa.UniqueConstraint('obligation_id', 'kind', name=op.f('uq_obligation_reminder_obligation_id'))
+    )
     op.create_table('payment',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('external_id', sa.String(length=32), nullable=False),
@@ -428,6 +455,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_payment_event_payment_id'), ['payment_id'], unique=False)
         batch_op.create_index('ix_payment_event_refund_created', ['created_at'], unique=False, postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
 
+    op.create_table('payment_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('obligation_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payment_item_amount_positive')),
+    sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_payment_item_obligation_id_obligation')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_item_payment_id_payment')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_payment_item_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_item')),
+    sa.UniqueConstraint('payment_id', 'obligation_id', name=op.f('uq_payment_item_payment_id'))
+    )
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_item_obligation_id'), ['obligation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_item_payment_id'), ['payment_id'], unique=False)
+
     op.create_table('receipt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -452,6 +497,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('receipt')
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_item_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_item_obligation_id'))
+
+    op.drop_table('payment_item')
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_event_refund_created', postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
         batch_op.drop_index(batch_op.f('ix_payment_event_payment_id'))
@@ -483,6 +533,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
     op.drop_table('payment')
+    op.drop_table('obligation_reminder')
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_invitation_municipality_id'))
 
@@ -500,6 +551,8 @@ def downgrade() -> None:
 
     op.drop_table('obligation_import')
     with op.batch_alter_table('obligation', schema=None) as batch_op:
+        batch_op.drop_index('ix_obligation_municipality_household')
+        batch_op.drop_index('ix_obligation_municipality_customer')
         batch_op.drop_index(batch_op.f('ix_obligation_birth_number_hmac'))
 
     op.drop_table('obligation')
@@ -527,6 +580,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_service_municipality_id'))
 
     op.drop_table('service')
+    op.drop_table('reminder_opt_out')
     op.drop_table('receipt_counter')
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizen_customer_id_citizen_id'))
@@ -535,6 +589,7 @@ def downgrade() -> None:
     op.drop_table('report_dispatch')
     op.drop_table('payment_month_summary')
     with op.batch_alter_table('municipality', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_municipality_search_name'))
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')
