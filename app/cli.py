@@ -76,6 +76,19 @@ def register(app: Flask) -> None:
             raise click.ClickException("no receipt for this payment")
         jobs.enqueue(receipt_jobs.send_receipt_email, receipt.id, force=True)
         click.echo(f"queued {receipt.full_number}")
+    @app.cli.group("reminders")
+    def reminders_group() -> None:
+        """E-mail reminders of obligations (run daily from cron)."""
+
+    @reminders_group.command("send")
+    @click.option("--date", "on_date", default=None, help="As if today were YYYY-MM-DD.")
+    def reminders_send_cmd(on_date: str | None) -> None:
+        """Send the reminders due before and after the due dates; each goes once."""
+        from app.obligations.reminders import send_reminders
+
+        run = send_reminders(date.fromisoformat(on_date) if on_date else None)
+        click.echo(f"claimed {run.claimed}, sent {run.sent}, failed {run.failed}")
+
     @app.cli.group("obligations")
     def obligations_group() -> None:
         """Payer lists (předpisy) of services."""

@@ -38,6 +38,7 @@ from app.obligations.lookup import (
     obligation_for_payment,
     obligation_token,
 )
+from app.obligations.reminders import obligation_from_pay_token, read_unsubscribe_token, unsubscribe
 from app.payments.cards import confirm_card_payment
 from app.payments.create import (
     choose_gateway,
@@ -221,6 +222,31 @@ def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no
     if citizen:
         form.name, form.email = citizen.name, citizen.email or ""
     return _render_pay(m, service, form, None, obligation=obligation)
+
+
+@bp.get("/obec/<slug>/<service_slug>/pripominka/<token>")
+def pay_reminded(slug: str, service_slug: str, token: str):  # type: ignore[no-untyped-def]
+    """The pay link of an e-mail reminder: the obligation's pay page (a longer-lived
+    signed link than a lookup's; the form then carries a fresh lookup token)."""
+    m, service = _active_service(slug, service_slug)
+    obligation = obligation_from_pay_token(service, token)
+    if obligation is None:
+        return _render_pay(m, service, PayForm(), None, status=410, lookup_error=message_for(LookupInputError("expired")))
+    return _render_pay(m, service, PayForm(amount_text=amount_input(obligation.remaining)), None, obligation=obligation)
+
+
+@bp.route("/pripominky/odhlasit/<token>", methods=["GET", "POST"])
+def unsubscribe_reminders(token: str):  # type: ignore[no-untyped-def]
+    """The unsubscribe link of every reminder: GET asks (mail scanners open links), POST does it."""
+    found = read_unsubscribe_token(token)
+    if found is None:
+        abort(404)
+    municipality, email = found
+    done = False
+    if request.method == "POST":
+        unsubscribe(municipality, email)
+        done = True
+    return render_template("reminders/unsubscribe.html", municipality=municipality, email=email, done=done)
 
 
 @bp.post("/obec/<slug>/zaplatit-vice")
