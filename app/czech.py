@@ -18,8 +18,39 @@ COLLATION = "cs-CZ-x-icu"
 # The Czech alphabet's primary letters: č ř š ž are letters of their own (after c r s z),
 # "ch" is one letter after h; á é ě í ó ú ů ý ď ť ň differ from their base letter only at
 # the second level (they sort as the base letter unless the words are otherwise equal).
-_ALPHABET = ["a", "b", "c", "č", "d", "e", "f", "g", "h", "ch", "i", "j", "k", "l", "m", "n", "o", "p", "q",
-             "r", "ř", "s", "š", "t", "u", "v", "w", "x", "y", "z", "ž"]
+_ALPHABET = [
+    "a",
+    "b",
+    "c",
+    "č",
+    "d",
+    "e",
+    "f",
+    "g",
+    "h",
+    "ch",
+    "i",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "p",
+    "q",
+    "r",
+    "ř",
+    "s",
+    "š",
+    "t",
+    "u",
+    "v",
+    "w",
+    "x",
+    "y",
+    "z",
+    "ž",
+]
 _PRIMARY = {letter: i + 1 for i, letter in enumerate(_ALPHABET)}
 _OWN_LETTERS = {"č", "ř", "š", "ž"}
 

@@ -72,8 +72,18 @@ def test_customer_id_lookup_ignores_case(app, client):  # type: ignore[no-untype
     assert "J*** N***" in page and 'name="obligation_token"' in page
 
 
-@pytest.mark.parametrize(("n", "text"), [(1, "1 služba"), (2, "2 služby"), (4, "4 služby"), (5, "5 služeb"),
-                                         (0, "0 služeb"), (22, "22 služeb"), (11, "11 služeb")])
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (1, "1 služba"),
+        (2, "2 služby"),
+        (4, "4 služby"),
+        (5, "5 služeb"),
+        (0, "0 služeb"),
+        (22, "22 služeb"),
+        (11, "11 služeb"),
+    ],
+)
 def test_czech_plurals_come_from_the_catalogue(app, n, text):  # type: ignore[no-untyped-def]
     with app.test_request_context("/"), force_locale("cs"):
         assert ngettext("%(num)d služba", "%(num)d služeb", n) == text

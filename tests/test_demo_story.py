@@ -51,4 +51,6 @@ def test_demo_has_payer_lists_a_household_refundable_and_current_payments(app, c
     assert all(_gender_agrees(p.payer_name) for p in paid)
     refund_payment(paid[0], paid[0].amount, reason="ukázka")
     assert paid[0].state == PaymentState.REFUNDED
-    assert db_session.scalar(select(func.count()).select_from(Payment).where(Payment.state == PaymentState.REFUNDED)) == 1
+    assert (
+        db_session.scalar(select(func.count()).select_from(Payment).where(Payment.state == PaymentState.REFUNDED)) == 1
+    )

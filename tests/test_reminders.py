@@ -26,13 +26,15 @@ LIST = (
 
 
 def _setup(app, port):  # type: ignore[no-untyped-def]
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="portal@platby.example.cz",
-                      BASE_URL="http://localhost")
+    app.config.update(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="portal@platby.example.cz", BASE_URL="http://localhost"
+    )
     m = make_municipality(slug="lipa", name="Lípa")
     m.reminder_days_before, m.reminder_days_after = 7, 14
     db_session.commit()
-    s = make_service(m, slug="odpad", name="Poplatek za odpad", lookup_mode=LookupMode.OPTIONAL,
-                     amount_match=AmountMatch.EXACT)
+    s = make_service(
+        m, slug="odpad", name="Poplatek za odpad", lookup_mode=LookupMode.OPTIONAL, amount_match=AmountMatch.EXACT
+    )
     assert import_obligations(s, LIST.encode(), "a.csv").imported
     return m, s
 

@@ -27,10 +27,22 @@ DOG = "Zákaznické číslo;Jméno;Částka;Variabilní symbol\nZ-1001;Jana Nov�
 
 def _setup():  # type: ignore[no-untyped-def]
     m = make_municipality(slug="lipa")
-    waste = make_service(m, slug="odpad", name="Poplatek za odpad", lookup_mode=LookupMode.REQUIRED,
-                         amount_match=AmountMatch.EXACT, variable_symbol="1337")
-    dog = make_service(m, slug="pes", name="Poplatek ze psa", lookup_mode=LookupMode.OPTIONAL,
-                       amount_match=AmountMatch.EXACT, variable_symbol="2000")
+    waste = make_service(
+        m,
+        slug="odpad",
+        name="Poplatek za odpad",
+        lookup_mode=LookupMode.REQUIRED,
+        amount_match=AmountMatch.EXACT,
+        variable_symbol="1337",
+    )
+    dog = make_service(
+        m,
+        slug="pes",
+        name="Poplatek ze psa",
+        lookup_mode=LookupMode.OPTIONAL,
+        amount_match=AmountMatch.EXACT,
+        variable_symbol="2000",
+    )
     assert import_obligations(waste, WASTE.encode(), "odpad.csv").imported
     assert import_obligations(dog, DOG.encode(), "pes.csv").imported
     return m, waste, dog
@@ -74,7 +86,9 @@ def test_several_fees_are_paid_in_one_payment_and_each_is_credited(app, client):
     payment = db_session.scalar(select(Payment).where(Payment.external_id == ext))
     assert payment.amount == 120000 and payment.obligation_id is None
     assert [(i.obligation.customer_id, i.service_id, i.amount) for i in payment.items] == [
-        ("Z-1001", waste.id, 90000), ("Z-1001", dog.id, 30000)]
+        ("Z-1001", waste.id, 90000),
+        ("Z-1001", dog.id, 30000),
+    ]
     assert payment.variable_symbol and payment.variable_symbol not in ("2099001", "2099101")
     listed = re.sub(r"\s+", " ", client.get(review).text)
     assert "Platíte 2 předpisy" in listed and "Poplatek ze psa" in listed
@@ -83,7 +97,10 @@ def test_several_fees_are_paid_in_one_payment_and_each_is_credited(app, client):
     assert again.headers["Location"] == review
     started = client.post(review, data={"consent": "yes"})
     assert started.status_code == 303
-    assert client.post(started.headers["Location"].replace("http://localhost", ""), data={"action": "pay"}).status_code == 303
+    assert (
+        client.post(started.headers["Location"].replace("http://localhost", ""), data={"action": "pay"}).status_code
+        == 303
+    )
     assert deliver_notifications(app, client) == [202]
     assert _obligation(waste, "Z-1001").amount_paid == 90000
     assert _obligation(dog, "Z-1001").amount_paid == 30000

@@ -98,6 +98,12 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("checkout/home.html", municipalities=rows, q=q)
 
 
+@bp.get("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    # For browsers that ask for it before reading the page's <link rel="icon">.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/obec/<slug>")
 def municipality(slug: str):  # type: ignore[no-untyped-def]
     # The catalogue cache: no database round trip while the entry is fresh.

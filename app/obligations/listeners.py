@@ -76,12 +76,15 @@ def debit_refund(payment: Payment, session: Session) -> None:
         return
     # The listener runs before _apply_refunded stores the new total on the payment:
     # the new total is in the transition event just appended.
-    data = session.scalar(
-        select(PaymentEvent.data)
-        .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    ) or {}
+    data = (
+        session.scalar(
+            select(PaymentEvent.data)
+            .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
+            .order_by(PaymentEvent.id.desc())
+            .limit(1)
+        )
+        or {}
+    )
     total = min(int(data.get("amount_refunded", payment.amount)), payment.amount)
     if items:
         before = refunded_per_item(items, payment.amount_refunded)

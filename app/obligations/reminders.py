@@ -94,8 +94,9 @@ def unsubscribe(municipality: Municipality, email: str) -> None:
     """No more reminders from this municipality to this address (kept across imports)."""
     email = email.strip().lower()
     exists_already = db_session.scalar(
-        select(ReminderOptOut.id).where(ReminderOptOut.municipality_id == municipality.id,
-                                        ReminderOptOut.email == email)
+        select(ReminderOptOut.id).where(
+            ReminderOptOut.municipality_id == municipality.id, ReminderOptOut.email == email
+        )
     )
     if exists_already is None:
         db_session.add(ReminderOptOut(municipality_id=municipality.id, email=email))
@@ -119,7 +120,10 @@ def due_reminders(today: date) -> list[tuple[Obligation, ReminderKind]]:
         already = exists().where(ObligationReminder.obligation_id == Obligation.id, ObligationReminder.kind == kind)
         stmt = (
             select(Obligation, Municipality)
-            .join(Service, and_(Service.id == Obligation.service_id, Service.municipality_id == Obligation.municipality_id))
+            .join(
+                Service,
+                and_(Service.id == Obligation.service_id, Service.municipality_id == Obligation.municipality_id),
+            )
             .join(Municipality, Municipality.id == Obligation.municipality_id)
             .where(
                 Municipality.onboarding_state == OnboardingState.ACTIVE,
@@ -203,7 +207,9 @@ def send_reminders(today: date | None = None) -> ReminderRun:
     unsent = select(ObligationReminder).where(ObligationReminder.sent_at.is_(None)).order_by(ObligationReminder.id)
     if db_session.get_bind().dialect.name == "postgresql":
         unsent = unsent.with_for_update(skip_locked=True)
-    for reminder_id in db_session.scalars(select(ObligationReminder.id).where(ObligationReminder.sent_at.is_(None))).all():
+    for reminder_id in db_session.scalars(
+        select(ObligationReminder.id).where(ObligationReminder.sent_at.is_(None))
+    ).all():
         row = db_session.scalar(unsent.where(ObligationReminder.id == reminder_id))
         if row is None or row.sent_at is not None:
             db_session.commit()
