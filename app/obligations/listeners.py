@@ -10,9 +10,9 @@ from app.db import utcnow
 from app.models import (
     Obligation,
     Payment,
-    PaymentEvent,
     PaymentItem,
 )
+from app.models.refund import refund_being_applied
 
 
 def _items(payment: Payment, session: Session) -> list[tuple[int, int]]:
@@ -74,26 +74,15 @@ def debit_refund(payment: Payment, session: Session) -> None:
     items = _items(payment, session)
     if payment.obligation_id is None and not items:
         return
-    # The listener runs before _apply_refunded stores the new total on the payment:
-    # the new total is in the transition event just appended.
-    data = (
-        session.scalar(
-            select(PaymentEvent.data)
-            .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
-            .order_by(PaymentEvent.id.desc())
-            .limit(1)
-        )
-        or {}
-    )
-    total = min(int(data.get("amount_refunded", payment.amount)), payment.amount)
+    refund = refund_being_applied(session, payment.id)
+    if refund is None:
+        return
     if items:
+        # The listener runs before the payment's new total is stored.
         before = refunded_per_item(items, payment.amount_refunded)
-        after = refunded_per_item(items, total)
+        after = refunded_per_item(items, min(payment.amount_refunded + refund.amount, payment.amount))
         for (obligation_id, _amount), old, new in zip(items, before, after, strict=True):
             if new > old:
                 _subtract(session, obligation_id, new - old)
         return
-    delta = total - payment.amount_refunded
-    if delta <= 0:
-        return
-    _subtract(session, payment.obligation_id, delta)  # type: ignore[arg-type]
+    _subtract(session, payment.obligation_id, refund.amount)  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ def find_obligation(service: Service, text: str | None) -> Obligation | None:
             .order_by(Obligation.id)
             .limit(1)
         ).first()
-    if found is None and query.isdigit() and len(query) <= 10:
+    if found is None and query.isascii() and query.isdigit() and len(query) <= 10:
         found = db_session.scalar(
             select(Obligation).where(Obligation.service_id == service.id, Obligation.variable_symbol == query)
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
-from app.models import ExportJob, ExportStatus, Municipality, Payment, Service
+from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Payment, Service
 from app.payments.search import PaymentFilter, apply_filters, apply_order
 from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet brány",
 ]
 
 
@@ -36,8 +37,10 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+                GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
+            .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
             .join(Municipality, Municipality.id == Payment.municipality_id),
             f, municipality_id,
         ),
@@ -45,6 +48,24 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
     ).execution_options(yield_per=2000, stream_results=True)
     for row in session.execute(stmt):
         yield tuple(row)
+
+
+# A cell starting with one of these is a formula to Excel and LibreOffice (a payer named
+# "=HYPERLINK(…)" would run in the clerk's spreadsheet): such text gets a leading
+# apostrophe, the spreadsheet convention for "this is text" (OWASP CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text fit for a spreadsheet cell: control characters (which XLSX cannot hold at
+    all) become spaces, and a formula prefix is neutralised. Other values pass."""
+    if not isinstance(value, str):
+        return value
+    cleaned = _CONTROL.sub(" ", value)
+    if value.startswith(_FORMULA_PREFIXES) or cleaned.lstrip().startswith(_FORMULA_PREFIXES):
+        cleaned = "'" + cleaned
+    return cleaned
 
 
 def _fmt_dt(dt: datetime | None) -> str:
@@ -63,11 +84,12 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email) in enumerate(rows, 1):
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct) in enumerate(rows, 1):
         buf.seek(0)
         buf.truncate()
-        writer.writerow([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-                         _csv_amount(refunded), vs or "", gw, ref or "", name, email])
+        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
+               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acct or ""]
+        writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
         del n
 
@@ -81,13 +103,15 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     ws = wb.create_sheet("Platby")
     ws.append(EXPORT_HEADER)
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct in rows:
         cells = []
         for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email])
+        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acct or "")]
+        ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
+                   *cells, *texts])
         count += 1
     wb.save(path)
     return count
@@ -96,8 +120,13 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
 def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None) -> str:
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platby-")
     os.close(fd)
-    with SessionFactory() as s:
-        write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    try:
+        with SessionFactory() as s:
+            write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    except BaseException:
+        # Nothing is left behind in the temporary folder when the export fails.
+        os.unlink(path)
+        raise
     return path
 
 

@@ -84,7 +84,6 @@ def issue_on_paid(payment: Payment, session: Session) -> None:
     issue_receipt(payment, session)
 
 
-
 def receipt_for_payment(payment: Payment, session: Session | None = None) -> Receipt | None:
     session = session or db_session()
     return session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
@@ -139,7 +138,21 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "refunded": payment.is_refunded,
         # A payment of several obligations lists each (service, customer ID, period, amount).
         "items": item_rows(payment),
+        # The account the fee belongs to: the service's own when it has one.
+        "account": _account_text(payment),
+        # The demo gateway moves no money: its receipts say so on their face.
+        "demo": payment.gateway_name == "demo",
     }
+
+
+def _account_text(payment: Payment) -> str | None:
+    from app.qr import account_for, format_iban, iban_to_czech_account
+
+    iban = account_for(payment.service)
+    if not iban:
+        return None
+    czech = iban_to_czech_account(iban)
+    return f"{czech} (IBAN {format_iban(iban)})" if czech else format_iban(iban)
 
 
 def item_rows(payment: Payment) -> list[dict[str, object]]:

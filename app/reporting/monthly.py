@@ -11,8 +11,7 @@ on every transition. Counting rules:
   refund later is a refund line in the month of the refund, not a smaller payment);
 - only settled payments count (paid, partially refunded, refunded); created, started,
   failed, cancelled and expired ones never have ``paid_at`` and are excluded too;
-- a refund counts in the Prague month of its transition, with the amount that transition
-  refunded (the difference of the cumulative ``amount_refunded`` it records).
+- a refund counts in the Prague month it succeeded, with its amount (the ``Refund`` record).
 """
 
 from __future__ import annotations
@@ -52,6 +51,9 @@ TRANSFER_GATEWAYS = frozenset({"bank_transfer"})
 CHANNEL_LABELS = {
     "demo": "Platební brána – demo",
     "stripe": "Platební karta (Stripe)",
+    "gopay": "Platební karta (GoPay)",
+    "gpwebpay": "Platební karta (GP webpay)",
+    "btcpay": "Bitcoin (BTCPay)",
     "bank_transfer": "Bankovní převod",
 }
 
@@ -74,7 +76,7 @@ class ReportPeriodError(ValueError):
 def parse_period(text: str) -> tuple[int, int]:
     """'2026-01' → (2026, 1); a clear error for anything else."""
     parts = (text or "").strip().split("-")
-    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
+    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit() and text.isascii()) or len(parts[0]) != 4:
         raise ReportPeriodError(_("Období musí mít tvar RRRR-MM, ne %(p)s.", p=repr(text)))
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12 or not 2000 <= year <= 2999:

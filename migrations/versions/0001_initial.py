@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:50:31.321462
+Create Date: 2026-12-01 23:31:17.354340
 """
 
 from alembic import op
@@ -26,9 +26,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
-    sa.Column('birth_number_consent_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('birth_number_consent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen')),
     sa.UniqueConstraint('provider', 'subject', name=op.f('uq_citizen_provider'))
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_text')),
     sa.UniqueConstraint('kind', 'version', name=op.f('uq_consent_text_kind'))
     )
@@ -64,11 +64,14 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=100), nullable=False),
     sa.Column('event_type', sa.String(length=60), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=False),
-    sa.Column('received_at', sa.DateTime(), nullable=False),
-    sa.Column('processed_at', sa.DateTime(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_notification')),
     sa.UniqueConstraint('gateway_name', 'event_id', name=op.f('uq_gateway_notification_gateway_name'))
     )
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.create_index('ix_gateway_notification_unprocessed', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -84,7 +87,7 @@ def upgrade() -> None:
     sa.Column('demo_mode', sa.Boolean(), nullable=False),
     sa.Column('reminder_days_before', sa.Integer(), nullable=True),
     sa.Column('reminder_days_after', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('ico', name=op.f('uq_municipality_ico')),
     sa.UniqueConstraint('slug', name=op.f('uq_municipality_slug'))
@@ -110,8 +113,8 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('recipients', sa.String(length=2000), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_dispatch')),
     sa.UniqueConstraint('kind', 'period', name=op.f('uq_report_dispatch_kind'))
     )
@@ -120,7 +123,7 @@ def upgrade() -> None:
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.String(length=50), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_citizen_customer_id_citizen_id_citizen'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_citizen_customer_id_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen_customer_id')),
@@ -128,6 +131,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citizen_customer_id_citizen_id'), ['citizen_id'], unique=False)
+
+    op.create_table('gateway_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=32), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('gateway_name', sa.String(length=30), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('secrets_encrypted', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_test_ok', sa.Boolean(), nullable=True),
+    sa.Column('last_test_message', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_gateway_account_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_account')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_gateway_account_public_id'))
+    )
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_gateway_account_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index('uq_gateway_account_active', ['municipality_id', 'gateway_name'], unique=True, postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
 
     op.create_table('receipt_counter',
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -140,7 +166,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_reminder_opt_out_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_opt_out')),
     sa.UniqueConstraint('municipality_id', 'email', name=op.f('uq_reminder_opt_out_municipality_id'))
@@ -165,7 +191,7 @@ def upgrade() -> None:
     sa.Column('allowed_gateways', sa.JSON(), nullable=False),
     sa.Column('lookup_mode', sa.String(length=10), server_default='none', nullable=False),
     sa.Column('amount_match', sa.String(length=10), server_default='exact', nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount IS NULL OR amount > 0', name=op.f('ck_service_amount_positive')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_service_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service')),
@@ -186,11 +212,11 @@ def upgrade() -> None:
     sa.Column('totp_enabled', sa.Boolean(), nullable=False),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.Column('last_login_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_user_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_user')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_user_email'))
@@ -209,7 +235,7 @@ def upgrade() -> None:
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('ip', sa.String(length=45), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_audit_log_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_audit_log_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
@@ -230,8 +256,8 @@ def upgrade() -> None:
     sa.Column('row_count', sa.Integer(), nullable=True),
     sa.Column('file_path', sa.String(length=500), nullable=True),
     sa.Column('error', sa.String(length=300), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_export_job_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_export_job_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_export_job'))
@@ -248,7 +274,7 @@ def upgrade() -> None:
     sa.Column('effective_date', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_municipality_state_change_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_municipality_state_change_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality_state_change'))
@@ -271,8 +297,8 @@ def upgrade() -> None:
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('household', sa.String(length=50), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
     sa.CheckConstraint('amount_paid >= 0', name=op.f('ck_obligation_amount_paid_not_negative')),
     sa.ForeignKeyConstraint(['service_id', 'municipality_id'], ['service.id', 'service.municipality_id'], name=op.f('fk_obligation_service_id_service')),
@@ -300,9 +326,9 @@ def upgrade() -> None:
     sa.Column('error_count', sa.Integer(), nullable=False),
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('created_by', sa.String(length=254), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('started_at', sa.DateTime(), nullable=True),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_obligation_import_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_import'))
     )
@@ -313,9 +339,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=False),
-    sa.Column('expires_at', sa.DateTime(), nullable=False),
-    sa.Column('used_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_password_reset_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_token_hash'))
@@ -330,7 +356,7 @@ def upgrade() -> None:
     sa.Column('effective_date', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_service_state_change_service_id_service')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_service_state_change_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_state_change'))
@@ -346,9 +372,9 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=True),
     sa.Column('invited_by_id', sa.Integer(), nullable=True),
-    sa.Column('expires_at', sa.DateTime(), nullable=False),
-    sa.Column('accepted_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['invited_by_id'], ['staff_user.id'], name=op.f('fk_staff_invitation_invited_by_id_staff_user')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_invitation_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_invitation')),
@@ -361,8 +387,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('obligation_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_obligation_reminder_obligation_id_obligation'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_reminder')),
     sa.UniqueConstraint('obligation_id', 'kind', name=op.f('uq_obligation_reminder_obligation_id'))
@@ -387,12 +413,16 @@ def upgrade() -> None:
     sa.Column('gateway_redirect_url', sa.String(length=500), nullable=True),
     sa.Column('gateway_client_secret', sa.String(length=200), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('gateway_account_id', sa.Integer(), nullable=True),
+    sa.Column('gateway_details', sa.JSON(), nullable=True),
+    sa.Column('amount_overpaid', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_payment_amount_positive')),
     sa.CheckConstraint('amount_refunded >= 0 AND amount_refunded <= amount', name=op.f('ck_payment_refund_bounds')),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_payment_citizen_id_citizen'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['gateway_account_id'], ['gateway_account.id'], name=op.f('fk_payment_gateway_account_id_gateway_account')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_payment_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_payment_obligation_id_obligation')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_payment_service_id_service')),
@@ -404,6 +434,7 @@ def upgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_citizen_id'), ['citizen_id'], unique=False)
         batch_op.create_index('ix_payment_created_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_gateway_account_id'), ['gateway_account_id'], unique=False)
         batch_op.create_index('ix_payment_gateway_reference', ['gateway_reference'], unique=False)
         batch_op.create_index('ix_payment_municipality_amount', ['municipality_id', 'amount', 'id'], unique=False)
         batch_op.create_index('ix_payment_municipality_created', ['municipality_id', 'created_at', 'id'], unique=False)
@@ -428,7 +459,7 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('citizen_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_consent_record_citizen_id_citizen'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['consent_text_id'], ['consent_text.id'], name=op.f('fk_consent_record_consent_text_id_consent_text')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_consent_record_payment_id_payment')),
@@ -447,13 +478,12 @@ def upgrade() -> None:
     sa.Column('to_state', sa.String(length=20), nullable=True),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_event_payment_id_payment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_event'))
     )
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_event_payment_id'), ['payment_id'], unique=False)
-        batch_op.create_index('ix_payment_event_refund_created', ['created_at'], unique=False, postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
 
     op.create_table('payment_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -481,8 +511,8 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('full_number', sa.String(length=30), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', sa.DateTime(), nullable=False),
-    sa.Column('emailed_at', sa.DateTime(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('emailed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('email_attempts', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_receipt_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_receipt_payment_id_payment')),
@@ -491,11 +521,36 @@ def upgrade() -> None:
     sa.UniqueConstraint('payment_id', name=op.f('uq_receipt_payment_id')),
     sa.UniqueConstraint('token', name=op.f('uq_receipt_token'))
     )
+    op.create_table('refund',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('actor', sa.String(length=254), nullable=True),
+    sa.Column('gateway_reference', sa.String(length=100), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("state IN ('requested', 'succeeded', 'failed')", name=op.f('ck_refund_state_known')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund'))
+    )
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.create_index('ix_refund_completed_succeeded', ['completed_at'], unique=False, postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
+        batch_op.create_index(batch_op.f('ix_refund_payment_id'), ['payment_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refund_payment_id'))
+        batch_op.drop_index('ix_refund_completed_succeeded', postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
+
+    op.drop_table('refund')
     op.drop_table('receipt')
     with op.batch_alter_table('payment_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_item_payment_id'))
@@ -503,7 +558,6 @@ def downgrade() -> None:
 
     op.drop_table('payment_item')
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_payment_event_refund_created', postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
         batch_op.drop_index(batch_op.f('ix_payment_event_payment_id'))
 
     op.drop_table('payment_event')
@@ -529,6 +583,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_municipality_created')
         batch_op.drop_index('ix_payment_municipality_amount')
         batch_op.drop_index('ix_payment_gateway_reference')
+        batch_op.drop_index(batch_op.f('ix_payment_gateway_account_id'))
         batch_op.drop_index('ix_payment_created_id')
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
@@ -582,6 +637,11 @@ def downgrade() -> None:
     op.drop_table('service')
     op.drop_table('reminder_opt_out')
     op.drop_table('receipt_counter')
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.drop_index('uq_gateway_account_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+        batch_op.drop_index(batch_op.f('ix_gateway_account_municipality_id'))
+
+    op.drop_table('gateway_account')
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizen_customer_id_citizen_id'))
 
@@ -593,6 +653,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_gateway_notification_unprocessed', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.drop_table('gateway_notification')
     op.drop_table('demo_gateway_transaction')
     op.drop_table('consent_text')

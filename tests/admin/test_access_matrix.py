@@ -9,6 +9,7 @@ import pytest
 from flask import url_for
 
 from app.db import db_session
+from app.gateway_accounts.accounts import AccountInput, save_account
 from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
@@ -46,6 +47,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.team_role": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.team_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.audit_log": (StaffRole.OPERATOR, None),
+    "admin.gateway_accounts": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_new": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_edit": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_test": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -92,6 +98,11 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
                             amount=10000)
     db_session.add(obligation)
     db_session.commit()
+    account, _errors = save_account(
+        AccountInput("btcpay", f"BTCPay {tag}", "sandbox", {"url": "http://127.0.0.1:9", "store_id": f"store{tag}",
+                                                            "api_key": "k", "webhook_secret": "w"}),
+        m,
+    )
     objects = {
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},
@@ -102,6 +113,7 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},
+        "gateway_account": {"account_id": account.id},
         "monthly_report": {"period": "2025-12", "fmt": "csv"},
         "yearly_report": {"year": 2025, "fmt": "csv"},
     }
