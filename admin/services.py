@@ -104,6 +104,6 @@ def service_preview(service_id: int):  # type: ignore[no-untyped-def]
     from app.checkout.forms import PayForm
 
     service = scoped_get_or_404(Service, id=service_id)
-    form = PayForm.from_request(request.form, service) if request.method == "POST" else PayForm()
+    form = PayForm.from_request(request.form, service) if request.method == "POST" else PayForm.blank()
     return render_template("admin/service_preview.html", service=service, municipality=service.municipality,
                            form=form, form_token="preview", submitted=request.method == "POST")

@@ -79,9 +79,16 @@ def init_login(app: Flask) -> None:
     password change or deactivation bumps the version and ends every session."""
     from datetime import timedelta
 
+    from flask_login import current_user
+
     from app.extensions import login_manager
 
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the staff user for every template, and its
+    # "strong" session protection then rewrites a citizen's session cookie (and clears a
+    # remember cookie) on every public page. Templates get the lazy proxy instead: the
+    # user is loaded only where a template looks (the admin area).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "admin.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"

@@ -10,6 +10,7 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
+from wtforms.validators import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,18 @@ def deliver(message: EmailMessage) -> None:
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
         smtp.send_message(message)
+
+
+class ValidEmail:
+    """A WTForms validator with the same check (email-validator is not installed here);
+    an empty field is left to DataRequired or Optional."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:  # type: ignore[no-untyped-def]
+        if field.data and not is_valid_email(field.data):
+            raise ValidationError(self.message or "invalid e-mail address")
 
 
 def send_mail(to: str, subject: str, body: str) -> bool:

@@ -8,11 +8,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from admin.forms import NewMunicipalityForm, StateChangeForm, first_errors, form_values
 from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
 from app.czech import czech
 from app.db import db_session
-from app.mail import is_valid_email
 from app.models import Municipality, OnboardingState, Service, StaffUser
 from app.onboarding.pipeline import (
     PIPELINE_ORDER,
@@ -26,20 +26,8 @@ from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse
 from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
 from app.reporting.yearly import build_yearly_indicators
 from app.timeutil import prague_today, shift_month
-from app.validation import CONTROL_MESSAGE, DayError, has_control_characters, parse_day
 
 MAX_LIST = 300
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return parse_day(text or "")
-    except DayError:  # also a day outside 2000–2100
-        return None
-
-
-def _control_errors(form: dict[str, str]) -> dict[str, str]:
-    return {k: str(CONTROL_MESSAGE) for k, v in form.items() if has_control_characters(v, multiline=k == "note")}
 
 
 def _municipality_or_404(mid: int) -> Municipality:
@@ -64,7 +52,9 @@ def pipeline():  # type: ignore[no-untyped-def]
     if q:
         stmt = stmt.where(Municipality.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
     current = dict(
-        db_session.execute(select(Municipality.onboarding_state, func.count()).group_by(Municipality.onboarding_state)).all()
+        db_session.execute(
+            select(Municipality.onboarding_state, func.count()).group_by(Municipality.onboarding_state)
+        ).all()
     )
     return render_template(
         "operator/pipeline.html",
@@ -79,22 +69,25 @@ def pipeline():  # type: ignore[no-untyped-def]
 @bp.route("/obce/nova", methods=["GET", "POST"])
 @operator_required
 def new_municipality():  # type: ignore[no-untyped-def]
-    form = {"name": "", "ico": "", "district": "", "state": OnboardingState.CONTACTED.value,
-            "date": prague_today().isoformat(), "note": "", "admin_email": "", "admin_name": ""}
+    form = NewMunicipalityForm(
+        data={"state": OnboardingState.CONTACTED.value, "date": prague_today().isoformat()}
+        if request.method == "GET"
+        else None
+    )
     errors: dict[str, str] = {}
     if request.method == "POST":
-        form.update({k: (request.form.get(k) or "").strip() for k in form})
-        effective = _date(form["date"])
-        if effective is None:
-            errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
-        errors.update(_control_errors(form))
-        if form["admin_email"] and not is_valid_email(form["admin_email"]):
-            errors["admin_email"] = _("Zadejte platný e-mail správce obce.")
+        form.validate()
+        errors = first_errors(form)
         if not errors:
             try:
                 m = create_municipality(
-                    name=form["name"], ico=form["ico"], district=form["district"], state=form["state"],
-                    effective_date=effective, note=form["note"], actor=current_actor(),
+                    name=form.name.data,
+                    ico=form.ico.data,
+                    district=form.district.data,
+                    state=form.state.data,
+                    effective_date=date.fromisoformat(form.date.data),
+                    note=form.note.data,
+                    actor=current_actor(),
                 )
             except OnboardingError as exc:
                 db_session.rollback()
@@ -102,22 +95,30 @@ def new_municipality():  # type: ignore[no-untyped-def]
             else:
                 db_session.commit()
                 flash(_("Obec %(name)s byla přidána.", name=m.name), "success")
-                if form["admin_email"]:
-                    problem = invite_first_admin(m.id, form["admin_email"], form["admin_name"])
+                if form.admin_email.data:
+                    problem = invite_first_admin(m.id, form.admin_email.data, form.admin_name.data)
                     if problem:
                         flash(problem, "error")
                     else:
                         db_session.commit()
-                        flash(_("Pozvánka pro správce obce odešla na %(email)s.", email=form["admin_email"]), "success")
+                        flash(
+                            _("Pozvánka pro správce obce odešla na %(email)s.", email=form.admin_email.data), "success"
+                        )
                 return redirect(url_for("operator.municipality", mid=m.id), code=303)
     return render_template(
-        "operator/new_municipality.html", form=form, errors=errors, labels=STATE_LABELS, states=PIPELINE_ORDER,
+        "operator/new_municipality.html",
+        form=form_values(form),
+        errors=errors,
+        labels=STATE_LABELS,
+        states=PIPELINE_ORDER,
         districts=_districts(),
     ), (422 if errors else 200)
 
 
 def _districts() -> list[str]:
-    return [d for d in db_session.scalars(select(Municipality.district).distinct().order_by(Municipality.district)) if d]
+    return [
+        d for d in db_session.scalars(select(Municipality.district).distinct().order_by(Municipality.district)) if d
+    ]
 
 
 @bp.get("/obce/<int:mid>")
@@ -131,12 +132,21 @@ def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, 
     services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(czech(Service.name))).all()
     changes = list(reversed(history(m)))
     staff_ids = {c.staff_id for c in changes if c.staff_id}
-    staff = dict(
-        db_session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(staff_ids))).all()
-    ) if staff_ids else {}
+    staff = (
+        dict(db_session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
     return render_template(
-        "operator/municipality.html", m=m, changes=changes, staff=staff, services=services, labels=STATE_LABELS,
-        states=[s for s in PIPELINE_ORDER if s != m.onboarding_state], errors=errors, form=form,
+        "operator/municipality.html",
+        m=m,
+        changes=changes,
+        staff=staff,
+        services=services,
+        labels=STATE_LABELS,
+        states=[s for s in PIPELINE_ORDER if s != m.onboarding_state],
+        errors=errors,
+        form=form,
     ), status
 
 
@@ -144,27 +154,24 @@ def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, 
 @operator_required
 def change_state(mid: int):  # type: ignore[no-untyped-def]
     m = _municipality_or_404(mid)
-    form = {k: (request.form.get(k) or "").strip() for k in ("state", "date", "note")}
-    errors: dict[str, str] = {}
-    effective = _date(form["date"])
-    if not form["state"]:
-        errors["state"] = _("Vyberte nový stav.")
-    if effective is None:
-        errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
-    errors.update(_control_errors(form))
+    form = StateChangeForm()
+    form.validate()
+    errors = first_errors(form)
     if not errors:
         try:
-            change_onboarding_state(m, form["state"], effective, form["note"], current_actor())  # type: ignore[arg-type]
+            change_onboarding_state(
+                m, form.state.data, date.fromisoformat(form.date.data), form.note.data, current_actor()
+            )
         except OnboardingError as exc:
             db_session.rollback()
             errors[exc.code if exc.code in ("state", "date", "note") else "state"] = exc.message
         else:
             db_session.commit()
-            new_label = STATE_LABELS[form["state"]]
+            new_label = STATE_LABELS[form.state.data]
             flash(_("Stav obce %(name)s je nyní: %(state)s.", name=m.name, state=_(new_label)), "success")
             return redirect(url_for("operator.municipality", mid=m.id), code=303)
     m = _municipality_or_404(mid)
-    return _municipality_page(m, errors, form, 422)
+    return _municipality_page(m, errors, form_values(form), 422)
 
 
 # -- reports ----------------------------------------------------------------------------
@@ -184,7 +191,10 @@ def monthly():  # type: ignore[no-untyped-def]
         return render_template("operator/report_error.html", message=str(exc), period=period[:20]), 400
     report = build_monthly_report(year, month)
     return render_template(
-        "operator/monthly.html", r=report, body=monthly_body(report), formats=list(FORMATS),
+        "operator/monthly.html",
+        r=report,
+        body=monthly_body(report),
+        formats=list(FORMATS),
         prev=f"{shift_month(year, month, -1)[0]:04d}-{shift_month(year, month, -1)[1]:02d}",
         next=f"{shift_month(year, month, 1)[0]:04d}-{shift_month(year, month, 1)[1]:02d}",
     )
@@ -207,7 +217,9 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
 def yearly():  # type: ignore[no-untyped-def]
     raw = request.args.get("rok") or str(prague_today().year - 1)
     if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2999:
-        return render_template("operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]), 400
+        return render_template(
+            "operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]
+        ), 400
     y = build_yearly_indicators(int(raw))
     return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))
 

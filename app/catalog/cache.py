@@ -20,6 +20,7 @@ so they expire and are invalidated with it.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Mapping
@@ -207,3 +208,13 @@ def _invalidate_on_commit(session) -> None:  # type: ignore[no-untyped-def]
 def _forget_on_rollback(session, transaction) -> None:  # type: ignore[no-untyped-def]
     if transaction.parent is None:  # the outermost one ended without a commit (a commit popped it)
         session.info.pop(_FLAG, None)
+
+
+def entry_etag(entry: CatalogEntry) -> str:
+    """A digest of what the entry holds (the municipality and its services), computed
+    once per entry: equal in every worker for equal data, so it can validate HTTP caches."""
+    digest = entry.fragments.get(("etag",))
+    if digest is None:
+        text = repr((entry.municipality, entry.services))
+        digest = entry.fragments[("etag",)] = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return digest

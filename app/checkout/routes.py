@@ -5,14 +5,28 @@ is in (pay-frontend's state enforcer)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalog.cache import municipality_catalog
+from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
 from app.checkout.forms import PayForm, SeveralForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
@@ -112,6 +126,23 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     entry = municipality_catalog(slug)
     if entry is None:
         abort(404)
+    # The page is the same for every visitor without a citizen login or a pending message:
+    # an ETag from the catalogue data and the language lets a browser revalidate it, and a
+    # match is answered 304 without rendering. no-cache: a browser asks every time, so a
+    # deactivated service still disappears within CATALOG_CACHE_SECONDS.
+    if not citizen_in_session() and "_flashes" not in session:
+        etag = hashlib.sha256(f"{entry_etag(entry)}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
+        if etag in request.if_none_match:
+            response = current_app.response_class(status=304)
+        else:
+            response = make_response(_render_municipality(entry))
+        response.set_etag(etag)
+        response.cache_control.no_cache = True
+        return response
+    return _render_municipality(entry)
+
+
+def _render_municipality(entry):  # type: ignore[no-untyped-def]
     return render_template(
         "checkout/municipality.html", municipality=entry.municipality, services=entry.services, catalog=entry
     )
@@ -168,29 +199,29 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
             autocommit_reads()
         citizen = current_citizen()
         # A logged-in citizen finds their name and e-mail filled in (and may change them).
-        form = PayForm(name=citizen.name, email=citizen.email or "") if citizen else PayForm()
+        form = PayForm.blank(name=citizen.name, email=citizen.email or "") if citizen else PayForm.blank()
         return _render_pay(entry.municipality, shown, form, None, catalog=entry)
     m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
     try:
         obligation = obligation_for_payment(service, request.form.get("obligation_token"))
     except LookupInputError as exc:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=message_for(exc))
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
     form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
-    if not form.errors:
+    if not form.messages:
         try:
             payment = create_payment(
                 service,
-                amount=form.amount,
-                payer_name=form.name,
-                payer_email=form.email,
+                amount=form.amount_value,
+                payer_name=form.name.data,
+                payer_email=form.email.data,
                 form_token=form_token,
                 citizen_id=citizen.id if citizen else None,
                 obligation=obligation,
             )
         except PaymentError as exc:
-            form.errors["form"] = message_for(exc)
+            form.messages["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
     return _render_pay(m, service, form, form_token, obligation=obligation, status=422)
@@ -206,12 +237,12 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     query = (request.form.get("customer_id") or "")[:200]
     error = lookup_error_message(query)
     if error:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=error, lookup_query=query[:100])
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=error, lookup_query=query[:100])
     obligation = find_obligation(service, query)
     if obligation is None:
         # The same answer for an unknown ID and for another municipality's.
-        return _render_pay(m, service, PayForm(), None, lookup_not_found=True, lookup_query=query)
-    form = PayForm(amount_text=amount_input(obligation.remaining))
+        return _render_pay(m, service, PayForm.blank(), None, lookup_not_found=True, lookup_query=query)
+    form = PayForm.blank(amount=amount_input(obligation.remaining))
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
@@ -223,13 +254,12 @@ def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no
     try:
         obligation = obligation_for_payment(service, token)
     except LookupInputError as exc:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=message_for(exc))
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
     if obligation is None:  # the service has no payer list
         abort(404)
     citizen = current_citizen()
-    form = PayForm(amount_text=amount_input(obligation.remaining))
-    if citizen:
-        form.name, form.email = citizen.name, citizen.email or ""
+    data = {"name": citizen.name, "email": citizen.email or ""} if citizen else {}
+    form = PayForm.blank(amount=amount_input(obligation.remaining), **data)
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
@@ -240,8 +270,10 @@ def pay_reminded(slug: str, service_slug: str, token: str):  # type: ignore[no-u
     m, service = _active_service(slug, service_slug)
     obligation = obligation_from_pay_token(service, token)
     if obligation is None:
-        return _render_pay(m, service, PayForm(), None, status=410, lookup_error=message_for(LookupInputError("expired")))
-    return _render_pay(m, service, PayForm(amount_text=amount_input(obligation.remaining)), None, obligation=obligation)
+        return _render_pay(
+            m, service, PayForm.blank(), None, status=410, lookup_error=message_for(LookupInputError("expired"))
+        )
+    return _render_pay(m, service, PayForm.blank(amount=amount_input(obligation.remaining)), None, obligation=obligation)
 
 
 @bp.route("/pripominky/odhlasit/<token>", methods=["GET", "POST"])
@@ -285,7 +317,8 @@ def pay_several(slug: str):  # type: ignore[no-untyped-def]
             form.errors["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
-    pay_form = PayForm(name=form.name, email=form.email, errors=form.errors)
+    pay_form = PayForm.blank(name=form.name, email=form.email)
+    pay_form.messages = dict(form.errors)
     items = describe_household(obligations)
     return _render_pay(m, service, pay_form, form_token, obligation=first, status=422, household=items,
                        household_token=request.form.get("household_token"), ticked=set(form.keys),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:31:17.354340
+Create Date: 2026-12-01 23:32:09.394072
 """
 
 from alembic import op
