@@ -271,12 +271,20 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
 
 
 # -- a year of payments ---------------------------------------------------------------
+def _as(moment: datetime, like: datetime) -> datetime:
+    """``moment`` (UTC) aware or naive like ``like``: the time module's bounds decide."""
+    if like.tzinfo is None:
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def figures_so_far(year: int, now: datetime) -> dict[int, tuple[int, int]]:
     """A later year's months up to ``now``, like 2025's a fifth busier (the current month
     in proportion to its days gone)."""
     out: dict[int, tuple[int, int]] = {}
     for month, (count, volume) in PAYMENTS_2025.items():
         start, end = month_bounds_utc(year, month)
+        now = _as(now, start)
         if start >= now:
             break
         share = min(1.0, (now - start).total_seconds() / (end - start).total_seconds())
@@ -293,7 +301,9 @@ def seed_demo_payments(year: int = 2025, seed: int = 972, *, now: datetime | Non
     (PAYMENTS_2025), a later year (the current one) up to ``now`` (figures_so_far).
     Each paid one has its demo-gateway transaction, so clerks can refund it. Requires
     seed_demo(). Idempotent: a year already seeded is left alone."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     if year == 2025:
         figures = PAYMENTS_2025
     elif 2025 < year <= now.year:
@@ -311,7 +321,7 @@ def seed_demo_payments(year: int = 2025, seed: int = 972, *, now: datetime | Non
     payments: list[dict[str, Any]] = []
     for month, (count, volume) in figures.items():
         start, end = month_bounds_utc(year, month)
-        end = min(end, now - timedelta(minutes=10))
+        end = min(end, _as(now, end) - timedelta(minutes=10))
         active = [services[sid] for sid, _mid in db_session.execute(active_services_on(date(year, month, 1)))]
         if not active:
             raise RuntimeError(f"no active services on 1 {month}/{year}: run seed_demo() first")

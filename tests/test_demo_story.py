@@ -5,7 +5,7 @@ year as well as 2025, payers whose first name and surname agree in gender."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -43,10 +43,10 @@ def test_demo_has_payer_lists_a_household_refundable_and_current_payments(app, c
     names = db_session.scalars(select(Obligation.payer_name)).all()
     assert all(_gender_agrees(n) for n in names)
     # Payments of the current year (here: as on 10 February 2026), refundable at the demo gateway.
-    assert seed_demo_payments(2026, now=datetime(2026, 2, 10, 12)) > 150
+    assert seed_demo_payments(2026, now=datetime(2026, 2, 10, 12, tzinfo=UTC)) > 150
     paid = db_session.scalars(select(Payment).where(Payment.state == PaymentState.PAID)).all()
-    assert paid and all(p.paid_at < datetime(2026, 2, 10, 12) for p in paid)
-    assert all(p.paid_at >= datetime(2025, 12, 31, 23) for p in paid)  # 1 January in Prague
+    assert paid and all(p.paid_at < datetime(2026, 2, 10, 12, tzinfo=UTC) for p in paid)
+    assert all(p.paid_at >= datetime(2025, 12, 31, 23, tzinfo=UTC) for p in paid)  # 1 January in Prague
     assert any(p.paid_at.month == 2 for p in paid)
     assert all(_gender_agrees(p.payer_name) for p in paid)
     refund_payment(paid[0], paid[0].amount, reason="ukázka")
