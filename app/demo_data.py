@@ -487,7 +487,7 @@ def seed_demo_payer_lists(seed: int = 1001, today: date | None = None) -> int:
                     municipality_id=town.id, service_id=waste.id, customer_id=str(number),
                     payer_name=f"{first} {last}", amount=waste.amount or 80000, due_date=due,
                     variable_symbol=f"{waste.variable_symbol}{number:06d}"[-10:], period=str(today.year),
-                    household=household, email=email,
+                    household=household, payer_email=email,
                 ))
                 number += 1
                 added += 1
@@ -496,7 +496,7 @@ def seed_demo_payer_lists(seed: int = 1001, today: date | None = None) -> int:
                     municipality_id=town.id, service_id=dog.id, customer_id=f"PES-{first_id}",
                     payer_name=f"{people[0][0]} {people[0][1]}", amount=dog.amount or 30000, due_date=due,
                     variable_symbol=f"{dog.variable_symbol}{int(first_id):06d}"[-10:], period=str(today.year),
-                    household=household, email=email,
+                    household=household, payer_email=email,
                 ))
                 added += 1
     db_session.commit()

@@ -83,7 +83,7 @@ class Obligation(Base):
     # stored. A citizen who consented to matching sees the obligation in their account.
     birth_number_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
     # The payer's e-mail for reminders before and after the due date (optional column).
-    email: Mapped[str | None] = mapped_column(String(254))
+    payer_email: Mapped[str | None] = mapped_column(String(254))
     # Obligations one payer pays together (the household's waste fees, the dog): the same
     # household code, or the same customer ID, in the municipality (app/obligations/household.py).
     household: Mapped[str | None] = mapped_column(String(50))

@@ -149,7 +149,7 @@ def _validate(
                 "period": period or None,
                 "note": note or None,
                 "birth_number_hmac": birth_hmac,
-                "email": email or None,
+                "payer_email": email or None,
                 "household": household or None,
                 "_line": line,
             }

@@ -113,7 +113,7 @@ def due_reminders(today: date) -> list[tuple[Obligation, ReminderKind]]:
     "after" from M days after it."""
     opted_out = exists().where(
         ReminderOptOut.municipality_id == Obligation.municipality_id,
-        ReminderOptOut.email == func.lower(Obligation.email),
+        ReminderOptOut.email == func.lower(Obligation.payer_email),
     )
     out: list[tuple[Obligation, ReminderKind]] = []
     for kind in (ReminderKind.BEFORE_DUE, ReminderKind.AFTER_DUE):
@@ -128,7 +128,7 @@ def due_reminders(today: date) -> list[tuple[Obligation, ReminderKind]]:
             .where(
                 Municipality.onboarding_state == OnboardingState.ACTIVE,
                 Service.active.is_(True),
-                Obligation.email.is_not(None),
+                Obligation.payer_email.is_not(None),
                 Obligation.due_date.is_not(None),
                 Obligation.amount_paid < Obligation.amount,
                 ~already,
@@ -165,7 +165,7 @@ def build_reminder_email(obligation: Obligation, kind: ReminderKind) -> EmailMes
     service, municipality = obligation.service, obligation.service.municipality
     base = current_app.config["BASE_URL"].rstrip("/")
     pay_url = f"{base}/obec/{municipality.slug}/{service.slug}/pripominka/{pay_token(obligation)}"
-    unsubscribe_url = f"{base}/pripominky/odhlasit/{unsubscribe_token(municipality.id, obligation.email or '')}"
+    unsubscribe_url = f"{base}/pripominky/odhlasit/{unsubscribe_token(municipality.id, obligation.payer_email or '')}"
     due = obligation.due_date
     subject = (
         f"Připomínka: {service.name} – splatnost {due.day}. {due.month}. {due.year}"
@@ -175,7 +175,7 @@ def build_reminder_email(obligation: Obligation, kind: ReminderKind) -> EmailMes
     msg = EmailMessage()
     msg["Subject"] = f"{subject} ({municipality.name})"
     msg["From"] = formataddr(("Platební portál", sender()))
-    msg["To"] = obligation.email
+    msg["To"] = obligation.payer_email
     msg["Message-ID"] = make_msgid(domain=sender().rpartition("@")[2] or None)
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg.set_content(
@@ -215,7 +215,7 @@ def send_reminders(today: date | None = None) -> ReminderRun:
             db_session.commit()
             continue
         obligation = db_session.get(Obligation, row.obligation_id)
-        if obligation is None or obligation.remaining <= 0 or not obligation.email:
+        if obligation is None or obligation.remaining <= 0 or not obligation.payer_email:
             row.sent_at = utcnow()  # paid meanwhile: nothing to remind of
             db_session.commit()
             continue

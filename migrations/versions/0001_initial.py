@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:41:07.266240
+Create Date: 2026-12-02 00:06:01.807017
 """
 
 from alembic import op
@@ -295,7 +295,7 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
-    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('payer_email', sa.String(length=254), nullable=True),
     sa.Column('household', sa.String(length=50), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
