@@ -12,6 +12,7 @@ from admin import bp
 from admin.guards import (
     staff_required,
 )
+from app.czech import czech
 from app.db import db_session
 from app.models import (
     Municipality,
@@ -28,7 +29,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     page = search_audit_log(args)
     municipalities = db_session.execute(
         select(Municipality.id, Municipality.name).where(Municipality.onboarding_state != OnboardingState.NOT_CONTACTED)
-        .order_by(Municipality.name)).all()
+        .order_by(czech(Municipality.name))).all()
     return render_template("admin/audit.html", rows=page.rows, actions=audit_actions(), municipalities=municipalities,
                            errors=page.errors, args=args, more=page.more,
                            next_args=page.next_args or {k: v for k, v in args.items() if k != "before"})

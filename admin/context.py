@@ -18,6 +18,7 @@ from admin.guards import (
     current_municipality,
     current_staff,
 )
+from app.czech import czech
 from app.db import db_session
 from app.i18n import N_
 from app.models import (
@@ -49,7 +50,7 @@ def admin_context():  # type: ignore[no-untyped-def]
         ctx["scope_municipality"] = current_municipality()
         if user.is_operator:
             ctx["all_municipalities"] = db_session.execute(
-                select(Municipality.id, Municipality.name).order_by(Municipality.name)).all()
+                select(Municipality.id, Municipality.name).order_by(czech(Municipality.name))).all()
     return ctx
 
 

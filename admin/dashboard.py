@@ -60,10 +60,14 @@ def select_municipality():  # type: ignore[no-untyped-def]
 @staff_required(role=StaffRole.MUNICIPALITY_ADMIN)
 def settings(municipality_id: int):  # type: ignore[no-untyped-def]
     m = scoped_get_or_404(Municipality, id=municipality_id)
-    form = SettingsForm(mode="demo" if m.demo_mode else "live")
+    form = SettingsForm(mode="demo" if m.demo_mode else "live", reminder_days_before=m.reminder_days_before,
+                        reminder_days_after=m.reminder_days_after)
     errors: dict[str, str] = {}
     if form.validate_on_submit():
-        errors = update_municipality_settings(m, demo_mode=form.mode.data == "demo", account=form.account.data or "")
+        errors = update_municipality_settings(
+            m, demo_mode=form.mode.data == "demo", account=form.account.data or "",
+            reminder_days_before=form.reminder_days_before.data, reminder_days_after=form.reminder_days_after.data,
+        )
         if not errors:
             flash(_("Nastavení obce bylo uloženo."), "success")
             return redirect(url_for("admin.settings", municipality_id=m.id), code=303)

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -16,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.mail import ValidEmail
@@ -185,6 +186,12 @@ class SettingsForm(FlaskForm):
         validators=[DataRequired(_l("Vyberte režim."))],
     )
     account = StringField(_l("Účet obce (IBAN nebo číslo účtu)"), validators=[Optional(), Length(max=60)])
+    reminder_days_before = IntegerField(
+        _l("Připomínka e-mailem: kolik dní před splatností (prázdné = neposílat)"),
+        validators=[Optional(), NumberRange(1, 90, _l("Zadejte počet dní od 1 do 90."))])
+    reminder_days_after = IntegerField(
+        _l("Upomínka e-mailem: kolik dní po splatnosti (prázdné = neposílat)"),
+        validators=[Optional(), NumberRange(1, 180, _l("Zadejte počet dní od 1 do 180."))])
 
 
 class ExportForm(FlaskForm):
@@ -202,7 +209,8 @@ def _strip(value):  # type: ignore[no-untyped-def]
 
 
 class IsoDate:
-    """A date typed as RRRR-MM-DD (the browser's date input); the text stays the field's data."""
+    """A date typed as RRRR-MM-DD (the browser's date input) within 2000–2100
+    (app.validation.parse_day); the text stays the field's data."""
 
     def __init__(self, message: str) -> None:
         self.message = message

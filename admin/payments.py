@@ -21,6 +21,7 @@ from admin.guards import (
     scoped_get_or_404,
     staff_required,
 )
+from app.czech import czech
 from app.db import db_session
 from app.messages import message_for
 from app.models import (
@@ -46,7 +47,7 @@ def _service_options() -> list[tuple[int, str]]:
     if mid is None:
         return []
     rows = db_session.execute(
-        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(Service.name)).all()
+        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(czech(Service.name))).all()
     return [(sid, name) for sid, name in rows]
 
 

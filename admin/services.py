@@ -23,6 +23,7 @@ from admin.guards import (
     staff_required,
 )
 from app.catalog.settings import ServiceInput, save_service, set_service_active
+from app.czech import czech
 from app.db import db_session
 from app.models import (
     Service,
@@ -43,7 +44,7 @@ def _gateway_choices(form: ServiceForm) -> None:
 @bp.get("/sluzby")
 @staff_required()
 def services():  # type: ignore[no-untyped-def]
-    rows = db_session.scalars(scoped(select(Service), Service).order_by(Service.active.desc(), Service.name)).all()
+    rows = db_session.scalars(scoped(select(Service), Service).order_by(Service.active.desc(), czech(Service.name))).all()
     return render_template("admin/services.html", services=rows)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -23,12 +24,16 @@ def register(app: Flask) -> None:
     def seed_demo_cmd(active: int, payments: bool) -> None:
         """Load the Liberec Region's municipalities, their onboarding history and typical
         fees as the 2025 annual report describes them (and that year's payments)."""
-        from app.demo_data import seed_demo, seed_demo_payments
+        from app.demo_data import seed_demo, seed_demo_payer_lists, seed_demo_payments
 
         counts = seed_demo(active_count=active)
         click.echo(f"Seeded {counts['municipalities']} municipalities and {counts['services']} services.")
+        click.echo(f"Seeded {seed_demo_payer_lists()} obligations in payer lists (try customer ID 1001 in Liberec).")
         if payments:
             click.echo(f"Seeded {seed_demo_payments(2025)} payments of 2025.")
+            year = date.today().year
+            if year > 2025:
+                click.echo(f"Seeded {seed_demo_payments(year)} payments of {year} so far.")
 
     @app.cli.group("webhooks")
     def webhooks_group() -> None:
@@ -118,6 +123,19 @@ def register(app: Flask) -> None:
             raise click.ClickException("no receipt for this payment")
         jobs.enqueue(receipt_jobs.send_receipt_email, receipt.id, force=True)
         click.echo(f"queued {receipt.full_number}")
+    @app.cli.group("reminders")
+    def reminders_group() -> None:
+        """E-mail reminders of obligations (run daily from cron)."""
+
+    @reminders_group.command("send")
+    @click.option("--date", "on_date", default=None, help="As if today were YYYY-MM-DD.")
+    def reminders_send_cmd(on_date: str | None) -> None:
+        """Send the reminders due before and after the due dates; each goes once."""
+        from app.obligations.reminders import send_reminders
+
+        run = send_reminders(date.fromisoformat(on_date) if on_date else None)
+        click.echo(f"claimed {run.claimed}, sent {run.sent}, failed {run.failed}")
+
     @app.cli.group("obligations")
     def obligations_group() -> None:
         """Payer lists (předpisy) of services."""

@@ -63,6 +63,8 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str) -> Engine:
+    from app.czech import register_sqlite_collation
+
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -72,6 +74,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+            # ORDER BY … COLLATE "cs-CZ-x-icu" means the same on SQLite as on PostgreSQL.
+            register_sqlite_collation(dbapi_conn)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,13 @@ from app.db import db_session
 from app.identifiers import czech_account_to_iban, is_valid_czech_account, slugify
 from app.ids import new_external_id
 from app.models import (
+    AmountMatch,
     AmountMode,
+    DemoGatewayTransaction,
+    LookupMode,
     Municipality,
     MunicipalityStateChange,
+    Obligation,
     OnboardingState,
     Payment,
     PaymentEvent,
@@ -267,13 +271,45 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
 
 
 # -- a year of payments ---------------------------------------------------------------
-def seed_demo_payments(year: int = 2025, seed: int = 972) -> int:
-    """Insert the year's gateway payments (only 2025 is known: PAYMENTS_2025) as settled
-    rows with their events, spread over the municipalities and services active each
-    month, plus some failed, cancelled and expired attempts that the reports must not
-    count. Requires seed_demo(). Idempotent: a year already seeded is left alone."""
-    if year != 2025:
-        raise ValueError("only the 2025 figures are known")
+def _as(moment: datetime, like: datetime) -> datetime:
+    """``moment`` (UTC) aware or naive like ``like``: the time module's bounds decide."""
+    if like.tzinfo is None:
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def figures_so_far(year: int, now: datetime) -> dict[int, tuple[int, int]]:
+    """A later year's months up to ``now``, like 2025's a fifth busier (the current month
+    in proportion to its days gone)."""
+    out: dict[int, tuple[int, int]] = {}
+    for month, (count, volume) in PAYMENTS_2025.items():
+        start, end = month_bounds_utc(year, month)
+        now = _as(now, start)
+        if start >= now:
+            break
+        share = min(1.0, (now - start).total_seconds() / (end - start).total_seconds())
+        n = round(count * 1.2 * share)
+        if n >= 4:
+            out[month] = (n, round(volume * 1.2 * share / 100) * 100)
+    return out
+
+
+def seed_demo_payments(year: int = 2025, seed: int = 972, *, now: datetime | None = None) -> int:
+    """Insert the year's gateway payments as settled rows with their events, spread over
+    the municipalities and services active each month, plus some failed, cancelled and
+    expired attempts that the reports must not count: 2025 as the annual report has it
+    (PAYMENTS_2025), a later year (the current one) up to ``now`` (figures_so_far).
+    Each paid one has its demo-gateway transaction, so clerks can refund it. Requires
+    seed_demo(). Idempotent: a year already seeded is left alone."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if year == 2025:
+        figures = PAYMENTS_2025
+    elif 2025 < year <= now.year:
+        figures = figures_so_far(year, now - timedelta(minutes=10))
+    else:
+        raise ValueError("only 2025 and later years up to now")
     prefix = f"{SEED_REFERENCE_PREFIX}{year}-"
     already = db_session.scalar(
         select(func.count()).select_from(Payment).where(Payment.gateway_reference.like(f"{prefix}%"))
@@ -283,8 +319,9 @@ def seed_demo_payments(year: int = 2025, seed: int = 972) -> int:
     rng = random.Random(seed)
     services = {s.id: s for s in db_session.scalars(select(Service))}
     payments: list[dict[str, Any]] = []
-    for month, (count, volume) in PAYMENTS_2025.items():
+    for month, (count, volume) in figures.items():
         start, end = month_bounds_utc(year, month)
+        end = min(end, _as(now, end) - timedelta(minutes=10))
         active = [services[sid] for sid, _mid in db_session.execute(active_services_on(date(year, month, 1)))]
         if not active:
             raise RuntimeError(f"no active services on 1 {month}/{year}: run seed_demo() first")
@@ -308,6 +345,15 @@ def seed_demo_payments(year: int = 2025, seed: int = 972) -> int:
                  "reason": "ukázková data", "data": {}, "created_at": at}
             )
     db_session.execute(insert(PaymentEvent), row_events)
+    # The demo gateway's side of each paid payment: a refund asks it, as for a real one.
+    ledger = [
+        {"reference": row["gateway_reference"], "external_id": row["external_id"], "amount": row["amount"],
+         "amount_refunded": 0, "currency": "CZK", "description": "ukázková data", "return_url": "",
+         "notify_url": "", "state": "paid"}
+        for row in payments
+        if row["state"] == PaymentState.PAID
+    ]
+    db_session.execute(insert(DemoGatewayTransaction), ledger)
     db_session.commit()
     # Bulk rows skip the transition listeners: recount the reports' summary.
     from app.reporting.summary import rebuild_payment_summary
@@ -352,7 +398,7 @@ def _payment_row(
     paid = start + timedelta(seconds=rng.randrange(300, span))
     created = paid - timedelta(seconds=rng.randrange(60, 290))
     started = created + timedelta(seconds=20)
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    first, last = person_name(rng)
     events: list[tuple[str, datetime]] = [(PaymentState.CREATED, created), (PaymentState.STARTED, started)]
     final_at = paid if state != PaymentState.EXPIRED else created + timedelta(minutes=90)
     events.append((state, min(final_at, end - timedelta(seconds=1))))
@@ -375,5 +421,83 @@ def _payment_row(
     }
 
 
-FIRST_NAMES = ["Jana", "Petr", "Marie", "Jan", "Eva", "Josef", "Hana", "Pavel", "Lenka", "Tomáš", "Lucie", "Martin"]
-LAST_NAMES = ["Nováková", "Svoboda", "Dvořáková", "Černý", "Procházková", "Kučera", "Veselá", "Horák", "Němcová"]
+# First names by gender and surnames in their male and female forms, so that a demo payer
+# is "Tomáš Novák" or "Jana Nováková", never "Tomáš Nováková".
+FEMALE_FIRST_NAMES = ["Jana", "Marie", "Eva", "Hana", "Lenka", "Lucie", "Kateřina", "Tereza"]
+MALE_FIRST_NAMES = ["Petr", "Jan", "Josef", "Pavel", "Tomáš", "Martin", "Jiří", "Lukáš"]
+SURNAMES = [("Novák", "Nováková"), ("Svoboda", "Svobodová"), ("Dvořák", "Dvořáková"), ("Černý", "Černá"),
+            ("Procházka", "Procházková"), ("Kučera", "Kučerová"), ("Veselý", "Veselá"), ("Horák", "Horáková"),
+            ("Němec", "Němcová"), ("Marek", "Marková")]
+
+
+def person_name(rng: random.Random, surname: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(first name, surname) of one gender."""
+    male, female = surname or rng.choice(SURNAMES)
+    if rng.random() < 0.5:
+        return rng.choice(FEMALE_FIRST_NAMES), female
+    return rng.choice(MALE_FIRST_NAMES), male
+
+
+# -- payer lists (lookup by customer ID, several fees in one payment) -------------------
+DEMO_LOOKUP_MUNICIPALITIES = 3  # the largest joined ones
+DEMO_HOUSEHOLDS = 40
+
+
+def seed_demo_payer_lists(seed: int = 1001, today: date | None = None) -> int:
+    """Payer lists for the waste and dog fees of the largest joined municipalities, so the
+    demo shows the lookup and paying a household's fees at once: per municipality
+    ``DEMO_HOUSEHOLDS`` households of one to four people (customer IDs 1001, 1002, …, one
+    household code each), a dog for every third household (PES-1001, …); half have an
+    e-mail for reminders (7 days before and 14 after the due date). In the largest
+    municipality, customer ID 1001 is Jana Nováková's household: her, Petr and Tomáš
+    Novák, and her dog. Idempotent (a service with a list is left alone)."""
+    today = today or date.today()
+    rng = random.Random(seed)
+    towns = db_session.scalars(
+        select(Municipality)
+        .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
+        .order_by(Municipality.population.desc().nulls_last(), Municipality.id)
+        .limit(DEMO_LOOKUP_MUNICIPALITIES)
+    ).all()
+    added = 0
+    for town in towns:
+        services = {s.slug: s for s in town.services}
+        waste, dog = services.get("odpad"), services.get("psi")
+        if waste is None or dog is None:
+            continue
+        if db_session.scalar(select(func.count()).select_from(Obligation).where(Obligation.service_id == waste.id)):
+            continue
+        town.reminder_days_before, town.reminder_days_after = 7, 14
+        for s in (waste, dog):
+            s.lookup_mode, s.amount_match = LookupMode.OPTIONAL, AmountMatch.EXACT
+        number = 1001
+        for h in range(1, DEMO_HOUSEHOLDS + 1):
+            household = f"D-{h:04d}"
+            surname = ("Novák", "Nováková") if h == 1 else rng.choice(SURNAMES)
+            if h == 1:
+                people = [("Jana", "Nováková"), ("Petr", "Novák"), ("Tomáš", "Novák")]
+            else:
+                people = [person_name(rng, surname) for _ in range(rng.choice([1, 2, 2, 3, 3, 4]))]
+            # Due at the end of March or September of this year: some already overdue.
+            due = date(today.year, 3, 31) if rng.random() < 0.5 else date(today.year, 9, 30)
+            email = f"{slugify(people[0][0])}.{slugify(people[0][1])}.{h}@example.cz" if h % 2 else None
+            first_id = str(number)
+            for first, last in people:
+                db_session.add(Obligation(
+                    municipality_id=town.id, service_id=waste.id, customer_id=str(number),
+                    payer_name=f"{first} {last}", amount=waste.amount or 80000, due_date=due,
+                    variable_symbol=f"{waste.variable_symbol}{number:06d}"[-10:], period=str(today.year),
+                    household=household, payer_email=email,
+                ))
+                number += 1
+                added += 1
+            if h == 1 or h % 3 == 0:
+                db_session.add(Obligation(
+                    municipality_id=town.id, service_id=dog.id, customer_id=f"PES-{first_id}",
+                    payer_name=f"{people[0][0]} {people[0][1]}", amount=dog.amount or 30000, due_date=due,
+                    variable_symbol=f"{dog.variable_symbol}{int(first_id):06d}"[-10:], period=str(today.year),
+                    household=household, payer_email=email,
+                ))
+                added += 1
+    db_session.commit()
+    return added

@@ -260,15 +260,18 @@ def test_flow_lookup_pay_with_demo_gateway_marks_the_obligation_paid(any_db_app)
     page = _lookup(client, m, "Z-1001").text
     assert "Částečně zaplaceno" in page and "1\u00a0000\u00a0Kč" in page
     # … then the rest.
+    before = page
     ext = _through_gateway(app, client, _pay(client, m, page, amount="1000"))
     payment = _payment_for(ext)
     assert payment.state == "paid" and payment.variable_symbol == "2099001"
     obligation = _obligation("Z-1001")
     assert obligation.amount_paid == 125050 and obligation.state == ObligationState.PAID
     page = _lookup(client, m, "Z-1001").text
-    assert "Zaplaceno" in page
-    # Nothing is left to pay under "at most".
-    r = _pay(client, m, page, amount="1")
+    # A paid obligation's page says so, links the receipt and has no pay form.
+    assert "Zaplaceno" in page and "/potvrzeni/" in page
+    assert "obligation_token" not in page and "Pokračovat" not in page
+    # Nothing is left to pay under "at most" (a form kept open in another tab).
+    r = _pay(client, m, before, amount="1")
     assert r.status_code == 422 and "již zaplacen" in r.text
     # Refunds through the gateway take the money back off the obligation.
     refund_payment(payment, 25000, reason="přeplatek")

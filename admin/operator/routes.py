@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin.forms import NewMunicipalityForm, StateChangeForm, first_errors, form_values
 from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
+from app.czech import czech
 from app.db import db_session
 from app.models import Municipality, OnboardingState, Service, StaffUser
 from app.onboarding.pipeline import (
@@ -45,7 +46,7 @@ def pipeline():  # type: ignore[no-untyped-def]
     q = (request.args.get("q") or "").strip()[:100]
     if state and state not in STATE_LABELS:
         state = ""
-    stmt = select(Municipality).order_by(Municipality.name, Municipality.district).limit(MAX_LIST)
+    stmt = select(Municipality).order_by(czech(Municipality.name), Municipality.district).limit(MAX_LIST)
     if state:
         stmt = stmt.where(Municipality.onboarding_state == state)
     if q:
@@ -128,7 +129,7 @@ def municipality(mid: int):  # type: ignore[no-untyped-def]
 
 
 def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, str], status: int = 200):  # type: ignore[no-untyped-def]
-    services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(Service.name)).all()
+    services = db_session.scalars(select(Service).where(Service.municipality_id == m.id).order_by(czech(Service.name))).all()
     changes = list(reversed(history(m)))
     staff_ids = {c.staff_id for c in changes if c.staff_id}
     staff = (
@@ -215,7 +216,7 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
 @operator_required
 def yearly():  # type: ignore[no-untyped-def]
     raw = request.args.get("rok") or str(prague_today().year - 1)
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2999:
+    if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2999:
         return render_template(
             "operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]
         ), 400

@@ -12,6 +12,7 @@ from werkzeug.routing import BuildError
 
 from app.account import bp
 from app.citizens import accounts as svc
+from app.czech import czech
 from app.db import db_session
 from app.identity.session import current_citizen, log_out_citizen
 from app.models import LookupMode, Municipality, OnboardingState
@@ -68,7 +69,7 @@ def overview(citizen):  # type: ignore[no-untyped-def]
     municipalities = db_session.execute(
         select(Municipality.slug, Municipality.name)
         .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
-        .order_by(Municipality.name)
+        .order_by(czech(Municipality.name))
     ).all()
     return render_template(
         "account/overview.html",

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
+from app.czech import czech
 from app.db import autocommit_reads, db_session
 from app.models import Municipality, OnboardingState, Service
 
@@ -125,7 +126,7 @@ def _load(slug: str, *, read_only: bool) -> CatalogEntry | None:
         select(Municipality, Service)
         .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
         .where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
-        .order_by(Service.name)
+        .order_by(czech(Service.name))
     ).all()
     if not rows:
         return None

@@ -197,8 +197,16 @@ def set_service_active(service: Service, active: bool) -> Service:
     return service
 
 
-def update_municipality_settings(municipality: Municipality, *, demo_mode: bool, account: str) -> dict[str, str]:
-    """Demo vs live mode and the municipality's default account."""
+def update_municipality_settings(
+    municipality: Municipality,
+    *,
+    demo_mode: bool,
+    account: str,
+    reminder_days_before: int | None | bool = False,
+    reminder_days_after: int | None | bool = False,
+) -> dict[str, str]:
+    """Demo vs live mode, the municipality's default account and the days of its e-mail
+    reminders (False: leave as they are; None: send none)."""
     errors: dict[str, str] = {}
     iban = municipality.iban
     if account.strip():
@@ -210,10 +218,14 @@ def update_municipality_settings(municipality: Municipality, *, demo_mode: bool,
         errors["demo_mode"] = _("Ostrý provoz vyžaduje nastavený účet obce.")
     if errors:
         return errors
-    fields = ["demo_mode", "iban"]
+    fields = ["demo_mode", "iban", "reminder_days_before", "reminder_days_after"]
     before = snapshot(municipality, fields)
     municipality.demo_mode = demo_mode
     municipality.iban = iban
+    if reminder_days_before is not False:
+        municipality.reminder_days_before = reminder_days_before or None
+    if reminder_days_after is not False:
+        municipality.reminder_days_after = reminder_days_after or None
     audit("municipality_settings", municipality, before=before, after=snapshot(municipality, fields), commit=False)
     db_session.commit()
     return {}

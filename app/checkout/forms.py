@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from app.mail import ValidEmail
+from app.mail import ValidEmail, is_valid_email
 from app.messages import message_for
 from app.models import AmountMode, Obligation, Service
 from app.money import AmountError, parse_czk
@@ -73,12 +76,11 @@ class PayForm(FlaskForm):
         """The fields' validators, then the service's (or the obligation's) amount rule."""
         self.validate()
         self.messages = {name: str(errors[0]) for name, errors in self.errors.items() if errors}
-        if "name" not in self.messages and has_control_characters(self.name.data or ""):
-            self.messages["name"] = str(CONTROL_MESSAGE)
-        if "email" not in self.messages and has_control_characters(self.email.data or ""):
-            self.messages["email"] = str(_l("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz."))
-        if has_control_characters(self.amount.data or ""):
-            self.messages["amount"] = str(CONTROL_MESSAGE)
+        # Control characters are refused in every text field (app/validation.py).
+        for name in ("name", "email", "amount"):
+            if name not in self.messages and has_control_characters(getattr(self, name).data or ""):
+                self.messages[name] = str(CONTROL_MESSAGE)
+        if "amount" in self.messages:
             return False
         if obligation is not None:
             self._check_obligation_amount(service, obligation)
@@ -103,6 +105,37 @@ class PayForm(FlaskForm):
             self.amount_value = check_obligation_amount(service, obligation, amount)
         except AmountRuleError as exc:
             self.messages["amount" if amount_editable(service) else "form"] = message_for(exc)
+
+
+@dataclass
+class SeveralForm:
+    """The payer's name and e-mail and the ticked obligations of a payment of several."""
+
+    name: str = ""
+    email: str = ""
+    keys: list[str] = field(default_factory=list)
+    chosen: list[Obligation] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, form, obligations: list[Obligation]) -> SeveralForm:  # type: ignore[no-untyped-def]
+        from app.obligations.household import chosen
+
+        f = cls(
+            name=(form.get("name") or "").strip()[:200],
+            email=(form.get("email") or "").strip()[:254],
+            keys=[k[:3] for k in form.getlist("item")][:50],
+        )
+        f.chosen = [o for o in chosen(obligations, f.keys) if o.remaining > 0]
+        if not f.chosen:
+            f.errors["items"] = _("Zaškrtněte alespoň jeden předpis, který chcete zaplatit.")
+        if len(f.name) < 2:
+            f.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
+        elif has_control_characters(f.name):
+            f.errors["name"] = str(CONTROL_MESSAGE)
+        if not is_valid_email(f.email) or has_control_characters(f.email):
+            f.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
+        return f
 
 
 def lookup_error_message(text: str | None) -> str | None:

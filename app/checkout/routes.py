@@ -28,8 +28,9 @@ from sqlalchemy.orm import selectinload
 
 from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
-from app.checkout.forms import PayForm, lookup_error_message
+from app.checkout.forms import PayForm, SeveralForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
+from app.czech import czech, fold
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.gateway_accounts.accounts import active_accounts, redirect_origin
@@ -38,6 +39,12 @@ from app.identity.session import citizen_in_session
 from app.messages import message_for
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
 from app.money import amount_input
+from app.obligations.household import (
+    describe_household,
+    household_from_token,
+    household_obligations,
+    household_token,
+)
 from app.obligations.lookup import (
     LookupInputError,
     amount_editable,
@@ -46,12 +53,20 @@ from app.obligations.lookup import (
     obligation_for_payment,
     obligation_token,
 )
+from app.obligations.reminders import obligation_from_pay_token, read_unsubscribe_token, unsubscribe
 from app.payments.cards import confirm_card_payment
-from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
+from app.payments.create import (
+    choose_gateway,
+    create_payment,
+    create_several_payment,
+    find_payment,
+    offered_gateways,
+    start_payment,
+)
 from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentError
 from app.payments.status import apply_return, sync_payment
 from app.qr import transfer_for_obligation, transfer_for_payment, transfer_for_service
-from app.receipts.issuing import receipt_for_payment
+from app.receipts.issuing import item_rows, receipt_for_obligation, receipt_for_payment
 from gateway import InvalidNotification
 
 S = PaymentState
@@ -90,12 +105,19 @@ def home():  # type: ignore[no-untyped-def]
         .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
         .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
         .group_by(Municipality.id)
-        .order_by(Municipality.name)
+        .order_by(czech(Municipality.name), Municipality.district)
     )
-    if q:
-        stmt = stmt.where(Municipality.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+    folded = fold(q)
+    if folded:
+        stmt = stmt.where(Municipality.search_name.contains(folded, autoescape=True))
     rows = db_session.execute(stmt).all()
     return render_template("checkout/home.html", municipalities=rows, q=q)
+
+
+@bp.get("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    # For browsers that ask for it before reading the page's <link rel="icon">.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/obec/<slug>")
@@ -126,7 +148,24 @@ def _render_municipality(entry):  # type: ignore[no-untyped-def]
     )
 
 
+def _obligation_extras(obligation) -> dict:  # type: ignore[no-untyped-def]
+    """What the pay page shows beside a found obligation: a paid one's receipt, and the
+    payer's open obligations in the municipality to pay together (when more than one)."""
+    if obligation is None:
+        return {}
+    extras: dict = {}
+    if obligation.remaining <= 0:
+        extras["paid_receipt"] = receipt_for_obligation(obligation)
+    household = household_obligations(obligation)
+    if len(household) > 1 or (household and obligation.remaining <= 0):
+        extras["household"] = describe_household(household)
+        extras["household_token"] = household_token(household)
+    return extras
+
+
 def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: str | None, *, obligation=None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+    if "household" not in extra:
+        extra.update(_obligation_extras(obligation))
     return (
         render_template(
             "checkout/pay.html",
@@ -228,6 +267,68 @@ def pay_obligation(slug: str, service_slug: str, token: str):  # type: ignore[no
     return _render_pay(m, service, form, None, obligation=obligation)
 
 
+@bp.get("/obec/<slug>/<service_slug>/pripominka/<token>")
+def pay_reminded(slug: str, service_slug: str, token: str):  # type: ignore[no-untyped-def]
+    """The pay link of an e-mail reminder: the obligation's pay page (a longer-lived
+    signed link than a lookup's; the form then carries a fresh lookup token)."""
+    m, service = _active_service(slug, service_slug)
+    obligation = obligation_from_pay_token(service, token)
+    if obligation is None:
+        return _render_pay(
+            m, service, PayForm.blank(), None, status=410, lookup_error=message_for(LookupInputError("expired"))
+        )
+    return _render_pay(m, service, PayForm.blank(amount=amount_input(obligation.remaining)), None, obligation=obligation)
+
+
+@bp.route("/pripominky/odhlasit/<token>", methods=["GET", "POST"])
+def unsubscribe_reminders(token: str):  # type: ignore[no-untyped-def]
+    """The unsubscribe link of every reminder: GET asks (mail scanners open links), POST does it."""
+    found = read_unsubscribe_token(token)
+    if found is None:
+        abort(404)
+    municipality, email = found
+    done = False
+    if request.method == "POST":
+        unsubscribe(municipality, email)
+        done = True
+    return render_template("reminders/unsubscribe.html", municipality=municipality, email=email, done=done)
+
+
+@bp.post("/obec/<slug>/zaplatit-vice")
+def pay_several(slug: str):  # type: ignore[no-untyped-def]
+    """Several obligations of one payer in one payment: the ones ticked on the pay page."""
+    entry = municipality_catalog(slug, read_only=False)
+    if entry is None:
+        abort(404)
+    try:
+        obligations = household_from_token(entry.municipality.id, request.form.get("household_token"))
+    except LookupInputError as exc:
+        abort(422, description=message_for(exc))
+    if not obligations:
+        abort(422)
+    first = obligations[0]
+    m, service = _active_service(slug, first.service.slug)
+    form = SeveralForm.from_request(request.form, obligations)
+    form_token = (request.form.get("form_token") or "")[:64] or None
+    citizen = current_citizen()
+    if not form.errors:
+        try:
+            payment = create_several_payment(
+                form.chosen, payer_name=form.name, payer_email=form.email, form_token=form_token,
+                citizen_id=citizen.id if citizen else None,
+            )
+        except PaymentError as exc:
+            form.errors["form"] = message_for(exc)
+        else:
+            return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
+    pay_form = PayForm.blank(name=form.name, email=form.email)
+    pay_form.messages = dict(form.errors)
+    items = describe_household(obligations)
+    return _render_pay(m, service, pay_form, form_token, obligation=first, status=422, household=items,
+                       household_token=request.form.get("household_token"), ticked=set(form.keys),
+                       **({"paid_receipt": receipt_for_obligation(first)} if first.remaining <= 0 else {}))
+
+
 def _embedded(payment: Payment) -> bool:
     """The card form is on our page (Stripe.js), not on the gateway's."""
     return not payment.gateway_redirect_url and bool(payment.gateway_client_secret)
@@ -266,6 +367,7 @@ def _review_page(payment: Payment, *, error: str | None = None, consent_error: s
         payment=payment,
         gateways=offered_gateways(payment.service),
         transfer=transfer_for_payment(payment),
+        items=item_rows(payment),
         terms=current_text(ConsentKind.TERMS),
         privacy=current_text(ConsentKind.PRIVACY),
         error=error,
@@ -349,7 +451,9 @@ def success(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if not payment.is_paid:
         return _redirect_by_state(payment)
-    return render_template("checkout/success.html", payment=payment, receipt=receipt_for_payment(payment))
+    return render_template(
+        "checkout/success.html", payment=payment, receipt=receipt_for_payment(payment), items=item_rows(payment)
+    )
 
 
 @bp.get("/platba/<external_id>/karta")

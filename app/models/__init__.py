@@ -31,10 +31,12 @@ from app.models.payment import (
     GatewayNotification,
     Payment,
     PaymentEvent,
+    PaymentItem,
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
 from app.models.refund import Refund, RefundState
+from app.models.reminder import ObligationReminder, ReminderKind, ReminderOptOut
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
@@ -74,6 +76,10 @@ __all__ = [
     "PasswordReset",
     "Payment",
     "PaymentEvent",
+    "PaymentItem",
+    "ObligationReminder",
+    "ReminderKind",
+    "ReminderOptOut",
     "PaymentMonthSummary",
     "PaymentState",
     "Receipt",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -61,6 +62,9 @@ class Obligation(Base):
         UniqueConstraint("municipality_id", "variable_symbol"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
+        # A payer's other obligations in the municipality (several fees in one payment).
+        Index("ix_obligation_municipality_customer", "municipality_id", "customer_id"),
+        Index("ix_obligation_municipality_household", "municipality_id", "household"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +84,11 @@ class Obligation(Base):
     # stored. A citizen who consented to matching sees the obligation in their account.
     birth_number_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
     cancelled_at: Mapped[datetime | None]
+    # The payer's e-mail for reminders before and after the due date (optional column).
+    payer_email: Mapped[str | None] = mapped_column(String(254))
+    # Obligations one payer pays together (the household's waste fees, the dog): the same
+    # household code, or the same customer ID, in the municipality (app/obligations/household.py).
+    household: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -168,6 +168,8 @@ class Payment(Base):
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )
+    # Several obligations paid at once; empty for a payment of one service or obligation.
+    items: Mapped[list[PaymentItem]] = relationship(back_populates="payment", order_by="PaymentItem.position")
 
     # Named questions about the state, so that no caller repeats a tuple of states.
     @property
@@ -206,6 +208,29 @@ event.listen(
     "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
+
+
+class PaymentItem(Base):
+    """One obligation paid by a payment that pays several at once (the household's fees in
+    one go). The items' amounts add up to the payment's; paying credits each obligation
+    (app/obligations/listeners.py) and the receipt lists them."""
+
+    __tablename__ = "payment_item"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "obligation_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligation.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    amount: Mapped[int]  # haléře
+    position: Mapped[int] = mapped_column(default=0)
+
+    payment: Mapped[Payment] = relationship(back_populates="items")
+    obligation: Mapped[Obligation] = relationship()  # noqa: F821
+    service: Mapped[Service] = relationship()  # noqa: F821
 
 
 class PaymentEvent(Base):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.citizens.birth_number import birth_number_hmac
 from app.db import db_session
+from app.mail import is_valid_email
 from app.models import (
     Obligation,
     Service,
@@ -52,7 +53,7 @@ def _validate(
     seen_ids: dict[str, int] = {}
     seen_vs: dict[str, int] = {}
     errors = report.errors
-    ic, iname, iamount, idue, ivs, iperiod, inote, ibirth = (columns.get(k, -1) for k in COLUMN_LABELS)
+    ic, iname, iamount, idue, ivs, iperiod, inote, ibirth, iemail, ihouse = (columns.get(k, -1) for k in COLUMN_LABELS)
     need = max(columns.values()) + 1
     customer_id_ok = CUSTOMER_ID_RE.match
     # The hot loop: 100,000 rows must take well under a second or two.
@@ -126,6 +127,15 @@ def _validate(
                 birth_hmac = birth_number_hmac(birth_number)
                 if birth_hmac is None:
                     row_errors.append(RowError(line, "birth_number", gettext("Rodné číslo musí mít 9 nebo 10 číslic.")))
+        # For reminders (app/obligations/reminders.py); an unusable address is an error,
+        # so the clerk learns of it now and not when no reminder arrives.
+        email = cell_text(row[iemail]) if iemail >= 0 else ""
+        if email and not is_valid_email(email):
+            row_errors.append(RowError(line, "email", gettext("E-mail „%(value)s“ není platná adresa.", value=email[:60])))
+        # The household groups the obligations one payer pays together (app/obligations/household.py).
+        household = cell_text(row[ihouse]) if ihouse >= 0 else ""
+        if len(household) > 50:
+            row_errors.append(RowError(line, "household", gettext("Domácnost je delší než 50 znaků.")))
         if row_errors:
             errors.extend(row_errors)
             continue
@@ -139,6 +149,8 @@ def _validate(
                 "period": period or None,
                 "note": note or None,
                 "birth_number_hmac": birth_hmac,
+                "payer_email": email or None,
+                "household": household or None,
                 "_line": line,
             }
         )

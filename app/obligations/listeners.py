@@ -1,41 +1,88 @@
-"""Payments credit their obligation when paid and debit it when refunded."""
+"""Payments credit their obligations when paid and debit them when refunded: the one
+obligation a payment pays, or each item of a payment of several (PaymentItem)."""
 
 from __future__ import annotations
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import (
     Obligation,
     Payment,
+    PaymentItem,
 )
 from app.models.refund import refund_being_applied
 
 
-def credit_obligation(payment: Payment, session: Session) -> None:
-    if payment.obligation_id is None:
-        return
-    # One atomic UPDATE: concurrent payments of the same obligation both count.
-    session.execute(
-        update(Obligation)
-        .where(Obligation.id == payment.obligation_id)
-        .values(amount_paid=Obligation.amount_paid + (payment.amount - payment.amount_refunded), updated_at=utcnow())
+def _items(payment: Payment, session: Session) -> list[tuple[int, int]]:
+    """(obligation id, amount) of each item, in order."""
+    return list(
+        session.execute(
+            select(PaymentItem.obligation_id, PaymentItem.amount)
+            .where(PaymentItem.payment_id == payment.id)
+            .order_by(PaymentItem.position, PaymentItem.id)
+        ).tuples()
     )
 
 
-def debit_refund(payment: Payment, session: Session) -> None:
-    if payment.obligation_id is None:
-        return
-    refund = refund_being_applied(session, payment.id)
-    if refund is None:
-        return
-    delta = refund.amount
+def _add(session: Session, obligation_id: int, delta: int) -> None:
+    # One atomic UPDATE: concurrent payments of the same obligation both count.
     session.execute(
         update(Obligation)
-        .where(Obligation.id == payment.obligation_id)
+        .where(Obligation.id == obligation_id)
+        .values(amount_paid=Obligation.amount_paid + delta, updated_at=utcnow())
+    )
+
+
+def _subtract(session: Session, obligation_id: int, delta: int) -> None:
+    session.execute(
+        update(Obligation)
+        .where(Obligation.id == obligation_id)
         .values(
             amount_paid=case((Obligation.amount_paid > delta, Obligation.amount_paid - delta), else_=0),
             updated_at=utcnow(),
         )
     )
+
+
+def refunded_per_item(items: list[tuple[int, int]], total_refunded: int) -> list[int]:
+    """How much of a refund falls on each item: the last items first (each at most its
+    amount), so a partial refund undoes whole fees where it can."""
+    left = total_refunded
+    out = [0] * len(items)
+    for i in range(len(items) - 1, -1, -1):
+        out[i] = min(items[i][1], max(left, 0))
+        left -= out[i]
+    return out
+
+
+def credit_obligation(payment: Payment, session: Session) -> None:
+    items = _items(payment, session)
+    if items:
+        refunded = refunded_per_item(items, payment.amount_refunded)
+        for (obligation_id, amount), back in zip(items, refunded, strict=True):
+            if amount - back > 0:
+                _add(session, obligation_id, amount - back)
+        return
+    if payment.obligation_id is None:
+        return
+    _add(session, payment.obligation_id, payment.amount - payment.amount_refunded)
+
+
+def debit_refund(payment: Payment, session: Session) -> None:
+    items = _items(payment, session)
+    if payment.obligation_id is None and not items:
+        return
+    refund = refund_being_applied(session, payment.id)
+    if refund is None:
+        return
+    if items:
+        # The listener runs before the payment's new total is stored.
+        before = refunded_per_item(items, payment.amount_refunded)
+        after = refunded_per_item(items, min(payment.amount_refunded + refund.amount, payment.amount))
+        for (obligation_id, _amount), old, new in zip(items, before, after, strict=True):
+            if new > old:
+                _subtract(session, obligation_id, new - old)
+        return
+    _subtract(session, payment.obligation_id, refund.amount)  # type: ignore[arg-type]

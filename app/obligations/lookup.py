@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import db_session
 from app.errors import DomainError
@@ -52,6 +52,15 @@ def find_obligation(service: Service, text: str | None) -> Obligation | None:
         select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == query,
                                  Obligation.cancelled_at.is_(None))
     )
+    if found is None:
+        # "pes-1001" finds PES-1001: payers copy IDs in any case. The exact match above
+        # uses the unique index; this one only runs when that found nothing.
+        found = db_session.scalars(
+            select(Obligation)
+            .where(Obligation.service_id == service.id, func.lower(Obligation.customer_id) == query.lower())
+            .order_by(Obligation.id)
+            .limit(1)
+        ).first()
     if found is None and query.isascii() and query.isdigit() and len(query) <= 10:
         found = db_session.scalar(
             select(Obligation).where(Obligation.service_id == service.id, Obligation.variable_symbol == query,

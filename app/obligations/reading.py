@@ -39,6 +39,8 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "period": ("obdobi", "za obdobi", "rok", "period"),
     "note": ("poznamka", "poznamky", "popis", "note"),
     "birth_number": ("rodne cislo", "rc", "rodne c", "birth number"),
+    "email": ("e mail", "email", "mail", "e mail platce", "email platce"),
+    "household": ("domacnost", "cislo domacnosti", "kod domacnosti", "household"),
 }
 REQUIRED_COLUMNS = ("customer_id", "payer_name", "amount")
 # Translated where shown: gettext(COLUMN_LABELS[key]).
@@ -51,6 +53,8 @@ COLUMN_LABELS = {
     "period": N_("Období"),
     "note": N_("Poznámka"),
     "birth_number": N_("Rodné číslo"),
+    "email": N_("E-mail"),
+    "household": N_("Domácnost"),
 }
 
 

@@ -21,6 +21,7 @@ from app.models import (
     OnboardingState,
     Payment,
     PaymentEvent,
+    PaymentItem,
     PaymentState,
     Service,
     VariableSymbolRule,
@@ -167,12 +168,84 @@ def create_payment(
     return payment
 
 
-def _variable_symbol(service: Service, payment: Payment) -> str:
-    if service.vs_rule == VariableSymbolRule.FIXED and service.variable_symbol:
-        return service.variable_symbol
+def create_several_payment(
+    obligations: list[Obligation],
+    *,
+    payer_name: str,
+    payer_email: str,
+    form_token: str | None = None,
+    citizen_id: int | None = None,
+) -> Payment:
+    """One payment of several obligations of one municipality (a household's fees): each
+    is paid in full of what remains, as an item; paying credits each one. The payment
+    belongs to the first obligation's service and gets its own variable symbol (one
+    transfer cannot carry several). One obligation is an ordinary obligation payment."""
+    if not obligations:
+        raise PaymentError("no_items")
+    if len(obligations) == 1:
+        o = obligations[0]
+        return create_payment(o.service, amount=o.remaining, payer_name=payer_name, payer_email=payer_email,
+                              form_token=form_token, citizen_id=citizen_id, obligation=o)
+    if form_token:
+        existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
+        if existing is not None:
+            return existing
+    if len({o.municipality_id for o in obligations}) != 1 or len({o.id for o in obligations}) != len(obligations):
+        raise PaymentError("obligation_mismatch")
+    amounts = []
+    for o in obligations:
+        service = _service_as_stored(o.service)
+        amounts.append(check_obligation_amount(service, o, o.remaining))
+    first = obligations[0].service
+    gateways = offered_gateways(first)
+    if not gateways:
+        raise PaymentError("gateway_not_allowed")
+    payment = Payment(
+        external_id=new_external_id(),
+        form_token=form_token,
+        municipality_id=first.municipality_id,
+        service_id=first.id,
+        amount=sum(amounts),
+        payer_name=payer_name.strip(),
+        payer_email=payer_email.strip(),
+        gateway_name=gateways[0],
+        state=S.CREATED,
+        citizen_id=citizen_id,
+    )
+    db_session.add(payment)
+    try:
+        db_session.flush()
+    except IntegrityError:
+        db_session.rollback()
+        existing = db_session.scalar(select(Payment).where(Payment.form_token == form_token))
+        if existing is None:
+            raise
+        return existing
+    for position, (o, amount) in enumerate(zip(obligations, amounts, strict=True)):
+        db_session.add(PaymentItem(payment_id=payment.id, obligation_id=o.id, service_id=o.service_id,
+                                   amount=amount, position=position))
+    payment.variable_symbol = _own_variable_symbol(first, payment)
+    db_session.add(PaymentEvent(payment_id=payment.id, kind="transition", to_state=S.CREATED, reason="created",
+                                data={"items": len(obligations)}))
+    db_session.commit()
+    return payment
+
+
+def _own_variable_symbol(service: Service, payment: Payment) -> str:
     prefix = service.variable_symbol or ""
     width = max(10 - len(prefix), 6)
     return (prefix + str(payment.id).zfill(width))[-10:]
+
+
+def _variable_symbol(service: Service, payment: Payment) -> str:
+    if service.vs_rule == VariableSymbolRule.FIXED and service.variable_symbol:
+        return service.variable_symbol
+    return _own_variable_symbol(service, payment)
+
+
+def _description(payment: Payment) -> str:
+    names = list(dict.fromkeys(item.service.name for item in payment.items)) or [payment.service.name]
+    return f"{', '.join(names)} – {payment.municipality.name}"[:300]
 
 
 def payment_expires_at(payment: Payment) -> Any:
@@ -207,7 +280,7 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
                 external_id=payment.external_id,
                 amount=payment.amount,
                 currency=payment.currency,
-                description=f"{payment.service.name} – {payment.municipality.name}",
+                description=_description(payment),
                 return_url=return_url,
                 notify_url=notify_url,
                 payer_email=payment.payer_email,

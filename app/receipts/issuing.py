@@ -12,11 +12,12 @@ import re
 import secrets
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import Payment, Receipt, ReceiptCounter
+from app.models import Obligation, Payment, PaymentItem, Receipt, ReceiptCounter
+from app.models.payment import SETTLED_STATES
 from app.timeutil import to_prague
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -88,6 +89,22 @@ def receipt_for_payment(payment: Payment, session: Session | None = None) -> Rec
     return session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
 
 
+def receipt_for_obligation(obligation: Obligation, session: Session | None = None) -> Receipt | None:
+    """The receipt of the latest payment that paid this obligation (alone or as an item)."""
+    session = session or db_session()
+    as_item = select(PaymentItem.payment_id).where(PaymentItem.obligation_id == obligation.id)
+    return session.scalar(
+        select(Receipt)
+        .join(Payment, Payment.id == Receipt.payment_id)
+        .where(
+            or_(Payment.obligation_id == obligation.id, Payment.id.in_(as_item)),
+            Payment.state.in_(SETTLED_STATES),
+        )
+        .order_by(Payment.paid_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+
+
 def find_receipt(token: str, session: Session | None = None) -> Receipt | None:
     if not TOKEN_RE.match(token or ""):
         return None
@@ -119,6 +136,8 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "issued_at": to_prague(receipt.issued_at),
         "verify_url": receipt_url(receipt),
         "refunded": payment.is_refunded,
+        # A payment of several obligations lists each (service, customer ID, period, amount).
+        "items": item_rows(payment),
         # The account the fee belongs to: the service's own when it has one.
         "account": _account_text(payment),
         # The demo gateway moves no money: its receipts say so on their face.
@@ -134,6 +153,15 @@ def _account_text(payment: Payment) -> str | None:
         return None
     czech = iban_to_czech_account(iban)
     return f"{czech} (IBAN {format_iban(iban)})" if czech else format_iban(iban)
+
+
+def item_rows(payment: Payment) -> list[dict[str, object]]:
+    """Each obligation of a payment of several: service, customer ID, period, amount."""
+    return [
+        {"service": i.service.name, "customer_id": i.obligation.customer_id, "period": i.obligation.period,
+         "amount": i.amount}
+        for i in payment.items
+    ]
 
 
 def render_receipt_pdf(receipt: Receipt) -> bytes:

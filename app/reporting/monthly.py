@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.czech import sort_key
 from app.db import db_session, utcnow
 from app.models import Municipality, OnboardingState, Service
 from app.onboarding.pipeline import (
@@ -182,7 +183,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         return MunicipalityRow(mid, m.name, m.ico, m.district or "", state, since, joined_on.get(mid))
 
     states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of))]
-    by_name = lambda r: (r.name, r.district)  # noqa: E731
+    by_name = lambda r: (sort_key(r.name), r.district)  # noqa: E731
     joined = sorted((r for r in states if r.state == OnboardingState.ACTIVE), key=by_name)
     negotiation = sorted((r for r in states if r.state in NEGOTIATION_STATES), key=by_name)
     first_day = date(year, month, 1)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:13:55.345292
+Create Date: 2026-12-02 00:16:13.134273
 """
 
 from alembic import op
@@ -75,6 +75,7 @@ def upgrade() -> None:
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('search_name', sa.String(length=200), nullable=False),
     sa.Column('slug', sa.String(length=200), nullable=False),
     sa.Column('ico', sa.String(length=8), nullable=False),
     sa.Column('district', sa.String(length=100), nullable=True),
@@ -84,6 +85,8 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('onboarding_state', sa.String(length=20), nullable=False),
     sa.Column('demo_mode', sa.Boolean(), nullable=False),
+    sa.Column('reminder_days_before', sa.Integer(), nullable=True),
+    sa.Column('reminder_days_after', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('ico', name=op.f('uq_municipality_ico')),
@@ -91,6 +94,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_municipality_onboarding_state'), ['onboarding_state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_municipality_search_name'), ['search_name'], unique=False)
 
     op.create_table('payment_month_summary',
     sa.Column('month', sa.Date(), nullable=False),
@@ -177,6 +181,15 @@ def upgrade() -> None:
     sa.Column('last_number', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_receipt_counter_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('municipality_id', 'year', name=op.f('pk_receipt_counter'))
+    )
+    op.create_table('reminder_opt_out',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_reminder_opt_out_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_opt_out')),
+    sa.UniqueConstraint('municipality_id', 'email', name=op.f('uq_reminder_opt_out_municipality_id'))
     )
     op.create_table('service',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -351,6 +364,8 @@ def upgrade() -> None:
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('payer_email', sa.String(length=254), nullable=True),
+    sa.Column('household', sa.String(length=50), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_obligation_amount_positive')),
@@ -362,6 +377,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('obligation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_obligation_birth_number_hmac'), ['birth_number_hmac'], unique=False)
+        batch_op.create_index('ix_obligation_municipality_customer', ['municipality_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_obligation_municipality_household', ['municipality_id', 'household'], unique=False)
 
     op.create_table('obligation_import',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -458,6 +475,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_webhook_delivery_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_delivery_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('obligation_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('obligation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_obligation_reminder_obligation_id_obligation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_reminder')),
+    sa.UniqueConstraint('obligation_id', 'kind', name=op.f('uq_obligation_reminder_obligation_id'))
+    )
     op.create_table('payment',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('external_id', sa.String(length=32), nullable=False),
@@ -563,6 +590,24 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_event_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('payment_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('obligation_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payment_item_amount_positive')),
+    sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_payment_item_obligation_id_obligation')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_item_payment_id_payment')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_payment_item_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_item')),
+    sa.UniqueConstraint('payment_id', 'obligation_id', name=op.f('uq_payment_item_payment_id'))
+    )
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_item_obligation_id'), ['obligation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_item_payment_id'), ['payment_id'], unique=False)
+
     op.create_table('receipt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -612,6 +657,11 @@ def downgrade() -> None:
 
     op.drop_table('refund')
     op.drop_table('receipt')
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_item_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_item_obligation_id'))
+
+    op.drop_table('payment_item')
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_event_payment_id'))
 
@@ -647,6 +697,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
     op.drop_table('payment')
+    op.drop_table('obligation_reminder')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_municipality_id'))
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_event_id'))
@@ -670,6 +721,8 @@ def downgrade() -> None:
 
     op.drop_table('obligation_import')
     with op.batch_alter_table('obligation', schema=None) as batch_op:
+        batch_op.drop_index('ix_obligation_municipality_household')
+        batch_op.drop_index('ix_obligation_municipality_customer')
         batch_op.drop_index(batch_op.f('ix_obligation_birth_number_hmac'))
 
     op.drop_table('obligation')
@@ -709,6 +762,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_service_municipality_id'))
 
     op.drop_table('service')
+    op.drop_table('reminder_opt_out')
     op.drop_table('receipt_counter')
     with op.batch_alter_table('gateway_account', schema=None) as batch_op:
         batch_op.drop_index('uq_gateway_account_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
@@ -726,6 +780,7 @@ def downgrade() -> None:
     op.drop_table('report_dispatch')
     op.drop_table('payment_month_summary')
     with op.batch_alter_table('municipality', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_municipality_search_name'))
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')

@@ -9,9 +9,13 @@ from typing import Any
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
-def run_axe(page: Any) -> list[dict[str, Any]]:
+IMPACTS = ("minor", "moderate", "serious", "critical")
+
+
+def run_axe(page: Any, *, min_impact: str = "serious") -> list[dict[str, Any]]:
     """Run axe-core in the page (evaluated through the DevTools protocol, so our CSP
-    does not block it) and return its serious and critical violations."""
+    does not block it) and return its violations of ``min_impact`` or worse (serious and
+    critical by default; the citizen pages are held to every impact: ``"minor"``)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
@@ -21,7 +25,8 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
                 nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
         }"""
     )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
+    wanted = IMPACTS[IMPACTS.index(min_impact):]
+    return [v for v in result if v["impact"] in wanted or v["impact"] is None]
 
 
 def a11y_smoke(page: Any) -> list[str]:
