@@ -22,7 +22,7 @@ from app.models import (
     OnboardingState,
     StaffRole,
 )
-from app.payments import search as ap
+from app.timeutil import prague_midnight_utc
 
 
 @bp.get("/audit")
@@ -52,9 +52,9 @@ def audit_log():  # type: ignore[no-untyped-def]
                 errors[key] = _("Datum zadejte ve tvaru RRRR-MM-DD.")
                 continue
             if op == "ge":
-                stmt = stmt.where(AuditLog.created_at >= ap.prague_day_start(d))
+                stmt = stmt.where(AuditLog.created_at >= prague_midnight_utc(d))
             else:
-                stmt = stmt.where(AuditLog.created_at < ap.prague_day_start(d + timedelta(days=1)))
+                stmt = stmt.where(AuditLog.created_at < prague_midnight_utc(d + timedelta(days=1)))
     before_id = (args.get("before") or "").strip()
     if before_id.isdigit() and len(before_id) < 12:
         stmt = stmt.where(AuditLog.id < int(before_id))

@@ -25,7 +25,7 @@ from app.models import (
     PaymentState,
     StaffUser,
 )
-from app.payments import search as ap
+from app.timeutil import to_prague
 
 STATE_LABELS = {
     PaymentState.CREATED: N_("Založena"), PaymentState.STARTED: N_("Na bráně"), PaymentState.PAID: N_("Zaplacena"),
@@ -36,7 +36,7 @@ STATE_LABELS = {
 
 @bp.app_template_filter("prague")
 def prague_filter(dt):  # type: ignore[no-untyped-def]
-    local = ap.to_prague(dt)
+    local = to_prague(dt)
     return local.strftime("%d. %m. %Y %H:%M") if local else ""
 
 

@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.checkout.forms import EMAIL_RE
+from app.mail import EMAIL_RE
 from app.models import AmountMatch, AmountMode, LookupMode, StaffRole, VariableSymbolRule
 
 EMAIL_PATTERN = EMAIL_RE.pattern

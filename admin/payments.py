@@ -69,7 +69,7 @@ def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
 def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ignore[no-untyped-def]
     events = db_session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
-    refundable = payment.state in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
+    refundable = payment.is_refundable
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
                            refundable=refundable, receipt=receipt_for_payment(payment)), status
 

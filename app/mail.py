@@ -1,15 +1,26 @@
-"""Outgoing e-mail: SMTP when MAIL_SERVER is set, otherwise the message goes to the log
-(development and demos)."""
+"""E-mail: the one check of an address, and outgoing mail (SMTP when MAIL_SERVER is set,
+otherwise the message goes to the log: development and demos)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
 
 log = logging.getLogger(__name__)
+
+# One local part, one @, a domain with a dot and a top-level part; no spaces, quotes or
+# angle brackets (they would break headers). email-validator is not installed here.
+EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
+MAX_EMAIL_LENGTH = 254
+
+
+def is_valid_email(address: str | None) -> bool:
+    """Whether ``address`` is an e-mail address we accept (citizens, staff, forms)."""
+    return bool(address) and len(address) <= MAX_EMAIL_LENGTH and EMAIL_RE.match(address) is not None
 
 
 def send_mail(to: str, subject: str, body: str) -> bool:

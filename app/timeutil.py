@@ -1,8 +1,11 @@
-"""The Czech calendar: Prague days and months, public holidays, working days.
+"""Time in one place: Europe/Prague conversions, day and month boundaries, the Czech
+calendar (public holidays, working days).
 
-Reports are about Prague months (a payment at 23:30 UTC on 31 December was paid on
-1 January in Prague); the database keeps UTC, so month boundaries are converted here.
-Public holidays follow Act 245/2000 Sb.: the fixed days plus Good Friday and Easter Monday.
+The database keeps UTC in columns without a time zone (SQLite even gives it back naive);
+people live in Prague days and months (a payment at 23:30 UTC on 31 December was paid on
+1 January in Prague). So boundaries are computed here as naive UTC instants, and stored
+times are shown through ``to_prague``. Public holidays follow Act 245/2000 Sb.: the fixed
+days plus Good Friday and Easter Monday.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import overload
 from zoneinfo import ZoneInfo
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -107,8 +111,14 @@ def month_bounds_utc(year: int, month: int) -> tuple[datetime, datetime]:
     return prague_midnight_utc(date(year, month, 1)), prague_midnight_utc(date(ny, nm, 1))
 
 
-def to_prague(moment: datetime) -> datetime:
-    """A database time (naive UTC, or aware) in Prague time."""
+@overload
+def to_prague(moment: datetime) -> datetime: ...
+@overload
+def to_prague(moment: None) -> None: ...
+def to_prague(moment: datetime | None) -> datetime | None:
+    """A stored time (naive UTC, or aware) in Prague time; None stays None."""
+    if moment is None:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(PRAGUE)

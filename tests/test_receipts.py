@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from app.db import db_session
 from app.models import Payment, PaymentState, Receipt, ReceiptCounter
 from app.payments.transitions import transition_payment
-from app.receipts.issuing import issue_receipt, local_time, receipt_for_payment
+from app.receipts.issuing import issue_receipt, receipt_for_payment
 from app.receipts.jobs import resend_receipt
+from app.timeutil import to_prague as local_time
 from tests.conftest import deliver_notifications, make_test_app
 from tests.factories import make_municipality, make_payment, make_service
 

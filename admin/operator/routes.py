@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
 from app.db import db_session
+from app.mail import is_valid_email
 from app.models import Municipality, OnboardingState, Service, StaffUser
 from app.onboarding.pipeline import (
     PIPELINE_ORDER,
@@ -80,7 +81,7 @@ def new_municipality():  # type: ignore[no-untyped-def]
         effective = _date(form["date"])
         if effective is None:
             errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
-        if form["admin_email"] and ("@" not in form["admin_email"] or len(form["admin_email"]) > 254):
+        if form["admin_email"] and not is_valid_email(form["admin_email"]):
             errors["admin_email"] = _("Zadejte platný e-mail správce obce.")
         if not errors:
             try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
+from app.mail import is_valid_email
 from app.models import AmountMode, Obligation, Service
 from app.money import AmountError, format_czk, parse_czk
 from app.obligations.lookup import (
@@ -17,8 +17,6 @@ from app.obligations.lookup import (
 )
 from app.payments.create import check_amount
 from app.payments.errors import AmountRuleError
-
-EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 
 
 @dataclass
@@ -42,7 +40,7 @@ class PayForm:
     def validate(self, service: Service, obligation: Obligation | None = None) -> bool:
         if len(self.name) < 2:
             self.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
-        if not EMAIL_RE.match(self.email):
+        if not is_valid_email(self.email):
             self.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
         if obligation is not None:
             self._validate_obligation_amount(service, obligation)

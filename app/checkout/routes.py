@@ -184,7 +184,7 @@ def _redirect_by_state(payment: Payment):  # type: ignore[no-untyped-def]
         return redirect(url_for("checkout.review", external_id=payment.external_id))
     if payment.state == S.STARTED and _embedded(payment):
         return redirect(url_for("checkout.card", external_id=payment.external_id))
-    if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
     return redirect(url_for("checkout.status", external_id=payment.external_id))
 
@@ -253,10 +253,11 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state == S.CREATED:
         return _redirect_by_state(payment)
-    if payment.state in (S.STARTED, S.EXPIRED):
+    if payment.can_become_paid:
         payment = sync_payment(payment, source="return page")
-    if payment.state in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
+    # While the card payment waits or after it failed, a bank transfer is offered instead.
     transfer = transfer_for_payment(payment) if payment.state in (S.STARTED, S.FAILED) else None
     return render_template("checkout/status.html", payment=payment, transfer=transfer)
 
@@ -264,7 +265,7 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/platba/<external_id>/zaplaceno")
 def success(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
-    if payment.state not in (S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED):
+    if not payment.is_paid:
         return _redirect_by_state(payment)
     return render_template("checkout/success.html", payment=payment, receipt=receipt_for_payment(payment))
 

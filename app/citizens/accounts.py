@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.db import db_session, utcnow
+from app.mail import is_valid_email
 from app.models import Citizen, CitizenCustomerId, Municipality, Payment
 from app.money import format_czk
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,200}\.[^@\s<>\"]{2,}$")
 CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")
 
 # Stated on the erasure page and in the export: why payments stay after erasure.
@@ -95,7 +95,7 @@ def update_profile(citizen: Citizen, *, name: str, email: str) -> dict[str, str]
     errors: dict[str, str] = {}
     if len(name) < 2:
         errors["name"] = "name"
-    if email and not EMAIL_RE.match(email):
+    if email and not is_valid_email(email):
         errors["email"] = "email"
     if not errors:
         citizen.name = name

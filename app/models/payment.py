@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
+from gateway.base import GatewayStatus
 
 
 class PaymentState(StrEnum):
@@ -51,8 +52,49 @@ ALLOWED_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-FINAL_STATES = frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.PARTIALLY_REFUNDED, S.REFUNDED})
+# Paid, perhaps refunded since: the payments the reports count and the citizen's success page shows.
 SETTLED_STATES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
+# Not yet at the gateway or waiting there: expiry and polling look at these.
+OPEN_STATES = frozenset({S.CREATED, S.STARTED})
+REFUNDABLE_STATES = frozenset(s for s, to in ALLOWED_TRANSITIONS.items() if S.REFUNDED in to)
+
+# What a gateway's status means for a payment: the state it should move to, or None for
+# "no move". PROCESSING is paid but not yet confirmed by the gateway: the payment stays started.
+GATEWAY_STATUS_TARGET: dict[GatewayStatus, PaymentState | None] = {
+    GatewayStatus.PENDING: None,
+    GatewayStatus.PROCESSING: None,
+    GatewayStatus.PAID: S.PAID,
+    GatewayStatus.FAILED: S.FAILED,
+    GatewayStatus.CANCELLED: S.CANCELLED,
+    GatewayStatus.EXPIRED: S.EXPIRED,
+}
+# The outcome a payment has reached for good (a refund does not undo "paid"); created,
+# started and expired payments have none yet.
+_OUTCOME = {S.PAID: S.PAID, S.PARTIALLY_REFUNDED: S.PAID, S.REFUNDED: S.PAID, S.FAILED: S.FAILED,
+            S.CANCELLED: S.CANCELLED}
+
+
+def gateway_target(state: PaymentState | str, status: GatewayStatus) -> PaymentState | None:
+    """The state a payment in ``state`` moves to when its gateway reports ``status``: None
+    when there is no move (already there, nothing implied, or the table forbids it). A
+    created payment the gateway reports paid goes through started first (the caller does)."""
+    state = PaymentState(state)
+    target = GATEWAY_STATUS_TARGET.get(GatewayStatus(status))
+    if target is None or target == state:
+        return None
+    if target in ALLOWED_TRANSITIONS[state]:
+        return target
+    if state == S.CREATED and target in ALLOWED_TRANSITIONS[S.STARTED]:
+        return target
+    return None
+
+
+def contradicts_outcome(state: PaymentState | str, status: GatewayStatus) -> bool:
+    """True when the gateway's status contradicts the outcome the payment already has
+    (a paid event for a failed payment, a failure for a paid one): a stale event."""
+    target = GATEWAY_STATUS_TARGET.get(GatewayStatus(status))
+    outcome = _OUTCOME.get(PaymentState(state))
+    return target is not None and outcome is not None and _OUTCOME.get(target, target) != outcome
 
 
 class Payment(Base):
@@ -115,9 +157,35 @@ class Payment(Base):
         back_populates="payment", order_by="PaymentEvent.id"
     )
 
+    # Named questions about the state, so that no caller repeats a tuple of states.
+    @property
+    def is_open(self) -> bool:
+        """Created or started: not yet decided."""
+        return self.state in OPEN_STATES
+
+    @property
+    def is_paid(self) -> bool:
+        """Paid, perhaps refunded (partly or fully) since."""
+        return self.state in SETTLED_STATES
+
+    @property
+    def can_become_paid(self) -> bool:
+        """Started or expired: the gateway may still report it paid (ask it)."""
+        return S.PAID in ALLOWED_TRANSITIONS[PaymentState(self.state)]
+
+    @property
+    def is_refundable(self) -> bool:
+        return self.state in REFUNDABLE_STATES
+
+    @property
+    def is_refunded(self) -> bool:
+        """Refunded in part or in full."""
+        return self.state in (S.PARTIALLY_REFUNDED, S.REFUNDED)
+
     @property
     def is_final(self) -> bool:
-        return self.state in FINAL_STATES
+        """No move is left: failed, cancelled or fully refunded."""
+        return not ALLOWED_TRANSITIONS[PaymentState(self.state)]
 
 
 # The migration must create the extension too (autogenerate does not emit it).

@@ -13,6 +13,7 @@ from app.models import (
     Payment,
     PaymentState,
 )
+from app.models.payment import OPEN_STATES
 from app.payments.status import sync_payment
 from app.payments.transitions import transition_payment
 from gateway import GatewayError
@@ -25,7 +26,7 @@ def expire_abandoned(older_than: timedelta, now: datetime | None = None) -> int:
     """Expire payments left in created/started; ask the gateway first, it may be paid."""
     cutoff = (now or utcnow()) - older_than
     ids = db_session.scalars(
-        select(Payment.id).where(Payment.state.in_([S.CREATED, S.STARTED]), Payment.updated_at < cutoff)
+        select(Payment.id).where(Payment.state.in_(sorted(OPEN_STATES)), Payment.updated_at < cutoff)
     ).all()
     expired = 0
     for pid in ids:

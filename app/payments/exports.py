@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
 from app.models import ExportJob, ExportStatus, Municipality, Payment, Service
-from app.payments.search import PaymentFilter, apply_filters, apply_order, to_prague
+from app.payments.search import PaymentFilter, apply_filters, apply_order
+from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [

@@ -15,20 +15,14 @@ from app.models import (
     Payment,
     PaymentState,
 )
+from app.models.payment import contradicts_outcome
 from app.payments.errors import NotificationRejected
 from app.payments.status import sync_payment
 from app.payments.transitions import record_event
-from gateway import GatewayError, GatewayStatus, InvalidNotification
+from gateway import GatewayError, InvalidNotification
 
 log = logging.getLogger(__name__)
 S = PaymentState
-
-
-_CONFLICTING = {
-    GatewayStatus.PAID: {S.FAILED, S.CANCELLED},
-    GatewayStatus.FAILED: {S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELLED},
-    GatewayStatus.CANCELLED: {S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.FAILED},
-}
 
 
 def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
@@ -49,8 +43,7 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
     )
     if payment is None:
         raise NotificationRejected(404, "unknown payment reference")
-    implied = _implied_status(note.event_type)
-    if implied is not None and payment.state in _CONFLICTING.get(implied, set()):
+    if note.implied_status is not None and contradicts_outcome(payment.state, note.implied_status):
         raise NotificationRejected(409, f"stale event: payment is already {payment.state}")
     row = GatewayNotification(
         gateway_name=gateway_name, event_id=note.event_id, event_type=note.event_type, reference=note.reference
@@ -64,17 +57,6 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
     record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
     db_session.commit()
     return row
-
-
-def _implied_status(event_type: str) -> GatewayStatus | None:
-    t = event_type.lower()
-    if t.endswith(("succeeded", ".paid")):
-        return GatewayStatus.PAID
-    if t.endswith(("failed", "payment_failed")):
-        return GatewayStatus.FAILED
-    if t.endswith(("canceled", "cancelled")):
-        return GatewayStatus.CANCELLED
-    return None
 
 
 def process_notification(notification_id: int) -> None:

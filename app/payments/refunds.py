@@ -20,7 +20,7 @@ S = PaymentState
 
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
     """Refund all or part of a paid payment through its gateway, via the state machine."""
-    if payment.state not in (S.PAID, S.PARTIALLY_REFUNDED):
+    if not payment.is_refundable:
         raise PaymentError("not_refundable")
     remaining = payment.amount - payment.amount_refunded
     if amount <= 0 or amount > remaining:

@@ -11,9 +11,8 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select, text
@@ -23,20 +22,9 @@ from app.db import db_session, utcnow
 from app.models import Payment, PaymentState
 from app.models.payment import SETTLED_STATES
 from app.money import AmountError, parse_czk
+from app.timeutil import prague_midnight_utc, to_prague
 
-PRAGUE = ZoneInfo("Europe/Prague")
 SORTS = ("created_desc", "created_asc", "amount_desc", "amount_asc")
-
-
-def prague_day_start(d: date) -> datetime:
-    """Midnight in Prague, as an aware UTC datetime (DST handled by zoneinfo)."""
-    return datetime.combine(d, time.min, tzinfo=PRAGUE).astimezone(UTC)
-
-
-def to_prague(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(PRAGUE)
 
 
 @dataclass
@@ -128,9 +116,9 @@ def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | No
     if f.state:
         conds.append(Payment.state == f.state)
     if f.date_from:
-        conds.append(Payment.created_at >= prague_day_start(f.date_from))
+        conds.append(Payment.created_at >= prague_midnight_utc(f.date_from))
     if f.date_to:
-        conds.append(Payment.created_at < prague_day_start(f.date_to + timedelta(days=1)))
+        conds.append(Payment.created_at < prague_midnight_utc(f.date_to + timedelta(days=1)))
     if f.service_id:
         conds.append(Payment.service_id == f.service_id)
     if f.amount_min is not None:
@@ -254,8 +242,8 @@ def month_stats(municipality_id: int | None, now: datetime | None = None) -> Mon
     stmt = select(func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0),
                   func.coalesce(func.sum(Payment.amount_refunded), 0)).where(
         Payment.state.in_([str(s) for s in SETTLED_STATES]),
-        Payment.paid_at >= prague_day_start(first),
-        Payment.paid_at < prague_day_start(nxt),
+        Payment.paid_at >= prague_midnight_utc(first),
+        Payment.paid_at < prague_midnight_utc(nxt),
     )
     if municipality_id is not None:
         stmt = stmt.where(Payment.municipality_id == municipality_id)

@@ -8,12 +8,10 @@ from typing import Any
 
 from app.db import db_session
 from app.gateways import get_gateway
-from app.models import (
-    Payment,
-    PaymentState,
-)
+from app.models import ALLOWED_TRANSITIONS, Payment, PaymentState
+from app.models.payment import gateway_target
 from app.payments.transitions import record_event, transition_payment
-from gateway import GatewayError, GatewayStatus, StatusResult
+from gateway import GatewayError, StatusResult
 
 log = logging.getLogger(__name__)
 S = PaymentState
@@ -25,21 +23,14 @@ def apply_gateway_status(payment: Payment, status: StatusResult, *, source: str)
         record_event(payment, "gateway_message", "amount mismatch", {"gateway_amount": status.amount})
         log.error("amount mismatch on %s: %s != %s", payment.external_id, status.amount, payment.amount)
         return payment
-    state = PaymentState(payment.state)
-    target: PaymentState | None = None
-    if status.status == GatewayStatus.PAID and state in (S.CREATED, S.STARTED, S.EXPIRED):
-        if state == S.CREATED:
-            transition_payment(payment, S.STARTED, reason=f"{source}: seen at gateway")
-        target = S.PAID
-    elif status.status == GatewayStatus.FAILED and state in (S.CREATED, S.STARTED):
-        target = S.FAILED
-        payment.failure_reason = (status.failure_reason or "declined")[:200]
-    elif status.status == GatewayStatus.CANCELLED and state in (S.CREATED, S.STARTED):
-        target = S.CANCELLED
+    target = gateway_target(payment.state, status.status)
     if target is not None:
+        if payment.state == S.CREATED and target not in ALLOWED_TRANSITIONS[S.CREATED]:
+            transition_payment(payment, S.STARTED, reason=f"{source}: seen at gateway")
+        if target == S.FAILED:
+            payment.failure_reason = (status.failure_reason or "declined")[:200]
         payment = transition_payment(payment, target, reason=source, data={"gateway_status": status.status})
-        state = target
-    if state in (S.PAID, S.PARTIALLY_REFUNDED) and status.amount_refunded > payment.amount_refunded:
+    if payment.is_refundable and status.amount_refunded > payment.amount_refunded:
         apply_refunded(payment, status.amount_refunded, reason=f"{source}: refunded at gateway")
     return payment
 

@@ -11,29 +11,20 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
-from app.models import Payment, PaymentState, Receipt, ReceiptCounter
+from app.models import Payment, Receipt, ReceiptCounter
+from app.timeutil import to_prague
 
 log = logging.getLogger(__name__)
 
 
-PRAGUE = ZoneInfo("Europe/Prague")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 PENDING_EMAILS = "receipts_to_email"
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored time (UTC; SQLite gives it back naive) in Europe/Prague."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PRAGUE)
 
 
 def format_number(year: int, number: int) -> str:
@@ -75,7 +66,7 @@ def issue_receipt(payment: Payment, session: Session | None = None) -> Receipt:
     existing = session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
     if existing is not None:
         return existing
-    year = local_time(payment.paid_at or utcnow()).year
+    year = to_prague(payment.paid_at or utcnow()).year
     number = _next_number(session, payment.municipality_id, year)
     receipt = Receipt(
         payment_id=payment.id,
@@ -127,12 +118,12 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "payment": payment,
         "municipality": receipt.municipality,
         "service": payment.service,
-        "paid_at": local_time(payment.paid_at or receipt.issued_at),
+        "paid_at": to_prague(payment.paid_at or receipt.issued_at),
         # SEČ in winter, SELČ in summer: the receipt says which.
-        "tz_label": "SELČ" if local_time(payment.paid_at or receipt.issued_at).dst() else "SEČ",
-        "issued_at": local_time(receipt.issued_at),
+        "tz_label": "SELČ" if to_prague(payment.paid_at or receipt.issued_at).dst() else "SEČ",
+        "issued_at": to_prague(receipt.issued_at),
         "verify_url": receipt_url(receipt),
-        "refunded": payment.state in (PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
+        "refunded": payment.is_refunded,
     }
 
 

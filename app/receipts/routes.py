@@ -7,13 +7,14 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 
 from app.receipts import bp
-from app.receipts.issuing import find_receipt, local_time, pdf_filename, receipt_context, render_receipt_pdf
+from app.receipts.issuing import find_receipt, pdf_filename, receipt_context, render_receipt_pdf
+from app.timeutil import to_prague
 
 
 @bp.app_template_filter("prague_time")
 def prague_time(moment, fmt: str = "%d. %m. %Y %H:%M") -> str:  # type: ignore[no-untyped-def]
     """A stored UTC time as the citizen's clock shows it (Europe/Prague)."""
-    return local_time(moment).strftime(fmt) if moment else ""
+    return to_prague(moment).strftime(fmt) if moment else ""
 
 
 def _private(resp: Response) -> Response:

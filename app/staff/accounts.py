@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.db import db_session, utcnow
+from app.mail import is_valid_email
 from app.models import ROLE_RANK, StaffRole, StaffUser
 from app.staff.audit import audit, snapshot
 
@@ -203,7 +204,7 @@ def create_staff(
     totp_secret: str | None = None,
 ) -> StaffUser:
     email = normalize_email(email)
-    if not email or "@" not in email:
+    if not is_valid_email(email):
         raise StaffError(_("Zadejte platnou e-mailovou adresu."), "email")
     check_role_and_municipality(role, municipality_id)
     if find_staff(email) is not None:

@@ -156,8 +156,10 @@ class DemoGateway(Gateway):
             raise InvalidNotification("bad signature")
         try:
             data = json.loads(body)
+            event_type = str(data["type"])
             return Notification(
-                event_id=str(data["id"]), reference=str(data["reference"]), event_type=str(data["type"])
+                event_id=str(data["id"]), reference=str(data["reference"]), event_type=event_type,
+                implied_status=_implied_status(event_type),
             )
         except (ValueError, KeyError, TypeError):
             raise InvalidNotification("malformed body") from None
@@ -232,3 +234,11 @@ def make_demo_gateway(settings: Mapping[str, Any]) -> DemoGateway:
         store=settings["DEMO_GATEWAY_STORE"],
         notifier=settings.get("DEMO_GATEWAY_NOTIFIER") or http_notifier,
     )
+
+
+def _implied_status(event_type: str) -> GatewayStatus | None:
+    """Our events are ``payment.<status>``: the status is in the name."""
+    prefix, _, status = event_type.partition(".")
+    if prefix != "payment" or status not in GatewayStatus.__members__.values():
+        return None
+    return GatewayStatus(status)

@@ -37,6 +37,15 @@ SIGNATURE_HEADER = "Stripe-Signature"
 REQUEST_TIMEOUT = 20  # seconds; the SDK's default (80 s) would hold a web worker too long
 
 _PI_ID = re.compile(r"^pi_[A-Za-z0-9]{1,100}$")
+# The status an event implies (Notification.implied_status); other events imply none.
+_EVENT_STATUS = {
+    "payment_intent.succeeded": GatewayStatus.PAID,
+    "charge.succeeded": GatewayStatus.PAID,
+    "payment_intent.processing": GatewayStatus.PROCESSING,
+    "payment_intent.payment_failed": GatewayStatus.FAILED,
+    "charge.failed": GatewayStatus.FAILED,
+    "payment_intent.canceled": GatewayStatus.CANCELLED,
+}
 _CARD_SOURCE = re.compile(r"^(tok|card|pm)_[A-Za-z0-9_]{1,200}$")
 # Statuses in which a PaymentIntent still waits for a card or for its confirmation.
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation"})
@@ -191,7 +200,10 @@ class StripeGateway(Gateway):
             raise InvalidNotification("malformed event")
         if not (isinstance(reference, str) and _PI_ID.match(reference)):
             raise InvalidNotification(f"event {event_type[:60]} names no payment intent")
-        return Notification(event_id=event_id[:100], reference=reference, event_type=event_type[:60])
+        return Notification(
+            event_id=event_id[:100], reference=reference, event_type=event_type[:60],
+            implied_status=_EVENT_STATUS.get(event_type),
+        )
 
     def refund(self, reference: str, amount: int, reason: str = "") -> RefundResult:
         self._check_reference(reference)

@@ -276,6 +276,17 @@ def test_parse_notification_verifies_the_signature(gw: StripeGateway, stripe_ser
         no_secret.parse_notification(body, {"Stripe-Signature": sign(body)})
 
 
+@pytest.mark.parametrize(
+    ("event_type", "implied"),
+    [("payment_intent.succeeded", GatewayStatus.PAID), ("payment_intent.payment_failed", GatewayStatus.FAILED),
+     ("payment_intent.canceled", GatewayStatus.CANCELLED), ("payment_intent.processing", GatewayStatus.PROCESSING),
+     ("payment_intent.created", None)],
+)
+def test_notification_carries_the_status_its_event_implies(gw: StripeGateway, event_type, implied) -> None:  # type: ignore[no-untyped-def]
+    body = event_body(event_type, "pi_abc123")
+    assert gw.parse_notification(body, {"Stripe-Signature": sign(body)}).implied_status == implied
+
+
 def test_gateway_package_imports_nothing_from_app() -> None:
     code = "import sys, gateway.stripe; sys.exit(any(m == 'app' or m.startswith('app.') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
