@@ -114,4 +114,8 @@ def from_env() -> dict[str, object]:
         # Exports above this many rows run as a background job with a download link.
         "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
         "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
+        # Bank transfers: Fio's API, and the keys that encrypt the stored Fio tokens
+        # (comma-separated Fernet keys, newest first; derived from SECRET_KEY when not set).
+        "FIO_API_URL": os.environ.get("FIO_API_URL", "https://fioapi.fio.cz/v1/rest/"),
+        "BANK_TOKEN_KEYS": [k.strip() for k in os.environ.get("BANK_TOKEN_KEYS", "").split(",") if k.strip()],
     }

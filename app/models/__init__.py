@@ -2,6 +2,7 @@
 
 from app.db import Base
 from app.models.audit import AuditLog
+from app.models.banking import BANK_TRANSFER, BankAccount, BankLine, BankLineMatch, BankStatement, LineStatus
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.export import ExportJob, ExportStatus
@@ -33,6 +34,12 @@ __all__ = [
     "AmountMatch",
     "AmountMode",
     "AuditLog",
+    "BANK_TRANSFER",
+    "BankAccount",
+    "BankLine",
+    "BankLineMatch",
+    "BankStatement",
+    "LineStatus",
     "Base",
     "ConsentKind",
     "ConsentRecord",

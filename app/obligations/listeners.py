@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -24,17 +24,39 @@ def credit_obligation(payment: Payment, session: Session) -> None:
     )
 
 
+def credit_obligations_many(payment_ids: list[int], session: Session) -> None:
+    """``credit_obligation`` for a batch paid together: one UPDATE … FROM the batch's sums."""
+    totals = (
+        select(Payment.obligation_id, func.sum(Payment.amount - Payment.amount_refunded).label("total"))
+        .where(Payment.id.in_(payment_ids), Payment.obligation_id.is_not(None))
+        .group_by(Payment.obligation_id)
+        .subquery()
+    )
+    session.execute(
+        update(Obligation)
+        .where(Obligation.id == totals.c.obligation_id)
+        .values(amount_paid=Obligation.amount_paid + totals.c.total, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    for loaded in list(session.identity_map.values()):  # loaded obligations read the new sums
+        if isinstance(loaded, Obligation):
+            session.expire(loaded)
+
+
 def debit_refund(payment: Payment, session: Session) -> None:
     if payment.obligation_id is None:
         return
     # The listener runs before _apply_refunded stores the new total on the payment:
     # the new total is in the transition event just appended.
-    data = session.scalar(
-        select(PaymentEvent.data)
-        .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    ) or {}
+    data = (
+        session.scalar(
+            select(PaymentEvent.data)
+            .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
+            .order_by(PaymentEvent.id.desc())
+            .limit(1)
+        )
+        or {}
+    )
     total = min(int(data.get("amount_refunded", payment.amount)), payment.amount)
     delta = total - payment.amount_refunded
     if delta <= 0:
@@ -47,4 +69,3 @@ def debit_refund(payment: Payment, session: Session) -> None:
             updated_at=utcnow(),
         )
     )
-

@@ -5,19 +5,20 @@ of other domains run inside its transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.db import db_session, utcnow
 from app.models import (
-    ALLOWED_TRANSITIONS,
     Payment,
     PaymentEvent,
     PaymentState,
 )
+from app.models.payment import allowed_moves
 from app.payments.errors import IllegalTransition
 
 log = logging.getLogger(__name__)
@@ -25,19 +26,27 @@ S = PaymentState
 
 
 Listener = Callable[[Payment, Session], None]
+# The set-based form of a listener: the same effect for many payments that made the same
+# move in one batch (``transition_payments``), given their ids.
+ManyListener = Callable[[list[int], Session], None]
 
 # Listeners run inside the transaction of a transition, after its event is appended:
 # {to_state: [fn(payment, session)]}. They are registered by app.listeners.register_listeners,
 # which create_app calls (the web app and the worker alike).
 _listeners: dict[PaymentState, list[Listener]] = {}
+_many: dict[Listener, ManyListener] = {}
 
 
-def on_transition(to_state: PaymentState, fn: Listener) -> None:
+def on_transition(to_state: PaymentState, fn: Listener, *, many: ManyListener | None = None) -> None:
     """Run ``fn(payment, session)`` whenever a payment moves to ``to_state``; registering the
-    same function twice has no effect (every app built in one process registers again)."""
+    same function twice has no effect (every app built in one process registers again).
+    ``many(payment_ids, session)``: the same for a batch (``transition_payments``); without
+    it a batch calls ``fn`` once per payment."""
     registered = _listeners.setdefault(PaymentState(to_state), [])
     if fn not in registered:
         registered.append(fn)
+    if many is not None:
+        _many[fn] = many
 
 
 def transition_payment(
@@ -53,16 +62,14 @@ def transition_payment(
     session = session or db_session()
     payment_id = payment if isinstance(payment, int) else payment.id
     locked = session.execute(
-        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     current = PaymentState(locked.state)
     to = PaymentState(to)
     # partially_refunded → partially_refunded is a real move (a second partial refund).
     if current == to and to != S.PARTIALLY_REFUNDED:
         return locked
-    if to not in ALLOWED_TRANSITIONS[current]:
+    if to not in allowed_moves(current, locked.gateway_name):
         raise IllegalTransition(f"payment {locked.external_id}: {current} → {to} is not allowed")
     now = utcnow()
     locked.state = to
@@ -84,6 +91,83 @@ def transition_payment(
     for listener in _listeners.get(to, []):
         listener(locked, session)
     return locked
+
+
+BATCH = 5000
+
+
+def transition_payments(
+    payment_ids: Sequence[int],
+    to: PaymentState,
+    *,
+    reason: str,
+    data: Mapping[int, Mapping[str, Any]] | None = None,
+    session: Session | None = None,
+) -> int:
+    """``transition_payment`` for many payments at once (a bank statement's matches), with
+    the same rules: the rows are locked, a payment already there is left alone, one
+    illegal move refuses the whole batch (IllegalTransition; the caller rolls back), an
+    event is appended per payment and the listeners run in the same transaction, in their
+    set-based form. ``data``: each payment's event data by id. Does not commit; returns
+    how many payments moved."""
+    session = session or db_session()
+    to = PaymentState(to)
+    moved = 0
+    ordered = sorted(set(payment_ids))
+    for start in range(0, len(ordered), BATCH):
+        moved += _transition_batch(session, ordered[start : start + BATCH], to, reason[:200], data or {})
+    return moved
+
+
+def _transition_batch(
+    session: Session, chunk: list[int], to: PaymentState, reason: str, data: Mapping[int, Mapping[str, Any]]
+) -> int:
+    rows = session.execute(
+        select(Payment.id, Payment.state, Payment.gateway_name, Payment.external_id)
+        .where(Payment.id.in_(chunk))
+        .order_by(Payment.id)
+        .with_for_update()
+    ).all()
+    if len(rows) != len(chunk):
+        raise LookupError(f"{len(chunk) - len(rows)} of the payments do not exist")
+    moving: list[tuple[int, PaymentState]] = []
+    for payment_id, state, gateway_name, external_id in rows:
+        current = PaymentState(state)
+        if current == to and to != S.PARTIALLY_REFUNDED:
+            continue
+        if to not in allowed_moves(current, gateway_name):
+            raise IllegalTransition(f"payment {external_id}: {current} → {to} is not allowed")
+        moving.append((payment_id, current))
+    if not moving:
+        return 0
+    ids = [payment_id for payment_id, _ in moving]
+    now = utcnow()
+    values: dict[str, Any] = {"state": to, "updated_at": now}
+    if to == S.PAID:
+        values["paid_at"] = now
+    session.execute(
+        update(Payment).where(Payment.id.in_(ids)).values(**values).execution_options(synchronize_session=False)
+    )
+    for payment_id in ids:  # objects of these payments already loaded must read the new state
+        loaded = session.identity_map.get(identity_key(Payment, payment_id))
+        if loaded is not None:
+            session.expire(loaded)
+    session.execute(
+        insert(PaymentEvent),
+        [
+            {"payment_id": payment_id, "kind": "transition", "from_state": current, "to_state": to,
+             "reason": reason, "data": dict(data.get(payment_id) or {}), "created_at": now}
+            for payment_id, current in moving
+        ],
+    )  # fmt: skip
+    for listener in _listeners.get(to, []):
+        many = _many.get(listener)
+        if many is not None:
+            many(ids, session)
+        else:
+            for payment in session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)):
+                listener(payment, session)
+    return len(ids)
 
 
 def record_event(payment: Payment, kind: str, reason: str, data: Mapping[str, Any] | None = None) -> None:

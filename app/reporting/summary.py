@@ -71,16 +71,20 @@ def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[R
 
     Events record the cumulative amount refunded; the amount of one refund is the
     difference from the payment's previous refund event (which may be months earlier)."""
-    in_range = session.execute(
-        select(PaymentEvent.payment_id)
-        .where(
-            REFUND_EVENT_PREDICATE,
-            PaymentEvent.kind == "transition",
-            PaymentEvent.created_at >= start,
-            PaymentEvent.created_at < end,
+    in_range = (
+        session.execute(
+            select(PaymentEvent.payment_id)
+            .where(
+                REFUND_EVENT_PREDICATE,
+                PaymentEvent.kind == "transition",
+                PaymentEvent.created_at >= start,
+                PaymentEvent.created_at < end,
+            )
+            .distinct()
         )
-        .distinct()
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not in_range:
         return []
     refunds: list[Refund] = []
@@ -139,12 +143,18 @@ def month_of(moment: datetime) -> date:
 
 
 def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> None:
+    _bump_group(session, month, payment.municipality_id, payment.service_id, payment.gateway_name, **amounts)
+
+
+def _bump_group(
+    session: Session, month: date, municipality_id: int, service_id: int, gateway_name: str, **amounts: int
+) -> None:
     values = {"paid_count": 0, "paid_volume": 0, "refund_count": 0, "refund_volume": 0, **amounts}
     key = {
         "month": month,
-        "municipality_id": payment.municipality_id,
-        "service_id": payment.service_id,
-        "gateway_name": payment.gateway_name,
+        "municipality_id": municipality_id,
+        "service_id": service_id,
+        "gateway_name": gateway_name,
     }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -166,6 +176,22 @@ def count_paid(payment: Payment, session: Session) -> None:
     _bump(session, month_of(payment.paid_at), payment, paid_count=1, paid_volume=payment.amount)
 
 
+def count_paid_many(payment_ids: list[int], session: Session) -> None:
+    """``count_paid`` for a batch paid together: one summary bump per month and group."""
+    groups: dict[tuple[date, int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+    rows = session.execute(
+        select(
+            Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.paid_at, Payment.amount
+        ).where(Payment.id.in_(payment_ids))
+    )
+    for municipality_id, service_id, gateway_name, paid_at, amount in rows:
+        figures = groups[(month_of(paid_at), municipality_id, service_id, gateway_name)]
+        figures[0] += 1
+        figures[1] += amount
+    for (month, municipality_id, service_id, gateway_name), (count, volume) in sorted(groups.items()):
+        _bump_group(session, month, municipality_id, service_id, gateway_name, paid_count=count, paid_volume=volume)
+
+
 def count_refund(payment: Payment, session: Session) -> None:
     # The transition's event is already flushed; the amount it refunded is the step of
     # the cumulative amount from the payment's previous refund event.
@@ -180,7 +206,6 @@ def count_refund(payment: Payment, session: Session) -> None:
         after = _cumulative_after(data or {}, to_state, before, payment.amount)
     if events and after > before:
         _bump(session, month_of(events[-1].created_at), payment, refund_count=1, refund_volume=after - before)
-
 
 
 # -- rebuilding and verifying --------------------------------------------------------------
@@ -205,8 +230,15 @@ def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
     return {
         (m, s, g): (pc, pv, rc, rv)
         for m, s, g, pc, pv, rc, rv in session.execute(
-            select(t.municipality_id, t.service_id, t.gateway_name, t.paid_count, t.paid_volume, t.refund_count,
-                   t.refund_volume).where(t.month == date(year, month, 1))
+            select(
+                t.municipality_id,
+                t.service_id,
+                t.gateway_name,
+                t.paid_count,
+                t.paid_volume,
+                t.refund_count,
+                t.refund_volume,
+            ).where(t.month == date(year, month, 1))
         )
         if pc or rc
     }
@@ -226,10 +258,14 @@ def verify_month(year: int, month: int, *, session: Session | None = None) -> li
 def _months_with_data(session: Session) -> list[tuple[int, int]]:
     first = session.scalar(select(func.min(Payment.paid_at)).where(Payment.paid_at.is_not(None)))
     last = max(
-        (d for d in (
-            session.scalar(select(func.max(Payment.paid_at))),
-            session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
-        ) if d is not None),
+        (
+            d
+            for d in (
+                session.scalar(select(func.max(Payment.paid_at))),
+                session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
+            )
+            if d is not None
+        ),
         default=None,
     )
     if first is None or last is None:
@@ -251,8 +287,16 @@ def rebuild_payment_summary(*, session: Session | None = None) -> int:
     n = 0
     for year, month in _months_with_data(session):
         rows = [
-            {"month": date(year, month, 1), "municipality_id": k[0], "service_id": k[1], "gateway_name": k[2],
-             "paid_count": v[0], "paid_volume": v[1], "refund_count": v[2], "refund_volume": v[3]}
+            {
+                "month": date(year, month, 1),
+                "municipality_id": k[0],
+                "service_id": k[1],
+                "gateway_name": k[2],
+                "paid_count": v[0],
+                "paid_volume": v[1],
+                "refund_count": v[2],
+                "refund_volume": v[3],
+            }
             for k, v in recount_month(session, year, month).items()
         ]
         if rows:
