@@ -62,7 +62,9 @@ def transition_payment(
     session = session or db_session()
     payment_id = payment if isinstance(payment, int) else payment.id
     locked = session.execute(
-        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(
+            populate_existing=True
+        )
     ).scalar_one()
     current = PaymentState(locked.state)
     to = PaymentState(to)

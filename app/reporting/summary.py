@@ -71,20 +71,16 @@ def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[R
 
     Events record the cumulative amount refunded; the amount of one refund is the
     difference from the payment's previous refund event (which may be months earlier)."""
-    in_range = (
-        session.execute(
-            select(PaymentEvent.payment_id)
-            .where(
-                REFUND_EVENT_PREDICATE,
-                PaymentEvent.kind == "transition",
-                PaymentEvent.created_at >= start,
-                PaymentEvent.created_at < end,
-            )
-            .distinct()
+    in_range = session.execute(
+        select(PaymentEvent.payment_id)
+        .where(
+            REFUND_EVENT_PREDICATE,
+            PaymentEvent.kind == "transition",
+            PaymentEvent.created_at >= start,
+            PaymentEvent.created_at < end,
         )
-        .scalars()
-        .all()
-    )
+        .distinct()
+    ).scalars().all()
     if not in_range:
         return []
     refunds: list[Refund] = []
@@ -208,6 +204,7 @@ def count_refund(payment: Payment, session: Session) -> None:
         _bump(session, month_of(events[-1].created_at), payment, refund_count=1, refund_volume=after - before)
 
 
+
 # -- rebuilding and verifying --------------------------------------------------------------
 Key = tuple[int, int, str]
 
@@ -230,15 +227,8 @@ def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
     return {
         (m, s, g): (pc, pv, rc, rv)
         for m, s, g, pc, pv, rc, rv in session.execute(
-            select(
-                t.municipality_id,
-                t.service_id,
-                t.gateway_name,
-                t.paid_count,
-                t.paid_volume,
-                t.refund_count,
-                t.refund_volume,
-            ).where(t.month == date(year, month, 1))
+            select(t.municipality_id, t.service_id, t.gateway_name, t.paid_count, t.paid_volume, t.refund_count,
+                   t.refund_volume).where(t.month == date(year, month, 1))
         )
         if pc or rc
     }
@@ -258,14 +248,10 @@ def verify_month(year: int, month: int, *, session: Session | None = None) -> li
 def _months_with_data(session: Session) -> list[tuple[int, int]]:
     first = session.scalar(select(func.min(Payment.paid_at)).where(Payment.paid_at.is_not(None)))
     last = max(
-        (
-            d
-            for d in (
-                session.scalar(select(func.max(Payment.paid_at))),
-                session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
-            )
-            if d is not None
-        ),
+        (d for d in (
+            session.scalar(select(func.max(Payment.paid_at))),
+            session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
+        ) if d is not None),
         default=None,
     )
     if first is None or last is None:
@@ -287,16 +273,8 @@ def rebuild_payment_summary(*, session: Session | None = None) -> int:
     n = 0
     for year, month in _months_with_data(session):
         rows = [
-            {
-                "month": date(year, month, 1),
-                "municipality_id": k[0],
-                "service_id": k[1],
-                "gateway_name": k[2],
-                "paid_count": v[0],
-                "paid_volume": v[1],
-                "refund_count": v[2],
-                "refund_volume": v[3],
-            }
+            {"month": date(year, month, 1), "municipality_id": k[0], "service_id": k[1], "gateway_name": k[2],
+             "paid_count": v[0], "paid_volume": v[1], "refund_count": v[2], "refund_volume": v[3]}
             for k, v in recount_month(session, year, month).items()
         ]
         if rows:
