@@ -310,7 +310,11 @@ def record_lines(session: Session, values: list[dict[str, Any]], decisions: Sequ
 
 
 def record_payments(
-    session: Session, items: Sequence[tuple[int, dict[str, Any], Decision]], *, manual_by: str | None = None
+    session: Session,
+    items: Sequence[tuple[int, dict[str, Any], Decision]],
+    *,
+    manual_by: str | None = None,
+    earlier_matches: int = 0,
 ) -> list[int]:
     """A payment for every allocation of the matched lines (new ones for obligations and
     services; a payment that waited for the transfer moves itself), then created → paid
@@ -323,7 +327,9 @@ def record_payments(
     for line_id, value, decision in items:
         allocations = decision.allocations
         for n, allocation in enumerate(allocations, 1):
-            reference = f"L{line_id}" if len(allocations) == 1 else f"L{line_id}/{n}"
+            # A line matched again after an undo gets references its first match did not use.
+            single = len(allocations) == 1 and not earlier_matches
+            reference = f"L{line_id}" if single else f"L{line_id}/{earlier_matches + n}"
             if allocation.payment_id is not None:
                 waiting.append((allocation.payment_id, line_id, allocation.amount))
                 session.execute(
