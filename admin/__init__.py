@@ -10,6 +10,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 from admin import (  # noqa: E402,F401  (routes register on bp)
     audit,
     auth,
+    banking,
     context,
     dashboard,
     exports,

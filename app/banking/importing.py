@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, func, select, update
 from sqlalchemy.orm import Session
 
 from app.banking.errors import BankingError
@@ -28,6 +28,7 @@ from app.banking.matching import (
 )
 from app.banking.statements import Statement, StatementError, detect_and_parse
 from app.banking.statements.model import normalise_account, normalise_bank_code, normalise_iban, split_czech_iban
+from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.ids import new_external_ids
 from app.models import (
@@ -43,9 +44,9 @@ from app.models import (
     Service,
     VariableSymbolRule,
 )
-from app.payments.transitions import transition_payments
+from app.payments.transitions import create_payments_moved, transition_payments
 
-CHUNK = 10_000
+CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ def import_statement(
     for chunk in _chunks(sorted(set(keys))):
         existing.update(
             session.scalars(
-                select(BankLine.dedup_key).where(BankLine.account_id == account.id, BankLine.dedup_key.in_(chunk))
+                select(BankLine.dedup_key).where(
+                    BankLine.account_id == account.id, ids_in(BankLine.dedup_key, chunk, session, String)
+                )
             )
         )
     new: list[tuple[str, Any]] = []
@@ -231,7 +234,7 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
                 Obligation.customer_id, vs_plain, Service.constant_symbol,
             )
             .join(Service, Service.id == Obligation.service_id)
-            .where(Obligation.municipality_id == m, vs_plain.in_(chunk))
+            .where(Obligation.municipality_id == m, ids_in(vs_plain, chunk, session, String))
         ):  # fmt: skip
             cand = ObligationCand(oid, sid, max(int(remaining), 0), customer, ks)
             by_id[oid] = cand
@@ -244,7 +247,7 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
             .join(Service, Service.id == Payment.service_id)
             .where(
                 Payment.municipality_id == m,
-                Payment.variable_symbol.in_(chunk),
+                ids_in(Payment.variable_symbol, chunk, session, String),
                 Payment.state.in_([PaymentState.CREATED, PaymentState.STARTED, PaymentState.EXPIRED]),
                 Service.vs_rule == VariableSymbolRule.PER_PAYMENT,
             )
@@ -283,7 +286,7 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
             )
             .join(Service, Service.id == Obligation.service_id)
             .where(
-                Obligation.municipality_id == m, Obligation.customer_id.in_(chunk),
+                Obligation.municipality_id == m, ids_in(Obligation.customer_id, chunk, session, String),
                 Obligation.amount > Obligation.amount_paid,
             )
             .order_by(Obligation.id)
@@ -302,9 +305,7 @@ def record_lines(session: Session, values: list[dict[str, Any]], decisions: Sequ
             status=decision.status, rule=decision.rule, overpayment=decision.overpayment,
             matched_at=now if decision.status == LineStatus.MATCHED else None,
         )  # fmt: skip
-    line_ids: list[int] = []
-    for chunk in _chunks(values):
-        line_ids += session.scalars(insert(BankLine).returning(BankLine.id, sort_by_parameter_order=True), chunk).all()
+    line_ids = insert_rows(session, BankLine.__table__, values)
     record_payments(session, list(zip(line_ids, values, decisions, strict=True)))
     return line_ids
 
@@ -317,13 +318,12 @@ def record_payments(
     earlier_matches: int = 0,
 ) -> list[int]:
     """A payment for every allocation of the matched lines (new ones for obligations and
-    services; a payment that waited for the transfer moves itself), then created → paid
-    for all of them together through the state machine. Returns the payment ids."""
+    services; a payment that waited for the transfer moves itself), created → paid through
+    the state machine, all together. Returns the payment ids."""
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     new_for: list[tuple[int, int]] = []  # (line id, allocation amount) of each new row
     waiting: list[tuple[int, int, int]] = []  # (payment id, line id, amount)
-    details: dict[int, dict[str, Any]] = {}
     for line_id, value, decision in items:
         allocations = decision.allocations
         for n, allocation in enumerate(allocations, 1):
@@ -353,27 +353,31 @@ def record_payments(
             new_for.append((line_id, allocation.amount))
     for row, external_id in zip(new_rows, new_external_ids(len(new_rows)), strict=True):
         row["external_id"] = external_id
-    payment_ids: list[int] = []
-    for chunk in _chunks(new_rows):
-        payment_ids += session.scalars(insert(Payment).returning(Payment.id, sort_by_parameter_order=True), chunk).all()
+    by_line = {line_id: (value, decision) for line_id, value, decision in items}
+
+    def detail(line_id: int) -> dict[str, Any]:
+        value, decision = by_line[line_id]
+        return {
+            "bank_line": line_id, "rule": decision.rule, "counter_account": value.get("counter_account"),
+            "counter_bank_code": value.get("counter_bank_code"), "counter_name": value.get("counter_name"),
+            **({"staff": manual_by} if manual_by else {}),
+        }  # fmt: skip
+
+    reason = "bank transfer: " + ("manual match" if manual_by else "matched")
+    # Waiting payments first (they exist), then the new ones: created → paid, each
+    # through the table, the receipts, credits and summary from the listeners.
+    if waiting:
+        transition_payments(
+            [pid for pid, _, _ in waiting], PaymentState.PAID, reason=reason,
+            data={pid: detail(line_id) for pid, line_id, _ in waiting}, session=session,
+        )  # fmt: skip
+    payment_ids = create_payments_moved(
+        new_rows, PaymentState.PAID, reason=reason, data=[detail(line_id) for line_id, _ in new_for], session=session
+    )
     matches = [
         {"line_id": line_id, "payment_id": pid, "amount": amount}
         for pid, (line_id, amount) in zip(payment_ids, new_for, strict=True)
     ] + [{"line_id": line_id, "payment_id": pid, "amount": amount} for pid, line_id, amount in waiting]
-    by_line = {line_id: (value, decision) for line_id, value, decision in items}
-    for match in matches:
-        value, decision = by_line[match["line_id"]]
-        details[match["payment_id"]] = {
-            "bank_line": match["line_id"], "rule": decision.rule, "counter_account": value.get("counter_account"),
-            "counter_bank_code": value.get("counter_bank_code"), "counter_name": value.get("counter_name"),
-            **({"staff": manual_by} if manual_by else {}),
-        }  # fmt: skip
-    for chunk in _chunks(matches):
-        session.execute(insert(BankLineMatch), list(chunk))
+    insert_rows(session, BankLineMatch.__table__, matches, ids=False)
     all_ids = [m["payment_id"] for m in matches]
-    if all_ids:
-        transition_payments(
-            all_ids, PaymentState.PAID, reason="bank transfer: " + ("manual match" if manual_by else "matched"),
-            data=details, session=session,
-        )  # fmt: skip
     return all_ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in
 from app.db import utcnow
 from app.models import (
     Obligation,
@@ -28,7 +29,7 @@ def credit_obligations_many(payment_ids: list[int], session: Session) -> None:
     """``credit_obligation`` for a batch paid together: one UPDATE … FROM the batch's sums."""
     totals = (
         select(Payment.obligation_id, func.sum(Payment.amount - Payment.amount_refunded).label("total"))
-        .where(Payment.id.in_(payment_ids), Payment.obligation_id.is_not(None))
+        .where(ids_in(Payment.id, payment_ids, session), Payment.obligation_id.is_not(None))
         .group_by(Payment.obligation_id)
         .subquery()
     )

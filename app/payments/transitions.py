@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.models import (
     Payment,
@@ -95,7 +96,7 @@ def transition_payment(
     return locked
 
 
-BATCH = 5000
+BATCH = 20_000
 
 
 def transition_payments(
@@ -121,12 +122,46 @@ def transition_payments(
     return moved
 
 
+def create_payments_moved(
+    rows: Sequence[dict[str, Any]],
+    to: PaymentState,
+    *,
+    reason: str,
+    data: Sequence[Mapping[str, Any]] | None = None,
+    session: Session | None = None,
+) -> list[int]:
+    """New payments that make their first move at once — a bank transfer is paid when it
+    is on the statement: created → paid. Each move is checked against the table as
+    ``transition_payments`` does (``allowed_moves(created, gateway)``), the row is written
+    already in ``to`` (one write instead of an insert and an update of every index), the
+    created → ``to`` event is appended and the listeners of ``to`` run, set-based.
+    ``data``: each row's event data, in order. Does not commit; returns the new ids."""
+    session = session or db_session()
+    to = PaymentState(to)
+    for row in rows:
+        if to not in allowed_moves(S.CREATED, row["gateway_name"]):
+            raise IllegalTransition(f"a new {row['gateway_name']} payment cannot start in {to}")
+    now = utcnow()
+    for row in rows:
+        row.update(state=str(to), updated_at=now)
+        if to == S.PAID:
+            row["paid_at"] = now
+    ids = insert_rows(session, Payment.__table__, rows)
+    events = data or [{}] * len(rows)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        moving = [(payment_id, S.CREATED) for payment_id in chunk]
+        by_id = dict(zip(chunk, events[start : start + BATCH], strict=True))
+        _after_move(session, moving, to, reason[:200], by_id, now)
+    return ids
+
+
 def _transition_batch(
     session: Session, chunk: list[int], to: PaymentState, reason: str, data: Mapping[int, Mapping[str, Any]]
 ) -> int:
     rows = session.execute(
         select(Payment.id, Payment.state, Payment.gateway_name, Payment.external_id)
-        .where(Payment.id.in_(chunk))
+        .where(ids_in(Payment.id, chunk, session))
         .order_by(Payment.id)
         .with_for_update()
     ).all()
@@ -148,28 +183,46 @@ def _transition_batch(
     if to == S.PAID:
         values["paid_at"] = now
     session.execute(
-        update(Payment).where(Payment.id.in_(ids)).values(**values).execution_options(synchronize_session=False)
-    )
+        update(Payment).where(ids_in(Payment.id, ids, session)).values(**values)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     for payment_id in ids:  # objects of these payments already loaded must read the new state
         loaded = session.identity_map.get(identity_key(Payment, payment_id))
         if loaded is not None:
             session.expire(loaded)
-    session.execute(
-        insert(PaymentEvent),
+    _after_move(session, moving, to, reason, data, now)
+    return len(ids)
+
+
+def _after_move(
+    session: Session,
+    moving: list[tuple[int, PaymentState]],
+    to: PaymentState,
+    reason: str,
+    data: Mapping[int, Mapping[str, Any]],
+    now: Any,
+) -> None:
+    """The events of a batch's moves, then the listeners of ``to`` (set-based when they can)."""
+    insert_rows(
+        session,
+        PaymentEvent.__table__,
         [
-            {"payment_id": payment_id, "kind": "transition", "from_state": current, "to_state": to,
+            {"payment_id": payment_id, "kind": "transition", "from_state": str(current), "to_state": str(to),
              "reason": reason, "data": dict(data.get(payment_id) or {}), "created_at": now}
             for payment_id, current in moving
         ],
+        ids=False,
     )  # fmt: skip
+    ids = [payment_id for payment_id, _ in moving]
     for listener in _listeners.get(to, []):
         many = _many.get(listener)
         if many is not None:
             many(ids, session)
         else:
-            for payment in session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)):
+            for payment in session.scalars(
+                select(Payment).where(ids_in(Payment.id, ids, session)).order_by(Payment.id)
+            ):
                 listener(payment, session)
-    return len(ids)
 
 
 def record_event(payment: Payment, kind: str, reason: str, data: Mapping[str, Any] | None = None) -> None:

@@ -13,9 +13,10 @@ import re
 import secrets
 
 from flask import current_app, render_template
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.models import Payment, Receipt, ReceiptCounter
 from app.timeutil import to_prague
@@ -94,11 +95,11 @@ def issue_receipts_many(payment_ids: list[int], session: Session) -> None:
     payment without a receipt gets one; a municipality's numbers for the year are taken as
     one range from its locked counter, in the order of the payments' ids, so they stay
     gapless. Payments without an e-mail address (bank transfers) are not e-mailed."""
-    have = set(session.scalars(select(Receipt.payment_id).where(Receipt.payment_id.in_(payment_ids))))
+    have = set(session.scalars(select(Receipt.payment_id).where(ids_in(Receipt.payment_id, payment_ids, session))))
     groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
     rows = session.execute(
         select(Payment.id, Payment.municipality_id, Payment.paid_at, Payment.payer_email)
-        .where(Payment.id.in_(payment_ids))
+        .where(ids_in(Payment.id, payment_ids, session))
         .order_by(Payment.id)
     )
     for payment_id, municipality_id, paid_at, email in rows:
@@ -113,7 +114,7 @@ def issue_receipts_many(payment_ids: list[int], session: Session) -> None:
              "email_attempts": 0}
             for i, (payment_id, _email) in enumerate(items)
         ]  # fmt: skip
-        ids = session.scalars(insert(Receipt).returning(Receipt.id, sort_by_parameter_order=True), records).all()
+        ids = insert_rows(session, Receipt.__table__, records)
         pending = [rid for rid, (_pid, email) in zip(ids, items, strict=True) if email]
         if pending:
             session.info.setdefault(PENDING_EMAILS, []).extend(pending)

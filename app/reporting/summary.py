@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in
 from app.db import db_session
 from app.models import Payment, PaymentEvent, PaymentMonthSummary
 from app.models.payment import SETTLED_STATES
@@ -178,7 +179,7 @@ def count_paid_many(payment_ids: list[int], session: Session) -> None:
     rows = session.execute(
         select(
             Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.paid_at, Payment.amount
-        ).where(Payment.id.in_(payment_ids))
+        ).where(ids_in(Payment.id, payment_ids, session))
     )
     for municipality_id, service_id, gateway_name, paid_at, amount in rows:
         figures = groups[(month_of(paid_at), municipality_id, service_id, gateway_name)]
