@@ -54,7 +54,7 @@ STATUS_LABELS = {
     LineStatus.OUTGOING: N_("Odchozí"),
     LineStatus.RETURNED: N_("K vrácení odesílateli"),
 }
-SOURCE_LABELS = {"upload": N_("Nahraný soubor"), "cli": N_("Příkazová řádka"), "fio": N_("Fio API")}
+SOURCE_LABELS = {"upload": N_("Nahraný soubor"), "cli": N_("Příkazová řádka"), "fio": N_("Fio API – automatické stažení")}
 
 
 def _labels() -> dict[str, object]:
