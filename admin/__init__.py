@@ -16,6 +16,7 @@ from admin import (  # noqa: E402,F401  (routes register on bp)
     exports,
     obligations,
     payments,
+    privacy,
     services,
     team,
 )

@@ -8,7 +8,6 @@ from datetime import date
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,15 +26,13 @@ from admin.guards import (
     scoped_get_or_404,
     staff_required,
 )
-from app.jobs import enqueue
 from app.models import (
     ExportJob,
     ExportStatus,
 )
 from app.payments import exports
 from app.payments import search as ap
-from app.payments.jobs import run_export
-from app.staff.audit import audit
+from app.payments.jobs import begin_export
 
 
 @bp.post("/platby/export")
@@ -49,13 +46,10 @@ def payments_export():  # type: ignore[no-untyped-def]
         abort(400, _("Neznámý formát exportu."))
     f = ap.PaymentFilter.from_args(request.form)
     mid = current_municipality_id()
-    count = ap.count_payments(f, mid)
-    audit("export", None, after={"format": fmt, "rows": count, "filters": ap.filter_dict(f)}, municipality_id=mid)
-    if count > current_app.config["EXPORT_SYNC_LIMIT"]:
-        job = exports.start_export_job(current_staff.id, mid, fmt, f)
-        enqueue(run_export, job.id)
-        flash(_("Export má %(n)s řádků; připravujeme ho na pozadí.", n=count), "success")
-        return redirect(url_for("admin.export_status", export_id=job.id), code=303)
+    decision = begin_export(current_staff.id, mid, fmt, f)
+    if decision.job is not None:
+        flash(_("Export má %(n)s řádků; připravujeme ho na pozadí.", n=decision.rows), "success")
+        return redirect(url_for("admin.export_status", export_id=decision.job.id), code=303)
     stamp = date.today().isoformat()
     if fmt == "csv":
         resp = Response(stream_with_context(exports.stream_csv(f, mid)), mimetype="text/csv; charset=utf-8")

@@ -22,6 +22,7 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
+from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
@@ -31,10 +32,9 @@ from app.models import (
 )
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
-from app.payments.errors import PaymentError
-from app.payments.refunds import refund_payment
+from app.payments.errors import RefundError
+from app.payments.refunds import refund_by_staff
 from app.receipts.issuing import receipt_for_payment
-from app.staff.audit import audit
 
 
 def _service_options() -> list[tuple[int, str]]:
@@ -83,24 +83,16 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
         try:
             amount = parse_czk(form.amount.data)
         except AmountError:
+            # Any unreadable amount gets the same hint here (the form shows the remaining sum).
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
-            before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
             try:
-                refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
-            except PaymentError as exc:
+                refund_by_staff(payment, amount, reason=form.reason.data or "", staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+            except RefundError as exc:
                 db_session.rollback()
-                message = {
-                    "not_refundable": _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
-                    "refund_amount": _("Částka k vrácení musí být kladná a nejvýše %(max)s.",
-                                       max=format_czk(payment.amount - payment.amount_refunded)),
-                    "refund_reason": _("Uveďte důvod vrácení."),
-                }.get(str(exc), _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."))
-                form.form_errors.append(message)
+                form.form_errors.append(message_for(exc))
             else:
-                audit("refund", payment, before=before,
-                      after={"state": payment.state, "amount_refunded": payment.amount_refunded,
-                             "amount": amount, "reason": form.reason.data})
+                db_session.commit()
                 flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

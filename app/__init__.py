@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_errors(app)
     init_security_headers(app)
     init_cli(app)
+    init_privacy(app)
     return app
 
 
@@ -303,3 +304,11 @@ def init_cli(app: Flask) -> None:
     from app.cli import register
 
     register(app)
+
+
+def init_privacy(app: Flask) -> None:
+    """Retention settings (checked here: a period below a statutory minimum stops the app)
+    and ``flask privacy …``."""
+    from app.privacy import init_app
+
+    init_app(app)

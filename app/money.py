@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from app.errors import DomainError
+
 # ASCII digits only: Python's \d also matches other scripts' digits, which int() accepts.
 _AMOUNT_RE = re.compile(r"^(?P<crowns>[0-9]{1,12})(?:[,.](?P<hal>[0-9]{1,2}))?$")
 _SUFFIX_RE = re.compile(r"(?i)(?:,-|\.-)?(?:kč|czk)?\.?$")
@@ -13,10 +15,12 @@ _MINUS = ("-", "\u2212", "\u2013")  # hyphen, minus sign, en dash
 MAX_AMOUNT = 10_000_000 * 100
 
 
-class AmountError(ValueError):
+class AmountError(DomainError, ValueError):
     """An amount the payer typed that is not a valid sum in crowns.
 
-    ``str(exc)`` is a code: missing, negative, not_a_number or too_large."""
+    ``code`` (also ``str(exc)``): missing, negative, not_a_number or too_large."""
+
+    domain = "money"
 
 
 def parse_czk(text: str | None) -> int:

@@ -9,8 +9,8 @@ fi
 PY="$ROOT/.venv/bin/python"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-install_deps() {  # install_deps [extra...]: dependencies from pyproject.toml, never the project itself
-  local stamp=".venv/.deps-$(sha1sum pyproject.toml | cut -c1-12)-$*"
+install_deps() {  # install_deps [extra...]: dependencies from pyproject.toml pinned by requirements.lock, never the project itself
+  local stamp=".venv/.deps-$(cat pyproject.toml requirements.lock 2>/dev/null | sha1sum | cut -c1-12)-$*"
   stamp=${stamp// /_}
   [ -f "$stamp" ] && return 0
   "$PY" - "$@" > .venv/requirements.txt <<'PYEOF'
@@ -21,6 +21,9 @@ for extra in sys.argv[1:]:
     deps += project.get("optional-dependencies", {}).get(extra, [])
 print("\n".join(deps))
 PYEOF
-  "$PY" -m pip install -q --disable-pip-version-check -r .venv/requirements.txt
+  # The lock (scripts/lock-deps) pins every version, transitive ones too.
+  local lock=()
+  [ -f requirements.lock ] && lock=(-c requirements.lock)
+  "$PY" -m pip install -q --disable-pip-version-check -r .venv/requirements.txt "${lock[@]}"
   touch "$stamp"
 }

@@ -4,6 +4,7 @@ its line number, nothing half-imported, re-import updates, the job and the CLI."
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from datetime import date, datetime
 
@@ -437,3 +438,20 @@ def test_the_database_refuses_an_obligation_whose_municipality_is_not_its_servic
         db_session.flush()
     db_session.rollback()
     assert _count() == 0
+
+
+def test_import_messages_come_from_the_catalogue(app) -> None:  # type: ignore[no-untyped-def]
+    from flask_babel import refresh
+
+    service = make_service(make_municipality())
+    bad = _csv([["1001", "", "-5", "31. 2. 2026", "12a", "", ""]])
+    with app.test_request_context("/?lang=en"):
+        report = import_obligations(service, bad.encode(), "a.csv")
+        lines = report.lines()
+        assert lines[0] == "The file was not imported: 1 of 1 rows are in error. Correct them and upload the file again."
+        assert "Line 2, column Name: The payer's name is missing." in lines
+        assert 'Line 2, column Due date: The date "31. 2. 2026" does not exist.' in lines
+        assert not any(re.search("[áčďéěíňóřšťúůýž]", line, re.I) for line in lines), lines
+    with app.test_request_context("/"):  # Czech, the source language, by default
+        refresh()  # the locale is cached for the app context the fixture keeps open
+        assert "Řádek 2, sloupec Jméno: Chybí jméno plátce." in import_obligations(service, bad.encode(), "a.csv").lines()

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from app.mail import is_valid_email
+from app.messages import message_for
 from app.models import AmountMode, Obligation, Service
-from app.money import AmountError, format_czk, parse_czk
+from app.money import AmountError, parse_czk
 from app.obligations.lookup import (
     LookupInputError,
     amount_editable,
-    check_obligation_amount,
     normalize_lookup,
 )
-from app.payments.create import check_amount
+from app.payments.amounts import check_amount, check_obligation_amount
 from app.payments.errors import AmountRuleError
 
 
@@ -46,22 +46,9 @@ class PayForm:
             self._validate_obligation_amount(service, obligation)
         elif service.amount_mode == AmountMode.PAYER:
             try:
-                self.amount = parse_czk(self.amount_text)
-            except AmountError as exc:
-                self.errors["amount"] = {
-                    "missing": _("Zadejte částku."),
-                    "negative": _("Částka nesmí být záporná."),
-                    "too_large": _("Částka je příliš vysoká."),
-                }.get(str(exc), _("Částka musí být číslo v korunách, např. 500 nebo 499,50."))
-            else:
-                try:
-                    self.amount = check_amount(service, self.amount)
-                except AmountRuleError as exc:
-                    self.errors["amount"] = {
-                        "not_positive": _("Částka musí být větší než nula."),
-                        "below_min": _("Nejnižší možná částka je %(limit)s.", limit=format_czk(exc.limit)),
-                        "above_max": _("Nejvyšší možná částka je %(limit)s.", limit=format_czk(exc.limit)),
-                    }.get(exc.code, _("Zadejte částku."))
+                self.amount = check_amount(service, parse_czk(self.amount_text))
+            except (AmountError, AmountRuleError) as exc:
+                self.errors["amount"] = message_for(exc)
         else:
             self.amount = service.amount
         return not self.errors
@@ -72,30 +59,18 @@ class PayForm:
             try:
                 amount = parse_czk(self.amount_text)
             except AmountError as exc:
-                self.errors["amount"] = {
-                    "missing": _("Zadejte částku."),
-                    "negative": _("Částka nesmí být záporná."),
-                }.get(str(exc), _("Částka musí být číslo v korunách, např. 500 nebo 499,50."))
+                self.errors["amount"] = message_for(exc)
                 return
         try:
             self.amount = check_obligation_amount(service, obligation, amount)
         except AmountRuleError as exc:
-            key = "amount" if amount_editable(service) else "form"
-            self.errors[key] = {
-                "already_paid": _("Tento předpis je již zaplacen."),
-                "not_positive": _("Částka musí být větší než nula."),
-                "below_min": _("Zaplaťte alespoň %(limit)s.", limit=format_czk(exc.limit)),
-                "above_max": _("Zaplatit můžete nejvýše %(limit)s, tedy zbývající dlužnou částku.", limit=format_czk(exc.limit)),
-            }.get(exc.code, _("Zadejte částku."))
+            self.errors["amount" if amount_editable(service) else "form"] = message_for(exc)
 
 
 def lookup_error_message(text: str | None) -> str | None:
-    """None when the lookup input is acceptable, else a Czech message for the field."""
+    """None when the lookup input is acceptable, else the message for the field."""
     try:
         normalize_lookup(text)
     except LookupInputError as exc:
-        return {
-            "missing": _("Zadejte zákaznické číslo nebo variabilní symbol."),
-            "too_long": _("Zákaznické číslo ani variabilní symbol nemají víc než 100 znaků. Zkontrolujte, co jste zadali."),
-        }.get(exc.code, _("Zákaznické číslo nebo variabilní symbol smí obsahovat jen písmena, číslice, mezery a znaky - / . _"))
+        return message_for(exc)
     return None

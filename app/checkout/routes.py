@@ -15,18 +15,20 @@ from sqlalchemy.orm import selectinload
 from app.catalog.cache import municipality_catalog
 from app.checkout import bp
 from app.checkout.forms import PayForm, lookup_error_message
-from app.citizens.consent import ConsentKind, current_text, give_consent
+from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
+from app.messages import message_for
 from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
 from app.money import format_czk
 from app.obligations.lookup import (
+    LookupInputError,
     amount_editable,
     describe_obligation,
     find_obligation,
-    obligation_from_token,
+    obligation_for_payment,
     obligation_token,
 )
 from app.payments.cards import confirm_card_payment
@@ -128,13 +130,10 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
         return _render_pay(entry.municipality, shown, form, None, catalog=entry)
     m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
-    obligation = None
-    if service.lookup_mode != LookupMode.NONE and request.form.get("obligation_token"):
-        obligation = obligation_from_token(service, request.form.get("obligation_token"))
-        if obligation is None:
-            return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Platnost vyhledání vypršela. Vyhledejte svůj předpis znovu."))
-    elif service.lookup_mode == LookupMode.REQUIRED:
-        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=_("Nejprve vyhledejte svůj předpis podle zákaznického čísla."))
+    try:
+        obligation = obligation_for_payment(service, request.form.get("obligation_token"))
+    except LookupInputError as exc:
+        return _render_pay(m, service, PayForm(), None, status=422, lookup_error=message_for(exc))
     form = PayForm.from_request(request.form, service, obligation)
     form_token = (request.form.get("form_token") or "")[:64] or None
     if not form.errors:
@@ -148,8 +147,8 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
                 citizen_id=citizen.id if citizen else None,
                 obligation=obligation,
             )
-        except PaymentError:
-            form.errors["form"] = _("Tuto službu nyní nelze zaplatit.")
+        except PaymentError as exc:
+            form.errors["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
     return _render_pay(m, service, form, form_token, obligation=obligation, status=422)
@@ -222,10 +221,10 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
     if chosen is not None and chosen[:30] not in offered_gateways(payment.service):
         error = _("Vyberte jeden z nabízených způsobů platby.")
     consent_error = None
-    if request.form.get("consent") != "yes":
-        consent_error = _(
-            "Pro platbu je třeba souhlasit s obchodními podmínkami a vzít na vědomí zpracování osobních údajů."
-        )
+    try:
+        require_consent(request.form.get("consent") == "yes")
+    except ConsentRequired as exc:
+        consent_error = message_for(exc)
     if error or consent_error:
         return _review_page(payment, error=error, consent_error=consent_error), 422
     if chosen is not None:
@@ -285,13 +284,6 @@ def card(external_id: str):  # type: ignore[no-untyped-def]
     )
 
 
-_CARD_ERRORS = {
-    "invalid_card_token": lambda: _("Údaje o kartě se nepodařilo ověřit. Zadejte je prosím znovu."),
-    "not_started": lambda: _("Platba ještě nebyla zahájena."),
-    "no_card_form": lambda: _("Tuto platbu nelze zaplatit kartou na této stránce."),
-}
-
-
 @bp.post("/platba/<external_id>/karta/potvrdit")
 @limiter.limit("10 per minute")
 def confirm_card(external_id: str):  # type: ignore[no-untyped-def]
@@ -304,7 +296,7 @@ def confirm_card(external_id: str):  # type: ignore[no-untyped-def]
     try:
         result = confirm_card_payment(payment, token)
     except CardPaymentError as exc:
-        message = _CARD_ERRORS.get(exc.code, lambda: _("Platbu se nepodařilo odeslat. Zkuste to prosím znovu."))()
+        message = message_for(exc)
         # A bad token is the browser's fault; a payment in the wrong state is a conflict;
         # anything else is the gateway's trouble and may pass on a retry.
         status = 400 if exc.code == "invalid_card_token" else 409 if not exc.retryable else 502

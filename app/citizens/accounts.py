@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -266,16 +266,8 @@ def export_citizen_data(citizen: Citizen) -> dict[str, Any]:
 
 
 def erase_citizen(citizen: Citizen) -> None:
-    """Remove the account and its personal data. Payments (with the payer's name and
-    e-mail as given at payment) and receipts stay for accounting, unlinked from the
-    account; consent records stay as proof, unlinked."""
-    try:
-        from app.models import ConsentRecord  # type: ignore[attr-defined]
-    except ImportError:
-        ConsentRecord = None  # noqa: N806
-    if ConsentRecord is not None and hasattr(ConsentRecord, "citizen_id"):
-        db_session.execute(update(ConsentRecord).where(ConsentRecord.citizen_id == citizen.id).values(citizen_id=None))
-    db_session.execute(update(Payment).where(Payment.citizen_id == citizen.id).values(citizen_id=None))
-    db_session.execute(delete(CitizenCustomerId).where(CitizenCustomerId.citizen_id == citizen.id))
-    db_session.execute(delete(Citizen).where(Citizen.id == citizen.id))
-    db_session.commit()
+    """Remove the account and the payer's data on its payments, everywhere it was copied
+    (app/privacy/erasure.py); each payment's accounting record and receipt stay."""
+    from app.privacy.erasure import erase_personal_data
+
+    erase_personal_data(citizen_id=citizen.id, actor="citizen")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import db_session, utcnow
+from app.errors import DomainError
 from app.models import ConsentKind, ConsentRecord, ConsentText, Payment
 
 OPERATOR = "ARR – Agentura regionálního rozvoje, spol. s r.o."
@@ -83,8 +84,16 @@ DEFAULT_TEXTS = {
 }
 
 
-class ConsentRequired(Exception):
-    """A payment was to start without the citizen's consent."""
+class ConsentRequired(DomainError):
+    """The payer did not agree to the terms and the privacy notice."""
+
+    domain = "consent"
+
+
+def require_consent(agreed: bool) -> None:
+    """A payment starts only with the payer's consent to the current texts."""
+    if not agreed:
+        raise ConsentRequired("required")
 
 
 def text_hash(body: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from app.identity.providers import Identity, IdentityError, IdentityRegistry
+from app.identity.base import Identity, IdentityError
+from app.identity.providers import IdentityRegistry
 from app.identity.session import current_citizen
 
 bp = Blueprint("auth", __name__)

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from app.citizens.accounts import log_in_citizen
 from app.extensions import csrf, limiter
 from app.identity import bp
-from app.identity.providers import IdentityError, IdentityProvider, OIDCProvider, SAMLProvider
+from app.identity.base import IdentityError, IdentityProvider
+from app.identity.oidc import OIDCProvider
+from app.identity.saml import SAMLProvider
 from app.identity.session import current_citizen, log_in_session, log_out_citizen
 
 log = logging.getLogger(__name__)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("legal", __name__)
 
-from app.legal import routes  # noqa: E402,F401
+from app.legal import accessibility, routes  # noqa: E402,F401

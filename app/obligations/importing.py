@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -43,7 +44,7 @@ def _validate(
             columns = map_header(line, row)
             break
     if not header_line:
-        raise ImportFileError("Soubor je prázdný: chybí záhlaví i řádky s předpisy.")
+        raise ImportFileError(gettext("Soubor je prázdný: chybí záhlaví i řádky s předpisy."))
     width = len(columns)
     known_indexes = set(columns.values())
     good: list[dict[str, Any]] = []
@@ -66,18 +67,18 @@ def _validate(
             extra = [i for i, c in enumerate(row) if i not in known_indexes and c is not None and c != ""]
             if extra:
                 row_errors.append(
-                    RowError(line, None, f"Řádek má hodnotu ve sloupci bez názvu (sloupec {extra[0] + 1}); záhlaví má {width} sloupců.")
+                    RowError(line, None, gettext("Řádek má hodnotu ve sloupci bez názvu (sloupec %(column)s); záhlaví má %(width)s sloupců.", column=extra[0] + 1, width=width))
                 )
         customer_id = cell_text(row[ic])
         if not customer_id:
-            row_errors.append(RowError(line, "customer_id", "Chybí zákaznické číslo."))
+            row_errors.append(RowError(line, "customer_id", gettext("Chybí zákaznické číslo.")))
         elif not customer_id_ok(customer_id):
             row_errors.append(
-                RowError(line, "customer_id", f"Zákaznické číslo „{customer_id[:60]}“ smí mít nejvýš 50 znaků: písmena, číslice, mezery a - / . _")
+                RowError(line, "customer_id", gettext("Zákaznické číslo „%(value)s“ smí mít nejvýš 50 znaků: písmena, číslice, mezery a - / . _", value=customer_id[:60]))
             )
         elif customer_id in seen_ids:
             row_errors.append(
-                RowError(line, "customer_id", f"Zákaznické číslo „{customer_id}“ je v souboru už na řádku {seen_ids[customer_id]}.")
+                RowError(line, "customer_id", gettext("Zákaznické číslo „%(value)s“ je v souboru už na řádku %(line)s.", value=customer_id, line=seen_ids[customer_id]))
             )
         else:
             seen_ids[customer_id] = line
@@ -85,9 +86,9 @@ def _validate(
         if "  " in payer_name:
             payer_name = " ".join(payer_name.split())
         if not payer_name:
-            row_errors.append(RowError(line, "payer_name", "Chybí jméno plátce."))
+            row_errors.append(RowError(line, "payer_name", gettext("Chybí jméno plátce.")))
         elif len(payer_name) > 200:
-            row_errors.append(RowError(line, "payer_name", "Jméno plátce je delší než 200 znaků."))
+            row_errors.append(RowError(line, "payer_name", gettext("Jméno plátce je delší než 200 znaků.")))
         amount = due = vs = None
         try:
             amount = parse_amount(row[iamount])
@@ -106,16 +107,16 @@ def _validate(
             if vs:
                 if vs in seen_vs:
                     row_errors.append(
-                        RowError(line, "variable_symbol", f"Variabilní symbol {vs} je v souboru už na řádku {seen_vs[vs]}.")
+                        RowError(line, "variable_symbol", gettext("Variabilní symbol %(value)s je v souboru už na řádku %(line)s.", value=vs, line=seen_vs[vs]))
                     )
                 else:
                     seen_vs[vs] = line
         period = cell_text(row[iperiod]) if iperiod >= 0 else ""
         if len(period) > 40:
-            row_errors.append(RowError(line, "period", "Období je delší než 40 znaků."))
+            row_errors.append(RowError(line, "period", gettext("Období je delší než 40 znaků.")))
         note = cell_text(row[inote]) if inote >= 0 else ""
         if len(note) > 500:
-            row_errors.append(RowError(line, "note", "Poznámka je delší než 500 znaků."))
+            row_errors.append(RowError(line, "note", gettext("Poznámka je delší než 500 znaků.")))
         if row_errors:
             errors.extend(row_errors)
             continue
@@ -132,7 +133,7 @@ def _validate(
             }
         )
     if report.total_rows == 0:
-        raise ImportFileError("Soubor neobsahuje žádné předpisy: je v něm jen záhlaví.")
+        raise ImportFileError(gettext("Soubor neobsahuje žádné předpisy: je v něm jen záhlaví."))
     return good, seen_ids
 
 
@@ -157,7 +158,7 @@ def import_obligations(
         report.file_errors.append(too_big_message(len(data), limit))
         return report
     if not data.strip():
-        report.file_errors.append("Soubor je prázdný.")
+        report.file_errors.append(gettext("Soubor je prázdný."))
         return report
     try:
         good, _ = _validate(read_rows(data, filename), report)
@@ -192,7 +193,7 @@ def import_obligations(
             # Freed by this file: the holder is in it with another symbol.
             if not (sid == service.id and cid in in_file and in_file[cid] != vs):
                 report.errors.append(
-                    RowError(r["_line"], "variable_symbol", f"Variabilní symbol {vs} už v obci používá jiný předpis.")
+                    RowError(r["_line"], "variable_symbol", gettext("Variabilní symbol %(value)s už v obci používá jiný předpis.", value=vs))
                 )
                 continue
         checked.append(r)
@@ -233,10 +234,10 @@ def import_obligations(
         # A variable symbol still held by a row this file could not move (in a partial
         # import): refuse the whole file rather than half of it.
         session.rollback()
-        report.file_errors.append(
+        report.file_errors.append(gettext(
             "Soubor nebyl importován: variabilní symboly v něm se kříží s jinými předpisy obce. "
             "Opravte chybné řádky a nahrajte soubor znovu."
-        )
+        ))
         report.seconds = time.perf_counter() - started
         return report
     except Exception:
@@ -263,7 +264,10 @@ except ImportError:  # pragma: no cover - SQLite-only installs
 
 
 def too_big_message(size: int, limit: int) -> str:
-    return f"Soubor je příliš velký ({size / 1024 / 1024:.1f} MB); největší povolená velikost je {limit / 1024 / 1024:.0f} MB."
+    return gettext(
+        "Soubor je příliš velký (%(size)s MB); největší povolená velikost je %(limit)s MB.",
+        size=f"{size / 1024 / 1024:.1f}", limit=f"{limit / 1024 / 1024:.0f}",
+    )
 
 
 def max_import_bytes() -> int:

@@ -3,6 +3,7 @@ its progress on the record."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import update
 
 from app.db import db_session, utcnow
@@ -73,7 +74,7 @@ def run_import(import_id: int) -> ObligationImport | None:
         failed = db_session.get(ObligationImport, import_id)
         assert failed is not None
         failed.status = ImportStatus.FAILED
-        failed.report = {"summary": "Import selhal kvůli chybě serveru; nic nebylo importováno.", "error": type(exc).__name__}
+        failed.report = {"summary": gettext("Import selhal kvůli chybě serveru; nic nebylo importováno."), "error": type(exc).__name__}
         failed.finished_at = utcnow()
         db_session.commit()
         raise

@@ -11,22 +11,22 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.db import db_session
+from app.errors import DomainError
 from app.models import (
     AmountMatch,
+    LookupMode,
     Obligation,
     Service,
 )
 from app.money import format_czk
 from app.obligations.values import CUSTOMER_ID_RE
-from app.payments.errors import AmountRuleError
 
 
-class LookupInputError(ValueError):
-    """What the payer typed is not a customer ID or variable symbol: .code says why."""
+class LookupInputError(DomainError, ValueError):
+    """What the payer typed is not a customer ID or variable symbol (missing, too_long,
+    invalid); or, on paying, the lookup is missing (required) or too old (expired)."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    domain = "lookup"
 
 
 LOOKUP_MAX_LENGTH = 100
@@ -84,27 +84,22 @@ def obligation_from_token(service: Service, token: str | None, max_age: int = 36
     )
 
 
+def obligation_for_payment(service: Service, token: str | None) -> Obligation | None:
+    """The obligation a pay form pays: the one its lookup token names. Raises
+    LookupInputError when the token is too old or forged ("expired"), or when the service
+    requires a lookup and there is none ("required"); None for a payment without one."""
+    if service.lookup_mode != LookupMode.NONE and token:
+        obligation = obligation_from_token(service, token)
+        if obligation is None:
+            raise LookupInputError("expired")
+        return obligation
+    if service.lookup_mode == LookupMode.REQUIRED:
+        raise LookupInputError("required")
+    return None
+
+
 def amount_editable(service: Service) -> bool:
     return service.amount_match != AmountMatch.EXACT
-
-
-def check_obligation_amount(service: Service, obligation: Obligation, amount: int | None) -> int:
-    """The amount to pay on an obligation under the service's amount_match rule."""
-    remaining = obligation.remaining
-    rule = service.amount_match
-    if rule in (AmountMatch.EXACT, AmountMatch.AT_MOST) and remaining <= 0:
-        raise AmountRuleError("already_paid")
-    if rule == AmountMatch.EXACT:
-        return remaining
-    if amount is None:
-        raise AmountRuleError("missing")
-    if amount <= 0:
-        raise AmountRuleError("not_positive")
-    if rule == AmountMatch.AT_LEAST and amount < remaining:
-        raise AmountRuleError("below_min", remaining)
-    if rule == AmountMatch.AT_MOST and amount > remaining:
-        raise AmountRuleError("above_max", remaining)
-    return amount
 
 
 def describe_obligation(obligation: Obligation, today: date | None = None) -> dict[str, Any]:

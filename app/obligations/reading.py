@@ -11,6 +11,9 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flask_babel import gettext
+
+from app.i18n import N_
 from app.obligations.values import cell_text
 
 DEFAULT_MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -37,14 +40,15 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "note": ("poznamka", "poznamky", "popis", "note"),
 }
 REQUIRED_COLUMNS = ("customer_id", "payer_name", "amount")
+# Translated where shown: gettext(COLUMN_LABELS[key]).
 COLUMN_LABELS = {
-    "customer_id": "Zákaznické číslo",
-    "payer_name": "Jméno",
-    "amount": "Částka",
-    "due_date": "Splatnost",
-    "variable_symbol": "Variabilní symbol",
-    "period": "Období",
-    "note": "Poznámka",
+    "customer_id": N_("Zákaznické číslo"),
+    "payer_name": N_("Jméno"),
+    "amount": N_("Částka"),
+    "due_date": N_("Splatnost"),
+    "variable_symbol": N_("Variabilní symbol"),
+    "period": N_("Období"),
+    "note": N_("Poznámka"),
 }
 
 
@@ -70,16 +74,17 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _decode(data: bytes) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:4096]:
-        raise ImportFileError(
+        raise ImportFileError(gettext(
             "Soubor je v nepodporovaném kódování (UTF-16 nebo binární data). Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250."
-        )
+        ))
     if data.startswith(codecs.BOM_UTF8):
         try:
             text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportFileError(
-                f"Soubor se hlásí jako UTF-8, ale obsahuje neplatné znaky (bajt {exc.start + 3}). Uložte jej znovu v kódování UTF-8."
-            ) from None
+            raise ImportFileError(gettext(
+                "Soubor se hlásí jako UTF-8, ale obsahuje neplatné znaky (bajt %(byte)s). Uložte jej znovu v kódování UTF-8.",
+                byte=exc.start + 3,
+            )) from None
     else:
         try:
             text = data.decode("utf-8")
@@ -87,15 +92,16 @@ def _decode(data: bytes) -> str:
             try:
                 text = data.decode("cp1250")
             except UnicodeDecodeError:
-                raise ImportFileError(
+                raise ImportFileError(gettext(
                     "Kódování souboru nelze rozpoznat. Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250."
-                ) from None
+                )) from None
     bad = _CONTROL_RE.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise ImportFileError(
-            f"Soubor obsahuje neplatné řídicí znaky (řádek {line}); nejde o textový soubor CSV v kódování UTF-8 nebo Windows-1250."
-        )
+        raise ImportFileError(gettext(
+            "Soubor obsahuje neplatné řídicí znaky (řádek %(line)s); nejde o textový soubor CSV v kódování UTF-8 nebo Windows-1250.",
+            line=line,
+        ))
     return text
 
 
@@ -125,7 +131,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFileError(f"Řádek {start}: soubor CSV je poškozený ({exc}).") from None
+            raise ImportFileError(gettext("Řádek %(line)s: soubor CSV je poškozený (%(error)s).", line=start, error=exc)) from None
         yield start, row
 
 
@@ -137,7 +143,10 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFileError(f"Soubor XLSX nelze přečíst ({type(exc).__name__}). Uložte jej znovu v Excelu jako .xlsx nebo jako CSV.") from None
+        raise ImportFileError(gettext(
+            "Soubor XLSX nelze přečíst (%(error)s). Uložte jej znovu v Excelu jako .xlsx nebo jako CSV.",
+            error=type(exc).__name__,
+        )) from None
     try:
         ws = wb.worksheets[0]
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -150,9 +159,9 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
     if data.startswith(b"PK\x03\x04"):
         return _xlsx_rows(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("Starý formát Excelu (.xls) není podporován. Uložte soubor jako .xlsx nebo CSV.")
+        raise ImportFileError(gettext("Starý formát Excelu (.xls) není podporován. Uložte soubor jako .xlsx nebo CSV."))
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise ImportFileError("Soubor má příponu .xlsx, ale není platný soubor Excelu.")
+        raise ImportFileError(gettext("Soubor má příponu .xlsx, ale není platný soubor Excelu."))
     return _csv_rows(data)
 
 
@@ -170,18 +179,19 @@ def map_header(line: int, header: list[Any]) -> dict[str, int]:
         if key is None:
             unknown.append(name)
         elif key in columns:
-            raise ImportFileError(f"Řádek {line}: sloupec „{name}“ je v záhlaví dvakrát.")
+            raise ImportFileError(gettext("Řádek %(line)s: sloupec „%(name)s“ je v záhlaví dvakrát.", line=line, name=name))
         else:
             columns[key] = index
     problems = []
-    missing = [COLUMN_LABELS[k] for k in REQUIRED_COLUMNS if k not in columns]
+    missing = [gettext(COLUMN_LABELS[k]) for k in REQUIRED_COLUMNS if k not in columns]
     if missing:
-        problems.append("Chybí povinný sloupec: " + ", ".join(f"„{m}“" for m in missing) + ".")
+        problems.append(gettext("Chybí povinný sloupec: %(columns)s.", columns=", ".join(f"„{m}“" for m in missing)))
     if unknown:
-        allowed = ", ".join(COLUMN_LABELS.values())
-        problems.append(
-            "Neznámý sloupec: " + ", ".join(f"„{u[:60]}“" for u in unknown) + f" (povolené sloupce: {allowed})."
-        )
+        allowed = ", ".join(gettext(label) for label in COLUMN_LABELS.values())
+        problems.append(gettext(
+            "Neznámý sloupec: %(columns)s (povolené sloupce: %(allowed)s).",
+            columns=", ".join(f"„{u[:60]}“" for u in unknown), allowed=allowed,
+        ))
     if problems:
-        raise ImportFileError(f"Řádek {line} (záhlaví): " + " ".join(problems))
+        raise ImportFileError(gettext("Řádek %(line)s (záhlaví): %(problems)s", line=line, problems=" ".join(problems)))
     return columns

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
+
 from app.obligations.reading import (
     COLUMN_LABELS,
 )
@@ -17,10 +19,13 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        where = f"Řádek {self.line}"
         if self.column:
-            where += f", sloupec {COLUMN_LABELS.get(self.column, self.column)}"
-        return f"{where}: {self.message}"
+            label = COLUMN_LABELS.get(self.column)
+            return gettext(
+                "Řádek %(line)s, sloupec %(column)s: %(message)s",
+                line=self.line, column=gettext(label) if label else self.column, message=self.message,
+            )
+        return gettext("Řádek %(line)s: %(message)s", line=self.line, message=self.message)
 
 
 @dataclass
@@ -47,18 +52,19 @@ class ImportReport:
 
     def summary(self) -> str:
         if self.file_errors:
-            return "Soubor nebyl importován: " + " ".join(self.file_errors)
+            return gettext("Soubor nebyl importován: %(errors)s", errors=" ".join(self.file_errors))
         if not self.imported:
-            return (
-                f"Soubor nebyl importován: chybných řádků je {len(self.bad_lines)} z {self.total_rows}. "
-                "Opravte je a nahrajte soubor znovu."
+            return gettext(
+                "Soubor nebyl importován: chybných řádků je %(bad)s z %(total)s. Opravte je a nahrajte soubor znovu.",
+                bad=len(self.bad_lines), total=self.total_rows,
             )
-        text = (
-            f"Importováno předpisů: {self.inserted + self.updated + self.unchanged} "
-            f"(nových {self.inserted}, změněných {self.updated}, beze změny {self.unchanged})."
+        text = gettext(
+            "Importováno předpisů: %(count)s (nových %(inserted)s, změněných %(updated)s, beze změny %(unchanged)s).",
+            count=self.inserted + self.updated + self.unchanged, inserted=self.inserted, updated=self.updated,
+            unchanged=self.unchanged,
         )
         if self.errors:
-            text += f" Vynecháno chybných řádků: {len(self.bad_lines)}."
+            text += " " + gettext("Vynecháno chybných řádků: %(bad)s.", bad=len(self.bad_lines))
         return text
 
     def lines(self) -> list[str]:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext
+
 MAX_AMOUNT_CZK = 10_000_000  # amounts are int4 haléře in the database
 _AMOUNT_FAST = re.compile(r"^(\d{1,8})(?:,(\d{1,2}))?$")
 _AMOUNT_PLAIN = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
@@ -43,38 +45,38 @@ def parse_amount(value: Any) -> int:
             if 0 < amount <= MAX_AMOUNT_CZK * 100:
                 return amount
     if isinstance(value, bool):
-        raise BadValue("Částka není číslo.")
+        raise BadValue(gettext("Částka není číslo."))
     if isinstance(value, int | float | Decimal):
         try:
             d = Decimal(str(value))
         except InvalidOperation:
-            raise BadValue("Částka není číslo.") from None
+            raise BadValue(gettext("Částka není číslo.")) from None
         if d < 0:
-            raise BadValue(f"Částka {cell_text(value)} je záporná.")
+            raise BadValue(gettext("Částka %(value)s je záporná.", value=cell_text(value)))
         if d != d.quantize(Decimal("0.01")):
-            raise BadValue(f"Částka {cell_text(value)} má víc než dvě desetinná místa.")
+            raise BadValue(gettext("Částka %(value)s má víc než dvě desetinná místa.", value=cell_text(value)))
         if d == 0:
-            raise BadValue("Částka musí být větší než nula.")
+            raise BadValue(gettext("Částka musí být větší než nula."))
         if d > MAX_AMOUNT_CZK:
-            raise BadValue(f"Částka je vyšší než {MAX_AMOUNT_CZK:,} Kč.".replace(",", " "))
+            raise BadValue(gettext("Částka je vyšší než %(max)s Kč.", max=f"{MAX_AMOUNT_CZK:,}".replace(",", " ")))
         return int(d * 100)
     raw = cell_text(value)
     if not raw:
-        raise BadValue("Chybí částka.")
+        raise BadValue(gettext("Chybí částka."))
     cleaned = raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     cleaned = re.sub(r"(?i)(kč|czk|,-|,--)$", "", cleaned)
     if cleaned.startswith(("-", "−")) or cleaned.endswith("-"):
-        raise BadValue(f"Částka „{raw}“ je záporná.")
+        raise BadValue(gettext("Částka „%(value)s“ je záporná.", value=raw))
     if _AMOUNT_DOT_THOUSANDS.match(cleaned):
         cleaned = cleaned.replace(".", "")
     if not _AMOUNT_PLAIN.match(cleaned):
-        raise BadValue(f"Částka „{raw[:40]}“ není číslo v korunách (např. 1 250,50).")
+        raise BadValue(gettext("Částka „%(value)s“ není číslo v korunách (např. 1 250,50).", value=raw[:40]))
     crowns, _, hal = cleaned.replace(",", ".").partition(".")
     amount = int(crowns) * 100 + int((hal or "0").ljust(2, "0"))
     if amount == 0:
-        raise BadValue("Částka musí být větší než nula.")
+        raise BadValue(gettext("Částka musí být větší než nula."))
     if amount > MAX_AMOUNT_CZK * 100:
-        raise BadValue(f"Částka je vyšší než {MAX_AMOUNT_CZK:,} Kč.".replace(",", " "))
+        raise BadValue(gettext("Částka je vyšší než %(max)s Kč.", max=f"{MAX_AMOUNT_CZK:,}".replace(",", " ")))
     return amount
 
 
@@ -87,7 +89,7 @@ def parse_date(value: Any) -> date | None:
             try:
                 return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             except ValueError:
-                raise BadValue(f"Datum „{value[:40]}“ neexistuje.") from None
+                raise BadValue(gettext("Datum „%(value)s“ neexistuje.", value=value[:40])) from None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -101,12 +103,12 @@ def parse_date(value: Any) -> date | None:
     else:
         m = _DATE_ISO.match(raw)
         if not m:
-            raise BadValue(f"Datum „{raw[:40]}“ nemá tvar den. měsíc. rok (např. 31. 3. 2026) ani 2026-03-31.")
+            raise BadValue(gettext("Datum „%(value)s“ nemá tvar den. měsíc. rok (např. 31. 3. 2026) ani 2026-03-31.", value=raw[:40]))
         y, mo, d = (int(g) for g in m.groups())
     try:
         return date(y, mo, d)
     except ValueError:
-        raise BadValue(f"Datum „{raw[:40]}“ neexistuje.") from None
+        raise BadValue(gettext("Datum „%(value)s“ neexistuje.", value=raw[:40])) from None
 
 
 def parse_variable_symbol(value: Any) -> str | None:
@@ -116,7 +118,7 @@ def parse_variable_symbol(value: Any) -> str | None:
     if not raw:
         return None
     if not raw.isascii() or not raw.isdigit():
-        raise BadValue(f"Variabilní symbol „{raw[:40]}“ smí obsahovat jen číslice.")
+        raise BadValue(gettext("Variabilní symbol „%(value)s“ smí obsahovat jen číslice.", value=raw[:40]))
     if len(raw) > 10:
-        raise BadValue(f"Variabilní symbol „{raw[:40]}“ je delší než 10 číslic.")
+        raise BadValue(gettext("Variabilní symbol „%(value)s“ je delší než 10 číslic.", value=raw[:40]))
     return raw

@@ -14,7 +14,6 @@ from app.db import db_session
 from app.gateways import get_gateway
 from app.ids import is_external_id, new_external_id
 from app.models import (
-    AmountMode,
     Municipality,
     Obligation,
     OnboardingState,
@@ -24,29 +23,13 @@ from app.models import (
     Service,
     VariableSymbolRule,
 )
-from app.payments.errors import AmountRuleError, PaymentError
+from app.payments.amounts import check_amount, check_obligation_amount
+from app.payments.errors import PaymentError
 from app.payments.transitions import record_event, transition_payment
 from gateway import GatewayError, PaymentRequest
 
 log = logging.getLogger(__name__)
 S = PaymentState
-
-
-def check_amount(service: Service, amount: int | None) -> int:
-    """The amount a payment for this service must have, or AmountRuleError."""
-    if service.amount_mode == AmountMode.FIXED:
-        if not service.amount:
-            raise AmountRuleError("no_price")
-        return service.amount
-    if amount is None:
-        raise AmountRuleError("missing")
-    if amount <= 0:
-        raise AmountRuleError("not_positive")
-    if service.amount_min is not None and amount < service.amount_min:
-        raise AmountRuleError("below_min", service.amount_min)
-    if service.amount_max is not None and amount > service.amount_max:
-        raise AmountRuleError("above_max", service.amount_max)
-    return amount
 
 
 def offered_gateways(service: Service) -> list[str]:
@@ -117,8 +100,6 @@ def create_payment(
     if not service.active or not service.municipality.is_active:
         raise PaymentError("service_inactive")
     if obligation is not None:
-        from app.obligations.lookup import check_obligation_amount
-
         if obligation.service_id != service.id:
             raise PaymentError("obligation_mismatch")
         amount = check_obligation_amount(service, obligation, amount)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -18,7 +17,6 @@ from app.payments.status import sync_payment
 from app.payments.transitions import transition_payment
 from gateway import GatewayError
 
-log = logging.getLogger(__name__)
 S = PaymentState
 
 

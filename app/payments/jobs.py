@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 
 from app.db import db_session
-from app.jobs import in_app
-from app.models import Payment
+from app.jobs import enqueue, in_app
+from app.models import ExportJob, Payment
 from app.payments import expiry, notifications, status
-from app.payments.exports import run_export_job
+from app.payments.exports import run_export_job, start_export_job
+from app.payments.search import PaymentFilter, count_payments, filter_dict
+from app.staff.audit import audit
 
 
 @in_app
@@ -39,3 +42,23 @@ def poll_started() -> int:
 def run_export(export_id: int) -> str:
     job = run_export_job(export_id)
     return job.status if job else "missing"
+
+
+@dataclass(frozen=True)
+class ExportDecision:
+    rows: int
+    # The background job when the export is too big to stream now; None = stream it.
+    job: ExportJob | None
+
+
+def begin_export(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter) -> ExportDecision:
+    """A staff export of the filtered payment list: recorded in the audit log, streamed at
+    once up to EXPORT_SYNC_LIMIT rows, beyond that built by a background job."""
+    rows = count_payments(f, municipality_id)
+    audit("export", None, after={"format": fmt, "rows": rows, "filters": filter_dict(f)},
+          municipality_id=municipality_id)
+    if rows <= current_app.config["EXPORT_SYNC_LIMIT"]:
+        return ExportDecision(rows, None)
+    job = start_export_job(staff_id, municipality_id, fmt, f)
+    enqueue(run_export, job.id)
+    return ExportDecision(rows, job)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from sqlalchemy import select, update
@@ -13,16 +12,12 @@ from app.gateways import get_gateway
 from app.models import (
     GatewayNotification,
     Payment,
-    PaymentState,
 )
 from app.models.payment import contradicts_outcome
 from app.payments.errors import NotificationRejected
 from app.payments.status import sync_payment
 from app.payments.transitions import record_event
 from gateway import GatewayError, InvalidNotification
-
-log = logging.getLogger(__name__)
-S = PaymentState
 
 
 def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:

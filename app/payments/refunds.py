@@ -8,31 +8,32 @@ from app.db import db_session
 from app.gateways import get_gateway
 from app.models import (
     Payment,
-    PaymentState,
+    StaffUser,
 )
-from app.payments.errors import PaymentError
+from app.payments.errors import RefundError
 from app.payments.status import apply_refunded
+from app.staff.audit import audit
 from gateway import GatewayError
 
 log = logging.getLogger(__name__)
-S = PaymentState
 
 
 def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Payment:
     """Refund all or part of a paid payment through its gateway, via the state machine."""
     if not payment.is_refundable:
-        raise PaymentError("not_refundable")
+        raise RefundError("not_refundable")
     remaining = payment.amount - payment.amount_refunded
     if amount <= 0 or amount > remaining:
-        raise PaymentError("refund_amount")
+        raise RefundError("refund_amount", max=remaining)
     if not reason.strip():
-        raise PaymentError("refund_reason")
+        raise RefundError("refund_reason")
     try:
         result = get_gateway(payment.gateway_name).refund(payment.gateway_reference or "", amount, reason)
     except GatewayError as exc:
-        raise PaymentError(f"gateway: {exc}") from None
+        log.warning("refund of %s refused by the gateway: %s", payment.external_id, exc)
+        raise RefundError("gateway_error") from None
     if not result.succeeded:
-        raise PaymentError("gateway_refused_refund")
+        raise RefundError("gateway_refused_refund")
     apply_refunded(
         payment,
         payment.amount_refunded + amount,
@@ -40,4 +41,15 @@ def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | N
         data={"refund_reference": result.refund_reference, "amount": amount, "actor": actor},
     )
     db_session.commit()
+    return payment
+
+
+def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffUser) -> Payment:
+    """A clerk's refund: refunded at the gateway (committed at once: the money has moved),
+    then the audit row with the state before and after, which the request commits.
+    Raises RefundError (nothing refunded, nothing logged)."""
+    before = {"state": payment.state, "amount_refunded": payment.amount_refunded}
+    refund_payment(payment, amount, reason=reason, actor=staff.email)
+    audit("refund", payment, before=before, staff=staff, commit=False,
+          after={"state": payment.state, "amount_refunded": payment.amount_refunded, "amount": amount, "reason": reason})
     return payment

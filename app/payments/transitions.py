@@ -4,7 +4,6 @@ of other domains run inside its transaction."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +21,6 @@ from app.models import (
 from app.models.payment import allowed_moves
 from app.payments.errors import IllegalTransition
 
-log = logging.getLogger(__name__)
 S = PaymentState
 
 

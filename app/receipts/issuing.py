@@ -8,7 +8,6 @@ rolls back, so does the number. The e-mail is enqueued only after the commit
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 
@@ -20,9 +19,6 @@ from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.models import Payment, Receipt, ReceiptCounter
 from app.timeutil import to_prague
-
-log = logging.getLogger(__name__)
-
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 PENDING_EMAILS = "receipts_to_email"

@@ -1,16 +1,22 @@
-"""The audit log: ``audit(action, obj, before, after)`` after every staff action."""
+"""The audit log: ``audit(action, obj, before, after)`` after every staff action, and the
+operator's search through it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 
 from app.db import db_session
 from app.models import AuditLog, Municipality, StaffUser
+from app.timeutil import prague_midnight_utc
 
 
 def _plain(value: Any) -> Any:
@@ -78,3 +84,62 @@ def audit(
     if commit:
         db_session.commit()
     return row
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+@dataclass
+class AuditPage:
+    rows: list[AuditLog]
+    more: bool
+    # The query arguments of the next (older) page; None on the last page.
+    next_args: dict[str, str] | None
+    # {argument: message} for filters that could not be read (they are ignored).
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def search_audit_log(args: Mapping[str, str], page_size: int = AUDIT_PAGE_SIZE) -> AuditPage:
+    """The audit log filtered by staff e-mail (substring), action, municipality and Prague
+    dates (from, to inclusive), newest first, in keyset pages (``before`` = an id)."""
+    stmt = select(AuditLog)
+    errors: dict[str, str] = {}
+    staff_q = (args.get("staff") or "").strip()[:254]
+    if staff_q:
+        stmt = stmt.where(AuditLog.staff_email.ilike(f"%{staff_q.replace('%', '')}%"))
+    action = (args.get("action") or "").strip()[:40]
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    mid = (args.get("municipality") or "").strip()
+    if mid:
+        if mid.isdigit() and len(mid) < 10:
+            stmt = stmt.where(AuditLog.municipality_id == int(mid))
+        else:
+            errors["municipality"] = _("Neznámá obec.")
+    for key, op in (("date_from", "ge"), ("date_to", "lt")):
+        text = (args.get(key) or "").strip()
+        if text:
+            try:
+                d = date.fromisoformat(text)
+            except ValueError:
+                errors[key] = _("Datum zadejte ve tvaru RRRR-MM-DD.")
+                continue
+            if op == "ge":
+                stmt = stmt.where(AuditLog.created_at >= prague_midnight_utc(d))
+            else:
+                stmt = stmt.where(AuditLog.created_at < prague_midnight_utc(d + timedelta(days=1)))
+    before_id = (args.get("before") or "").strip()
+    if before_id.isdigit() and len(before_id) < 12:
+        stmt = stmt.where(AuditLog.id < int(before_id))
+    rows = list(db_session.scalars(stmt.order_by(AuditLog.id.desc()).limit(page_size + 1)))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_args = None
+    if more:
+        next_args = {k: v for k, v in args.items() if k != "before"}
+        next_args["before"] = str(rows[-1].id)
+    return AuditPage(rows, more, next_args, errors)
+
+
+def audit_actions() -> list[str]:
+    return list(db_session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))

@@ -18,6 +18,7 @@ from app.models import (
     ExportJob,
     ExportStatus,
     ImportStatus,
+    Obligation,
     ObligationImport,
     StaffRole,
 )
@@ -45,6 +46,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.obligations": (StaffRole.VIEWER, "service"),
     "admin.obligation_upload": (StaffRole.MUNICIPALITY_ADMIN, "service"),
     "admin.obligation_import": (StaffRole.VIEWER, "obligation_import"),
+    "admin.erase_payer": (StaffRole.MUNICIPALITY_ADMIN, "obligation"),
     "admin.payments": (StaffRole.VIEWER, None),
     "admin.payment_detail": (StaffRole.VIEWER, "payment"),
     "admin.payment_refund": (StaffRole.CLERK, "payment"),
@@ -120,6 +122,9 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
                     booking_date=date(2026, 11, 2), amount=100000, currency="CZK", kind="credit",
                     variable_symbol="77", status="unmatched", rule="unknown_vs")
     db_session.add(line)
+    obligation = Obligation(municipality_id=m.id, service_id=service.id, customer_id=f"C-{tag}", payer_name="Plátce",
+                            amount=10000)
+    db_session.add(obligation)
     db_session.commit()
     objects = {
         "bank_account": {"account_id": account.id},
@@ -130,6 +135,7 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "payment": {"external_id": payment.external_id},
         "export": {"export_id": export.id},
         "obligation_import": {"import_id": obligation_import.id},
+        "obligation": {"service_id": service.id, "obligation_id": obligation.id},
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},

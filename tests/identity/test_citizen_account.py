@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.citizens.accounts import birth_number_hmac, log_in_citizen
 from app.db import db_session
-from app.identity.providers import Identity
+from app.identity.base import Identity
 from app.identity.session import CITIZEN_KEY
 from app.models import Citizen, CitizenCustomerId, Payment, PaymentState
 from tests.factories import make_municipality, make_payment, make_service
@@ -210,6 +210,7 @@ def test_erasure_removes_personal_data_and_keeps_payments(app, client) -> None: 
     assert db_session.scalar(select(func.count(CitizenCustomerId.id))) == 0
     kept = db_session.get(Payment, payment.id)
     assert kept is not None and kept.state == "paid" and kept.citizen_id is None
-    assert kept.payer_name == "Jana Nováková"  # the accounting record stays as paid
+    # The accounting record stays (amount, state, service); the payer's data goes (issue 17).
+    assert kept.amount == payment.amount and kept.payer_name == "" and kept.payer_email == ""
     r = client.get("/ucet/")
     assert r.status_code == 302 and "/prihlaseni" in r.headers["Location"]
