@@ -14,6 +14,7 @@ from admin import (  # noqa: E402,F401  (routes register on bp)
     context,
     dashboard,
     exports,
+    gateway_accounts,
     obligations,
     payments,
     privacy,

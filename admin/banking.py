@@ -160,7 +160,11 @@ def bank_accounts():  # type: ignore[no-untyped-def]
 @staff_required(role=StaffRole.MUNICIPALITY_ADMIN)
 def bank_account_token(account_id: int):  # type: ignore[no-untyped-def]
     account = _scoped_by_id(BankAccount, account_id)
-    set_fio_token(account, request.form.get("fio_token") or None)
+    try:
+        set_fio_token(account, request.form.get("fio_token") or None)
+    except BankingError as exc:
+        flash(exc.describe(), "error")
+        return redirect(url_for("admin.bank_accounts"), code=303)
     audit("bank_account.token", account, None, {"has_fio_token": account.has_fio_token}, commit=False)
     db_session.commit()
     flash(_("Token Fio API byl uložen.") if account.has_fio_token else _("Token Fio API byl odebrán."), "success")

@@ -22,18 +22,19 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
-from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
     PaymentState,
+    Refund,
+    RefundState,
     Service,
     StaffRole,
 )
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
-from app.payments.errors import RefundError
-from app.payments.refunds import refund_by_staff
+from app.payments.errors import PaymentError
+from app.payments.refunds import refund_claim_url, refund_payment, refundable_amount
 from app.receipts.issuing import receipt_for_payment
 
 
@@ -62,7 +63,7 @@ def payments():  # type: ignore[no-untyped-def]
 @staff_required()
 def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     payment = scoped_get_or_404(Payment, external_id=external_id)
-    form = RefundForm(amount=format_czk(payment.amount - payment.amount_refunded, symbol=False).replace("\u00a0", ""))
+    form = RefundForm(amount=format_czk(refundable_amount(payment), symbol=False).replace("\u00a0", ""))
     return _detail(payment, form)
 
 
@@ -70,8 +71,14 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ign
     events = db_session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
     refundable = payment.is_refundable
+    # Refunds the gateway completes later (BTCPay: the payer claims them with a wallet).
+    waiting = db_session.scalars(select(Refund).where(
+        Refund.payment_id == payment.id, Refund.state == RefundState.REQUESTED).order_by(Refund.id)).all()
+    pending = [{"amount": r.amount, "claim_url": refund_claim_url(payment, r.gateway_reference)
+                if r.gateway_reference else None} for r in waiting]
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
-                           refundable=refundable, receipt=receipt_for_payment(payment)), status
+                           refundable=refundable, receipt=receipt_for_payment(payment),
+                           pending_refunds=pending), status
 
 
 @bp.post("/platby/<external_id>/vratit")
@@ -83,16 +90,25 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
         try:
             amount = parse_czk(form.amount.data)
         except AmountError:
-            # Any unreadable amount gets the same hint here (the form shows the remaining sum).
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
             try:
-                refund_by_staff(payment, amount, reason=form.reason.data or "", staff=current_staff._get_current_object())  # type: ignore[attr-defined]
-            except RefundError as exc:
+                # Records the refund, moves the payment and writes the audit row; commits.
+                refund = refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
+            except PaymentError as exc:
                 db_session.rollback()
-                form.form_errors.append(message_for(exc))
+                message = {
+                    "not_refundable": _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
+                    "refund_amount": _("Částka k vrácení musí být kladná a nejvýše %(max)s.",
+                                       max=format_czk(refundable_amount(payment))),
+                    "refund_reason": _("Uveďte důvod vrácení."),
+                }.get(str(exc), _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."))
+                form.form_errors.append(message)
             else:
-                db_session.commit()
-                flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                if refund.state == RefundState.SUCCEEDED:
+                    flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                else:
+                    flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
+                          "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

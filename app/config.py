@@ -65,6 +65,9 @@ def from_env() -> dict[str, object]:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "BASE_URL": base_url,
         "ENABLED_GATEWAYS": [g.strip() for g in os.environ.get("ENABLED_GATEWAYS", "demo,stripe").split(",") if g.strip()],
+        # Fernet keys (comma-separated) for gateway secrets at rest: the first encrypts, all
+        # decrypt; rotate with `flask secrets rotate` after putting a new key first.
+        "SECRET_ENCRYPTION_KEYS": os.environ.get("SECRET_ENCRYPTION_KEYS", ""),
         "DEMO_GATEWAY_SECRET": os.environ.get("DEMO_GATEWAY_SECRET", "demo-gateway-signing-secret"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY"),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY"),
@@ -72,7 +75,14 @@ def from_env() -> dict[str, object]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE"),  # e.g. localstripe
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "PAYMENT_EXPIRY_MINUTES": int(os.environ.get("PAYMENT_EXPIRY_MINUTES", "90")),
-        "PAYMENT_POLL_AFTER_MINUTES": int(os.environ.get("PAYMENT_POLL_AFTER_MINUTES", "5")),
+        # The poll asks the gateway about payments started this long ago and not yet paid,
+        # so a payment whose notification never came is paid within one poll period.
+        "STUCK_PAYMENT_POLL_DELAY_SECONDS": int(os.environ.get("STUCK_PAYMENT_POLL_DELAY_SECONDS", "120")),
+        # A recorded notification not processed after this long is scheduled again by
+        # `flask jobs sweep` (its job was never enqueued, or was lost).
+        "NOTIFICATION_SWEEP_AFTER_SECONDS": int(os.environ.get("NOTIFICATION_SWEEP_AFTER_SECONDS", "30")),
+        # Failed jobs are retried after these many seconds (one retry per number).
+        "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", base_url.startswith("https")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -114,8 +124,6 @@ def from_env() -> dict[str, object]:
         # Exports above this many rows run as a background job with a download link.
         "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
         "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
-        # Bank transfers: Fio's API, and the keys that encrypt the stored Fio tokens
-        # (comma-separated Fernet keys, newest first; derived from SECRET_KEY when not set).
+        # Bank transfers: Fio's API (tokens are encrypted with SECRET_ENCRYPTION_KEYS).
         "FIO_API_URL": os.environ.get("FIO_API_URL", "https://fioapi.fio.cz/v1/rest/"),
-        "BANK_TOKEN_KEYS": [k.strip() for k in os.environ.get("BANK_TOKEN_KEYS", "").split(",") if k.strip()],
     }

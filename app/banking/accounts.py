@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.banking.errors import BankingError
-from app.banking.secrets import encrypt_token
+from app.banking.secrets import TokenUnreadable, encrypt_token
 from app.banking.statements.model import normalise_account, split_czech_iban
 from app.db import db_session
 from app.models import BankAccount
@@ -51,15 +51,20 @@ def create_account(
         iban=iban,
     )
     if fio_token and fio_token.strip():
-        account.fio_token_encrypted = encrypt_token(fio_token)
+        set_fio_token(account, fio_token)
     session.add(account)
     session.flush()
     return account
 
 
 def set_fio_token(account: BankAccount, token: str | None) -> None:
-    account.fio_token_encrypted = encrypt_token(token) if token and token.strip() else None
+    """Store the token encrypted (None or blank: remove it)."""
+    try:
+        account.fio_token_encrypted = encrypt_token(token) if token and token.strip() else None
+    except TokenUnreadable:
+        raise BankingError("no_keys") from None
     account.last_pull_error = None
+    account.fio_cursor_suspect = False
 
 
 def find_account(text: str, session: Session | None = None) -> BankAccount | None:

@@ -91,3 +91,21 @@ def pull_cmd(use_queue: bool) -> None:
         extra = f" {outcome.new_lines} new lines" if outcome.status == "imported" else ""
         extra += f" ({outcome.error})" if outcome.error else ""
         click.echo(f"account {outcome.account_id}: {outcome.status}{extra}")
+
+
+@banking_group.command("rotate-tokens")
+def rotate_tokens_cmd() -> None:
+    """Re-encrypt every stored Fio token with the first of SECRET_ENCRYPTION_KEYS (after
+    ``flask secrets rotate``, before dropping the old key)."""
+    from sqlalchemy import select
+
+    from app.banking.secrets import rotate_token
+    from app.db import db_session
+    from app.models import BankAccount
+
+    count = 0
+    for account in db_session.scalars(select(BankAccount).where(BankAccount.fio_token_encrypted.is_not(None))):
+        account.fio_token_encrypted = rotate_token(account.fio_token_encrypted)
+        count += 1
+    db_session.commit()
+    click.echo(f"{count} Fio tokens re-encrypted")

@@ -33,6 +33,7 @@ BANKING_MESSAGES = {
     "no_token": N_("Účet nemá nastavený token Fio API."),
     "bad_account": N_("Neplatné číslo účtu: zadejte ho ve tvaru 123456789/0100 nebo 19-2000145399/0800."),
     "account_exists": N_("Tento účet už je v portálu evidován."),
+    "no_keys": N_("Token nelze uložit: server nemá nastavené šifrovací klíče (SECRET_ENCRYPTION_KEYS)."),
 }
 
 

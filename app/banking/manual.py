@@ -3,9 +3,10 @@ obligation or to a payment waiting for a transfer, send it back to the payer (th
 for the bank), or undo a wrong match. Each is audited in its own transaction.
 
 Undoing a match cannot take a paid payment back to "created": the state machine allows
-paid → refunded only. So an undo is recorded as a full refund of that payment (reason
-"bank match undone"): the receipt keeps its number, the obligation is debited, the
-report shows the refund, and the line is back in the queue for the right match."""
+paid → refunded only. So an undo is recorded as a full refund of that payment (a Refund
+record, reason "bank match undone", completed at once: no money leaves, the transfer goes
+back to the queue): the receipt keeps its number, the obligation is debited, the report
+shows the refund, and the line is back in the queue for the right match."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from app.banking.importing import record_payments
 from app.banking.matching import Allocation, Decision
 from app.db import db_session, utcnow
 from app.models import BankLine, BankLineMatch, LineStatus, Obligation, Payment, PaymentState
+from app.models.refund import Refund
 from app.money import to_decimal_string
-from app.payments.status import apply_refunded
+from app.payments.refunds import complete_refund
 from app.staff.audit import audit, snapshot
 
 LINE_FIELDS = ["id", "status", "rule", "amount", "overpayment", "variable_symbol", "matched_by", "returned_at"]
@@ -151,11 +153,15 @@ def undo_match(line_id: int, *, staff_email: str, municipality_id: int | None) -
         ):
             payment = session.get(Payment, match.payment_id)
             assert payment is not None
-            if payment.is_refundable:
-                apply_refunded(
-                    payment, payment.amount, reason="bank match undone",
-                    data={"bank_line": line.id, "staff": staff_email, "undo": True},
+            if payment.is_refundable and payment.amount > payment.amount_refunded:
+                # A Refund record (no money leaves: the transfer goes back to the queue).
+                refund = Refund(
+                    payment_id=payment.id, amount=payment.amount - payment.amount_refunded,
+                    reason=f"bank match undone (line {line.id})", actor=staff_email,
                 )  # fmt: skip
+                session.add(refund)
+                session.flush()
+                complete_refund(refund, succeeded=True)
             match.undone_at, match.undone_by = now, staff_email
         line.status, line.rule, line.overpayment = LineStatus.UNMATCHED, "undone", 0
         line.matched_by, line.matched_at = None, None

@@ -1,41 +1,32 @@
-"""Encrypting the Fio API tokens stored with the bank accounts.
-
-MultiFernet over ``BANK_TOKEN_KEYS`` (newest key first, so keys can be rotated: old tokens
-still decrypt, ``rotate_token`` re-encrypts with the newest); without keys, one derived from
-``SECRET_KEY``. Kept behind two functions so a shared secrets helper (the gateway accounts'
-one) can replace it without touching the callers."""
+"""Encrypting the Fio API tokens stored with the bank accounts, with the same keys as the
+gateway accounts' secrets (``app.gateway_accounts.crypto``: MultiFernet over
+``SECRET_ENCRYPTION_KEYS``, the first key encrypts, every key decrypts)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
+from cryptography.fernet import InvalidToken
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+from app.gateway_accounts.crypto import SecretsUnavailable, fernet
 
 
 class TokenUnreadable(Exception):
-    """The stored token cannot be decrypted with any configured key."""
-
-
-def _fernet() -> MultiFernet:
-    keys = list(current_app.config.get("BANK_TOKEN_KEYS") or [])
-    if not keys:
-        digest = hashlib.sha256(b"bank-token:" + str(current_app.config["SECRET_KEY"]).encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
-    return MultiFernet([Fernet(key) for key in keys])
+    """No key is configured, or the stored token cannot be decrypted with any of them."""
 
 
 def encrypt_token(token: str) -> bytes:
-    return _fernet().encrypt(token.strip().encode())
+    try:
+        return fernet().encrypt(token.strip().encode())
+    except SecretsUnavailable as exc:
+        raise TokenUnreadable(str(exc)) from None
 
 
 def decrypt_token(stored: bytes) -> str:
     try:
-        return _fernet().decrypt(bytes(stored)).decode()
-    except InvalidToken:
+        return fernet().decrypt(bytes(stored)).decode()
+    except (InvalidToken, SecretsUnavailable):
         raise TokenUnreadable("the stored Fio token cannot be decrypted with the configured keys") from None
 
 
 def rotate_token(stored: bytes) -> bytes:
-    return _fernet().rotate(bytes(stored))
+    """The same token encrypted with the first key (for ``flask secrets rotate``)."""
+    return fernet().rotate(bytes(stored))

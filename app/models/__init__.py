@@ -6,6 +6,7 @@ from app.models.banking import BANK_TRANSFER, BankAccount, BankLine, BankLineMat
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.export import ExportJob, ExportStatus
+from app.models.gateway_account import GatewayAccount, GatewayMode
 from app.models.municipality import Municipality, OnboardingState
 from app.models.obligation import (
     AmountMatch,
@@ -25,6 +26,7 @@ from app.models.payment import (
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
+from app.models.refund import Refund, RefundState
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
@@ -49,6 +51,8 @@ __all__ = [
     "DemoGatewayTransaction",
     "ExportJob",
     "ExportStatus",
+    "GatewayAccount",
+    "GatewayMode",
     "GatewayNotification",
     "ImportStatus",
     "LookupMode",
@@ -65,6 +69,8 @@ __all__ = [
     "PaymentState",
     "Receipt",
     "ReceiptCounter",
+    "Refund",
+    "RefundState",
     "ROLE_RANK",
     "ReportDispatch",
     "Service",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -161,6 +162,15 @@ class Payment(Base):
     # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
     gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The municipality's merchant account the payment was created with (NULL: the
+    # installation-wide gateway configuration). Kept for its whole life: status, refunds.
+    gateway_account_id: Mapped[int | None] = mapped_column(ForeignKey("gateway_account.id"), index=True)
+    # What the gateway last said beyond the state, plain values for the status page and the
+    # receipt: {"gateway_status": "processing", "btc_amount": "0.0001", "rate": "2300000",
+    # "amount_remaining": 5000, ...}.
+    gateway_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Paid more than the amount (BTCPay PaidOver): haléře to be returned to the payer.
+    amount_overpaid: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
@@ -168,6 +178,7 @@ class Payment(Base):
     service: Mapped[Service] = relationship()  # noqa: F821
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
     obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
+    gateway_account: Mapped[GatewayAccount | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )
@@ -229,10 +240,17 @@ class PaymentEvent(Base):
 
 
 class GatewayNotification(Base):
-    """Every notification accepted from a gateway, unique by its event id."""
+    """Every notification accepted from a gateway, unique by its event id. It is also the
+    outbox of its processing: ``processed_at`` stays NULL until a job has asked the gateway,
+    and ``flask jobs sweep`` schedules the rows left unprocessed."""
 
     __tablename__ = "gateway_notification"
-    __table_args__ = (UniqueConstraint("gateway_name", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("gateway_name", "event_id"),
+        # The sweep's question, "unprocessed since when", reads only the few open rows.
+        Index("ix_gateway_notification_unprocessed", "received_at",
+              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway_name: Mapped[str] = mapped_column(String(30))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:01:31.042827
+Create Date: 2026-12-01 23:03:15.279524
 """
 
 from alembic import op
@@ -69,6 +69,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_notification')),
     sa.UniqueConstraint('gateway_name', 'event_id', name=op.f('uq_gateway_notification_gateway_name'))
     )
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.create_index('ix_gateway_notification_unprocessed', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -124,6 +127,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citizen_customer_id_citizen_id'), ['citizen_id'], unique=False)
+
+    op.create_table('gateway_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=32), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('gateway_name', sa.String(length=30), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('secrets_encrypted', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('last_test_at', sa.DateTime(), nullable=True),
+    sa.Column('last_test_ok', sa.Boolean(), nullable=True),
+    sa.Column('last_test_message', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_gateway_account_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_account')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_gateway_account_public_id'))
+    )
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_gateway_account_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index('uq_gateway_account_active', ['municipality_id', 'gateway_name'], unique=True, postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
 
     op.create_table('receipt_counter',
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -412,12 +438,16 @@ def upgrade() -> None:
     sa.Column('gateway_redirect_url', sa.String(length=500), nullable=True),
     sa.Column('gateway_client_secret', sa.String(length=200), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('gateway_account_id', sa.Integer(), nullable=True),
+    sa.Column('gateway_details', sa.JSON(), nullable=True),
+    sa.Column('amount_overpaid', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('paid_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_payment_amount_positive')),
     sa.CheckConstraint('amount_refunded >= 0 AND amount_refunded <= amount', name=op.f('ck_payment_refund_bounds')),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_payment_citizen_id_citizen'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['gateway_account_id'], ['gateway_account.id'], name=op.f('fk_payment_gateway_account_id_gateway_account')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_payment_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_payment_obligation_id_obligation')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_payment_service_id_service')),
@@ -429,6 +459,7 @@ def upgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_citizen_id'), ['citizen_id'], unique=False)
         batch_op.create_index('ix_payment_created_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_gateway_account_id'), ['gateway_account_id'], unique=False)
         batch_op.create_index('ix_payment_gateway_reference', ['gateway_reference'], unique=False)
         batch_op.create_index('ix_payment_municipality_amount', ['municipality_id', 'amount', 'id'], unique=False)
         batch_op.create_index('ix_payment_municipality_created', ['municipality_id', 'created_at', 'id'], unique=False)
@@ -515,7 +546,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_event_payment_id'), ['payment_id'], unique=False)
-        batch_op.create_index('ix_payment_event_refund_created', ['created_at'], unique=False, postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
 
     op.create_table('receipt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -535,6 +565,26 @@ def upgrade() -> None:
     sa.UniqueConstraint('payment_id', name=op.f('uq_receipt_payment_id')),
     sa.UniqueConstraint('token', name=op.f('uq_receipt_token'))
     )
+    op.create_table('refund',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('actor', sa.String(length=254), nullable=True),
+    sa.Column('gateway_reference', sa.String(length=100), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("state IN ('requested', 'succeeded', 'failed')", name=op.f('ck_refund_state_known')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund'))
+    )
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.create_index('ix_refund_completed_succeeded', ['completed_at'], unique=False, postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
+        batch_op.create_index(batch_op.f('ix_refund_payment_id'), ['payment_id'], unique=False)
+
     op.create_table('bank_line_match',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -559,9 +609,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_bank_line_match_line_id'))
 
     op.drop_table('bank_line_match')
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refund_payment_id'))
+        batch_op.drop_index('ix_refund_completed_succeeded', postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
+
+    op.drop_table('refund')
     op.drop_table('receipt')
     with op.batch_alter_table('payment_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_payment_event_refund_created', postgresql_where=sa.text("to_state IN ('partially_refunded', 'refunded')"), sqlite_where=sa.text("to_state IN ('partially_refunded', 'refunded')"))
         batch_op.drop_index(batch_op.f('ix_payment_event_payment_id'))
 
     op.drop_table('payment_event')
@@ -592,6 +646,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_municipality_created')
         batch_op.drop_index('ix_payment_municipality_amount')
         batch_op.drop_index('ix_payment_gateway_reference')
+        batch_op.drop_index(batch_op.f('ix_payment_gateway_account_id'))
         batch_op.drop_index('ix_payment_created_id')
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
@@ -647,6 +702,11 @@ def downgrade() -> None:
 
     op.drop_table('service')
     op.drop_table('receipt_counter')
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.drop_index('uq_gateway_account_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+        batch_op.drop_index(batch_op.f('ix_gateway_account_municipality_id'))
+
+    op.drop_table('gateway_account')
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizen_customer_id_citizen_id'))
 
@@ -657,6 +717,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')
+    with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_gateway_notification_unprocessed', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+
     op.drop_table('gateway_notification')
     op.drop_table('demo_gateway_transaction')
     op.drop_table('consent_text')

@@ -11,6 +11,7 @@ from flask import url_for
 
 from app.banking.accounts import create_account
 from app.db import db_session
+from app.gateway_accounts.accounts import AccountInput, save_account
 from app.models import (
     ROLE_RANK,
     BankLine,
@@ -72,6 +73,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.bank_returns": (StaffRole.VIEWER, None),
     "admin.bank_returns_csv": (StaffRole.VIEWER, None),
     "operator.banking": (StaffRole.OPERATOR, None),
+    "admin.gateway_accounts": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_new": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_edit": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_test": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -114,11 +120,11 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     obligation_import = ObligationImport(service_id=service.id, filename=f"predpisy-{tag}.csv", content=b"",
                                          size=0, status=ImportStatus.DONE, report={"summary": "ok", "errors": []})
     db_session.add(obligation_import)
-    account = create_account(m.id, "19-2000145399/0800" if tag == "a" else "2801234578/2010")
-    statement = BankStatement(account_id=account.id, municipality_id=m.id, source="upload", source_format="gpc")
+    bank_account = create_account(m.id, "19-2000145399/0800" if tag == "a" else "2801234578/2010")
+    statement = BankStatement(account_id=bank_account.id, municipality_id=m.id, source="upload", source_format="gpc")
     db_session.add(statement)
     db_session.flush()
-    line = BankLine(account_id=account.id, municipality_id=m.id, statement_id=statement.id, dedup_key=f"id:{tag}",
+    line = BankLine(account_id=bank_account.id, municipality_id=m.id, statement_id=statement.id, dedup_key=f"id:{tag}",
                     booking_date=date(2026, 11, 2), amount=100000, currency="CZK", kind="credit",
                     variable_symbol="77", status="unmatched", rule="unknown_vs")
     db_session.add(line)
@@ -126,8 +132,13 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
                             amount=10000)
     db_session.add(obligation)
     db_session.commit()
+    account, _errors = save_account(
+        AccountInput("btcpay", f"BTCPay {tag}", "sandbox", {"url": "http://127.0.0.1:9", "store_id": f"store{tag}",
+                                                            "api_key": "k", "webhook_secret": "w"}),
+        m,
+    )
     objects = {
-        "bank_account": {"account_id": account.id},
+        "bank_account": {"account_id": bank_account.id},
         "bank_statement": {"statement_id": statement.id},
         "bank_line": {"line_id": line.id},
         "municipality": {"municipality_id": m.id},
@@ -139,6 +150,7 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},
+        "gateway_account": {"account_id": account.id},
         "monthly_report": {"period": "2025-12", "fmt": "csv"},
         "yearly_report": {"year": 2025, "fmt": "csv"},
     }
