@@ -22,6 +22,7 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
+from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
@@ -33,8 +34,8 @@ from app.models import (
 )
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
-from app.payments.errors import PaymentError
-from app.payments.refunds import refund_claim_url, refund_payment, refundable_amount
+from app.payments.errors import RefundError
+from app.payments.refunds import refund_by_staff, refund_claim_url, refundable_amount
 from app.receipts.issuing import receipt_for_payment
 
 
@@ -93,18 +94,15 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
             try:
-                # Records the refund, moves the payment and writes the audit row; commits.
-                refund = refund_payment(payment, amount, reason=form.reason.data or "", actor=current_staff.email)
-            except PaymentError as exc:
+                # Records the refund, moves the payment and writes the audit row in one
+                # transaction, committed at once (the gateway has moved money).
+                refund = refund_by_staff(payment, amount, reason=form.reason.data or "",
+                                         staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+            except RefundError as exc:
                 db_session.rollback()
-                message = {
-                    "not_refundable": _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
-                    "refund_amount": _("Částka k vrácení musí být kladná a nejvýše %(max)s.",
-                                       max=format_czk(refundable_amount(payment))),
-                    "refund_reason": _("Uveďte důvod vrácení."),
-                }.get(str(exc), _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."))
-                form.form_errors.append(message)
+                form.form_errors.append(message_for(exc))
             else:
+                db_session.commit()
                 if refund.state == RefundState.SUCCEEDED:
                     flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
                 else:

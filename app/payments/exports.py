@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
@@ -24,7 +25,7 @@ from app.timeutil import to_prague
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet brány",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet příjemce", "Účet brány",
 ]
 
 
@@ -36,6 +37,8 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+                # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
+                func.coalesce(Service.iban, Municipality.iban),
                 GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
@@ -47,6 +50,24 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
     ).execution_options(yield_per=2000, stream_results=True)
     for row in session.execute(stmt):
         yield tuple(row)
+
+
+# A cell starting with one of these is a formula to Excel and LibreOffice (a payer named
+# "=HYPERLINK(…)" would run in the clerk's spreadsheet): such text gets a leading
+# apostrophe, the spreadsheet convention for "this is text" (OWASP CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text fit for a spreadsheet cell: control characters (which XLSX cannot hold at
+    all) become spaces, and a formula prefix is neutralised. Other values pass."""
+    if not isinstance(value, str):
+        return value
+    cleaned = _CONTROL.sub(" ", value)
+    if value.startswith(_FORMULA_PREFIXES) or cleaned.lstrip().startswith(_FORMULA_PREFIXES):
+        cleaned = "'" + cleaned
+    return cleaned
 
 
 def _fmt_dt(dt: datetime | None) -> str:
@@ -65,11 +86,14 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct) in enumerate(rows, 1):
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account) in enumerate(
+        rows, 1
+    ):
         buf.seek(0)
         buf.truncate()
-        writer.writerow([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-                         _csv_amount(refunded), vs or "", gw, ref or "", name, email, acct or ""])
+        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
+               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acc or "", gw_account or ""]
+        writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
         del n
 
@@ -83,14 +107,15 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     ws = wb.create_sheet("Platby")
     ws.append(EXPORT_HEADER)
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account in rows:
         cells = []
         for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email,
-                   acct or ""])
+        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acc or "", gw_account or "")]
+        ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
+                   *cells, *texts])
         count += 1
     wb.save(path)
     return count
@@ -99,8 +124,13 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
 def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None) -> str:
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platby-")
     os.close(fd)
-    with SessionFactory() as s:
-        write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    try:
+        with SessionFactory() as s:
+            write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    except BaseException:
+        # Nothing is left behind in the temporary folder when the export fails.
+        os.unlink(path)
+        raise
     return path
 
 
@@ -130,7 +160,8 @@ def start_export_job(staff_id: int, municipality_id: int | None, fmt: str, f: Pa
 def run_export_job(job_id: int) -> ExportJob | None:
     """Build an export file (called by app.jobs.run_export)."""
     job = db_session.get(ExportJob, job_id)
-    if job is None or job.status not in (ExportStatus.PENDING, ExportStatus.FAILED):
+    # RUNNING too: found running only when retried after its worker died mid-export.
+    if job is None or job.status not in (ExportStatus.PENDING, ExportStatus.FAILED, ExportStatus.RUNNING):
         return job
     job.status = ExportStatus.RUNNING
     db_session.commit()

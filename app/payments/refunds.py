@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from app.db import db_session, utcnow
 from app.gateways import gateway_for_payment
-from app.models import Payment, PaymentState, Refund, RefundState
+from app.models import Payment, PaymentState, Refund, RefundState, StaffUser
 from app.models.refund import APPLYING_REFUND
-from app.payments.errors import PaymentError
+from app.payments.errors import RefundError
 from app.payments.transitions import transition_payment
 from app.staff.audit import audit
 from gateway import GatewayError
@@ -55,22 +55,25 @@ def refundable_amount(payment: Payment) -> int:
     return max(0, payment.amount - payment.amount_refunded - reserved_amount(payment.id))
 
 
-def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | None = None) -> Refund:
+def refund_payment(
+    payment: Payment, amount: int, *, reason: str, actor: str | None = None, staff: StaffUser | None = None
+) -> Refund:
     """Refund all or part of a paid payment through its gateway.
 
     Commits: the gateway moves money, so its outcome is recorded at once, whatever the
-    caller does next (a failed refund is kept as ``failed`` and PaymentError raised).
-    Refusals before the gateway is asked raise PaymentError with nothing written (the caller
-    rolls back, which releases the lock)."""
+    caller does next (a failed refund is kept as ``failed``, with its audit row, and
+    RefundError raised). Refusals before the gateway is asked raise RefundError with
+    nothing written (the caller rolls back, which releases the lock). The audit row names
+    ``staff`` (else the logged-in staff member, if any)."""
     locked = _lock(payment.id)
     if not locked.is_refundable:
-        raise PaymentError("not_refundable")
+        raise RefundError("not_refundable")
     remaining = locked.amount - locked.amount_refunded - reserved_amount(locked.id)
     if amount <= 0 or amount > remaining:
-        raise PaymentError("refund_amount")
+        raise RefundError("refund_amount", max=max(remaining, 0))
     reason = reason.strip()
     if not reason:
-        raise PaymentError("refund_reason")
+        raise RefundError("refund_reason")
     before = {"state": locked.state, "amount_refunded": locked.amount_refunded}
     refund = Refund(
         payment_id=locked.id, amount=amount, reason=reason[:200], actor=actor, state=R.REQUESTED, requested_at=utcnow()
@@ -86,23 +89,31 @@ def refund_payment(payment: Payment, amount: int, *, reason: str, actor: str | N
         db_session.add(refund)
         db_session.flush()
         complete_refund(refund, succeeded=False, failure_reason=str(exc))
-        _audit(locked, refund, before)
+        _audit(locked, refund, before, staff)
         db_session.commit()
-        raise PaymentError("gateway_refused_refund") from None
+        log.warning("refund of %s refused by the gateway: %s", locked.external_id, exc)
+        raise RefundError("gateway_error") from None
     refund.gateway_reference = (result.refund_reference or "")[:100] or None
     db_session.add(refund)
     db_session.flush()
     if result.succeeded:
         complete_refund(refund, succeeded=True)
-    _audit(locked, refund, before)
+    _audit(locked, refund, before, staff)
     db_session.commit()
     return refund
 
 
-def _audit(payment: Payment, refund: Refund, before: dict[str, object]) -> None:
+def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffUser) -> Refund:
+    """A clerk's refund (the admin area): ``refund_payment`` with the clerk as actor and in
+    the audit row, both in the refund's own transaction."""
+    return refund_payment(payment, amount, reason=reason, actor=staff.email, staff=staff)
+
+
+def _audit(payment: Payment, refund: Refund, before: dict[str, object], staff: StaffUser | None) -> None:
     audit(
         "refund",
         payment,
+        staff=staff,
         before=before,
         after={
             "state": payment.state,
