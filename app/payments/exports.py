@@ -25,7 +25,7 @@ from app.timeutil import to_prague
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet příjemce", "Účet brány",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet brány", "Účet příjemce",
 ]
 
 
@@ -37,9 +37,9 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+                GatewayAccount.label,
                 # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
                 func.coalesce(Service.iban, Municipality.iban),
-                GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
             .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
@@ -86,13 +86,13 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account) in enumerate(
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, gw_account, acc) in enumerate(
         rows, 1
     ):
         buf.seek(0)
         buf.truncate()
         row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acc or "", gw_account or ""]
+               _csv_amount(refunded), vs or "", gw, ref or "", name, email, gw_account or "", acc or ""]
         writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
         del n
@@ -107,13 +107,13 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     ws = wb.create_sheet("Platby")
     ws.append(EXPORT_HEADER)
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acc, gw_account in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, gw_account, acc in rows:
         cells = []
         for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acc or "", gw_account or "")]
+        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, gw_account or "", acc or "")]
         ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
                    *cells, *texts])
         count += 1
