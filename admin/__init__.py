@@ -11,6 +11,7 @@ from admin import (  # noqa: E402,F401  (routes register on bp)
     api_keys,
     audit,
     auth,
+    banking,
     context,
     dashboard,
     exports,

@@ -14,9 +14,11 @@ from app.receipts import jobs as receipt_jobs
 
 
 def register(app: Flask) -> None:
+    from app.banking.cli import banking_group
     from app.reporting.cli import report_group
 
     app.cli.add_command(report_group)
+    app.cli.add_command(banking_group)
 
     @app.cli.command("seed-demo")
     @click.option("--active", default=81, show_default=True, help="How many municipalities are joined.")

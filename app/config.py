@@ -135,4 +135,6 @@ def from_env() -> dict[str, object]:
         # Exports above this many rows run as a background job with a download link.
         "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
         "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
+        # Bank transfers: Fio's API (tokens are encrypted with SECRET_ENCRYPTION_KEYS).
+        "FIO_API_URL": os.environ.get("FIO_API_URL", "https://fioapi.fio.cz/v1/rest/"),
     }

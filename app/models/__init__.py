@@ -11,6 +11,7 @@ from app.models.api import (
     WebhookEndpoint,
 )
 from app.models.audit import AuditLog
+from app.models.banking import BANK_TRANSFER, BankAccount, BankLine, BankLineMatch, BankStatement, LineStatus
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.export import ExportJob, ExportStatus
@@ -53,6 +54,12 @@ __all__ = [
     "AmountMatch",
     "AmountMode",
     "AuditLog",
+    "BANK_TRANSFER",
+    "BankAccount",
+    "BankLine",
+    "BankLineMatch",
+    "BankStatement",
+    "LineStatus",
     "Base",
     "ConsentKind",
     "ConsentRecord",

@@ -53,6 +53,21 @@ ALLOWED_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+# Moves only one channel may make. A bank transfer is already paid when it appears on a
+# statement and has no gateway to be started at: created → paid in one step (its
+# "started" would claim a visit to a gateway that never happened).
+CHANNEL_TRANSITIONS: dict[str, dict[PaymentState, frozenset[PaymentState]]] = {
+    "bank_transfer": {S.CREATED: frozenset({S.PAID})},
+}
+
+
+def allowed_moves(state: PaymentState | str, gateway_name: str | None = None) -> frozenset[PaymentState]:
+    """The states a payment in ``state`` through ``gateway_name`` may move to."""
+    state = PaymentState(state)
+    extra = CHANNEL_TRANSITIONS.get(gateway_name or "", {}).get(state, frozenset())
+    return ALLOWED_TRANSITIONS[state] | extra
+
+
 # Paid, perhaps refunded since: the payments the reports count and the citizen's success page shows.
 SETTLED_STATES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
 # Not yet at the gateway or waiting there: expiry and polling look at these.

@@ -3,9 +3,10 @@ obligation a payment pays, or each item of a payment of several (PaymentItem).""
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in
 from app.db import utcnow
 from app.models import (
     Obligation,
@@ -86,3 +87,22 @@ def debit_refund(payment: Payment, session: Session) -> None:
                 _subtract(session, obligation_id, new - old)
         return
     _subtract(session, payment.obligation_id, refund.amount)  # type: ignore[arg-type]
+
+
+def credit_obligations_many(payment_ids: list[int], session: Session) -> None:
+    """``credit_obligation`` for a batch paid together: one UPDATE … FROM the batch's sums."""
+    totals = (
+        select(Payment.obligation_id, func.sum(Payment.amount - Payment.amount_refunded).label("total"))
+        .where(ids_in(Payment.id, payment_ids, session), Payment.obligation_id.is_not(None))
+        .group_by(Payment.obligation_id)
+        .subquery()
+    )
+    session.execute(
+        update(Obligation)
+        .where(Obligation.id == totals.c.obligation_id)
+        .values(amount_paid=Obligation.amount_paid + totals.c.total, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    for loaded in list(session.identity_map.values()):  # loaded obligations read the new sums
+        if isinstance(loaded, Obligation):
+            session.expire(loaded)
