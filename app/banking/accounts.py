@@ -11,7 +11,7 @@ from app.banking.secrets import TokenUnreadable, encrypt_token
 from app.banking.statements.model import normalise_account, split_czech_iban
 from app.db import db_session
 from app.models import BankAccount
-from app.registry import account_or_iban_to_iban
+from app.identifiers import account_or_iban_to_iban
 
 
 def parse_account(text: str) -> tuple[str, str, str]:

@@ -59,6 +59,7 @@ def test_a_pull_imports_and_matches_and_the_next_one_brings_only_new_lines(bank:
     fio.add_movement(TOKEN, day=date(2026, 11, 4), amount=69000, vs="2026000124", name="Černá Marie")
     assert pulling.pull_account(bank.account.id, base_url=fio.base_url).status == "waiting"  # our own 30 s rule
     ready(bank)
+    fio.reset_throttle()  # the fake's own window (0.2 s) is not what this test is about
     outcome = pulling.pull_account(bank.account.id, base_url=fio.base_url)
     assert (outcome.status, outcome.new_lines) == ("imported", 1)
     assert db_session.scalar(select(func.count()).select_from(BankLine)) == 3
@@ -71,6 +72,7 @@ def test_a_409_is_recorded_and_retried_later_losing_nothing(bank: Bank, fio: Fak
     a = account(bank)
     assert a.next_pull_after is not None and "30 s" in a.last_pull_error
     ready(bank)
+    fio.reset_throttle()  # the fake's own window (0.2 s) is not what this test is about
     assert pulling.pull_account(bank.account.id, base_url=fio.base_url).new_lines == 2
 
 
