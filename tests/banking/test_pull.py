@@ -17,6 +17,8 @@ from app.models import BankAccount, BankLine, Payment
 from tests.banking.conftest import Bank
 from tests.fakes.fio import FakeFio
 
+# Movements within the window a cursor reset fetches again (SET_CURSOR_BACK_DAYS), whatever today is.
+RECENT = date.today() - timedelta(days=3)
 TOKEN = "tokenSvetla0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 
 
@@ -24,9 +26,9 @@ TOKEN = "tokenSvetla0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 def fio(bank: Bank) -> Iterator[FakeFio]:
     fake = FakeFio(throttle_seconds=0.2)
     fake.add_account(TOKEN, opening=100000)
-    fake.add_movement(TOKEN, day=date(2026, 11, 2), amount=150000, vs="2026000123", ks="0558",
+    fake.add_movement(TOKEN, day=RECENT - timedelta(days=1), amount=150000, vs="2026000123", ks="0558",
                       counter_account="19-2000145399", bank_code="0800", name="Dvořák Jan")  # fmt: skip
-    fake.add_movement(TOKEN, day=date(2026, 11, 3), amount=-4500, type="Poplatek", message="Poplatek za vedení")
+    fake.add_movement(TOKEN, day=RECENT, amount=-4500, type="Poplatek", message="Poplatek za vedení")
     set_fio_token(bank.account, TOKEN)
     db_session.commit()
     with fake.serve():
@@ -56,7 +58,7 @@ def test_a_pull_imports_and_matches_and_the_next_one_brings_only_new_lines(bank:
     assert a.fio_last_id == "26512340002" and a.last_pull_at is not None and a.last_pull_error is None
     assert db_session.scalar(select(Payment.state).where(Payment.gateway_name == "bank_transfer")) == "paid"
 
-    fio.add_movement(TOKEN, day=date(2026, 11, 4), amount=69000, vs="2026000124", name="Černá Marie")
+    fio.add_movement(TOKEN, day=RECENT + timedelta(days=1), amount=69000, vs="2026000124", name="Černá Marie")
     assert pulling.pull_account(bank.account.id, base_url=fio.base_url).status == "waiting"  # our own 30 s rule
     ready(bank)
     fio.reset_throttle()  # the fake's own window (0.2 s) is not what this test is about
