@@ -27,13 +27,14 @@ from app.models import (
     Payment,
     PaymentEvent,
     PaymentState,
+    RefundState,
     Service,
     StaffRole,
 )
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
-from app.payments.refunds import refund_by_staff
+from app.payments.refunds import refund_by_staff, refundable_amount
 from app.receipts.issuing import receipt_for_payment
 
 
@@ -62,7 +63,7 @@ def payments():  # type: ignore[no-untyped-def]
 @staff_required()
 def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     payment = scoped_get_or_404(Payment, external_id=external_id)
-    form = RefundForm(amount=format_czk(payment.amount - payment.amount_refunded, symbol=False).replace("\u00a0", ""))
+    form = RefundForm(amount=format_czk(refundable_amount(payment), symbol=False).replace("\u00a0", ""))
     return _detail(payment, form)
 
 
@@ -87,12 +88,19 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
             try:
-                refund_by_staff(payment, amount, reason=form.reason.data or "", staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+                # Records the refund, moves the payment and writes the audit row in one
+                # transaction, committed at once (the gateway has moved money).
+                refund = refund_by_staff(payment, amount, reason=form.reason.data or "",
+                                         staff=current_staff._get_current_object())  # type: ignore[attr-defined]
             except RefundError as exc:
                 db_session.rollback()
                 form.form_errors.append(message_for(exc))
             else:
                 db_session.commit()
-                flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                if refund.state == RefundState.SUCCEEDED:
+                    flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                else:
+                    flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
+                          "success")
                 return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

@@ -41,8 +41,33 @@ def register(app: Flask) -> None:
 
     @payments_group.command("poll")
     def poll_cmd() -> None:
-        """Ask the gateway about payments stuck in started."""
-        click.echo(f"changed {payment_jobs.poll_started()}")
+        """Ask the gateway about payments stuck in started, and about refunds it completes later."""
+        click.echo(f"changed {payment_jobs.poll_started()}; refunds completed {payment_jobs.poll_refunds()}")
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+    def worker_cmd(burst: bool) -> None:
+        """The job worker: builds the app once, then forks a child per job that runs in it."""
+        from app.jobs import make_worker
+
+        try:
+            worker = make_worker(app)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        # The scheduler runs the retries that wait (Retry intervals); burst mode runs what
+        # is due and stops.
+        worker.work(burst=burst, with_scheduler=True)
+
+    @app.cli.group("jobs")
+    def jobs_group() -> None:
+        """The job queue's housekeeping (run `flask jobs sweep` from cron every minute)."""
+
+    @jobs_group.command("sweep")
+    def sweep_cmd() -> None:
+        """Schedule notifications left unprocessed, and retry jobs whose worker died."""
+        abandoned = jobs.clean_abandoned_jobs()
+        scheduled = payment_jobs.sweep_notifications()
+        click.echo(f"abandoned jobs retried or failed: {abandoned}; notifications scheduled: {scheduled}")
 
     @app.cli.group("receipts")
     def receipts_group() -> None:

@@ -72,7 +72,14 @@ def from_env() -> dict[str, object]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE"),  # e.g. localstripe
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "PAYMENT_EXPIRY_MINUTES": int(os.environ.get("PAYMENT_EXPIRY_MINUTES", "90")),
-        "PAYMENT_POLL_AFTER_MINUTES": int(os.environ.get("PAYMENT_POLL_AFTER_MINUTES", "5")),
+        # The poll asks the gateway about payments started this long ago and not yet paid,
+        # so a payment whose notification never came is paid within one poll period.
+        "STUCK_PAYMENT_POLL_DELAY_SECONDS": int(os.environ.get("STUCK_PAYMENT_POLL_DELAY_SECONDS", "120")),
+        # A recorded notification not processed after this long is scheduled again by
+        # `flask jobs sweep` (its job was never enqueued, or was lost).
+        "NOTIFICATION_SWEEP_AFTER_SECONDS": int(os.environ.get("NOTIFICATION_SWEEP_AFTER_SECONDS", "30")),
+        # Failed jobs are retried after these many seconds (one retry per number).
+        "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", base_url.startswith("https")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -2,19 +2,31 @@
 
 Each domain keeps its jobs in its own ``jobs.py`` (``app.payments.jobs``,
 ``app.receipts.jobs``, ``app.obligations.jobs``, ``app.reporting.jobs``); they take ids,
-never objects, and call the domain (microblog's app/tasks.py). ``in_app`` gives a job
-run by the worker the app built by ``create_app``.
+never objects, and call the domain (microblog's app/tasks.py).
+
+The worker is ``flask worker`` (``AppWorker``): it builds the app once, before it forks,
+and every job runs in that app's context in the forked child. ``in_app`` is only the
+fallback for a plain ``rq worker`` (it builds the app once per process).
+
+Nothing is lost when a job cannot run: jobs are enqueued with ``Retry`` (backoff from
+``JOB_RETRY_INTERVALS``); a job whose worker was killed is retried by the registry clean-up
+that ``sweep`` runs; and work that must happen is also recorded in the database (an
+unprocessed ``GatewayNotification``) so that ``sweep`` schedules it again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
+
+# RQ statuses of a job that will still run: enqueueing it again would run it twice.
+_PENDING_STATUSES = frozenset({"queued", "started", "scheduled", "deferred"})
 
 
 def init_queue(app) -> None:  # type: ignore[no-untyped-def]
@@ -23,32 +35,69 @@ def init_queue(app) -> None:  # type: ignore[no-untyped-def]
         from redis import Redis
         from rq import Queue
 
-        app.extensions["redis"] = Redis.from_url(url)
+        # Short timeouts: when Redis is unreachable a request must not hang on it (the
+        # caller falls back, e.g. the webhook leaves the notification to the sweep).
+        app.extensions["redis"] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         app.extensions["rq_queue"] = Queue(app.config["RQ_QUEUE"], connection=app.extensions["redis"])
     else:
         app.extensions["rq_queue"] = None
 
 
-def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``func(*args)`` on the queue, or now when there is no Redis."""
+def _retry() -> Any:
+    from rq import Retry
+
+    intervals = [int(s) for s in current_app.config.get("JOB_RETRY_INTERVALS", [10, 60, 300])]
+    if not intervals:
+        return None
+    # An interval of 0 everywhere means "again at once" (no scheduler needed; the tests use it).
+    if not any(intervals):
+        return Retry(max=len(intervals))
+    return Retry(max=len(intervals), interval=intervals)
+
+
+def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> Any:
+    """Run ``func(*args, **kwargs)`` on the queue, or now when there is no Redis.
+
+    Queued jobs are retried with backoff when they fail or their worker dies. With
+    ``job_id``, a job of that id that is still queued, scheduled or running is not
+    enqueued again (the sweep uses this to schedule work at most once)."""
     queue = current_app.extensions.get("rq_queue")
     if queue is None:
         return func(*args, **kwargs)
-    return queue.enqueue(func, *args, **kwargs)
+    if job_id is not None:
+        from rq.job import Job
+
+        job = Job.fetch(job_id, connection=queue.connection) if _job_exists(queue, job_id) else None
+        if job is not None and job.get_status(refresh=False) in _PENDING_STATUSES:
+            return job
+    return queue.enqueue(func, *args, job_id=job_id, retry=_retry(), **kwargs)
+
+
+def _job_exists(queue: Any, job_id: str) -> bool:
+    from rq.job import Job
+
+    return bool(queue.connection.exists(Job.key_for(job_id)))
 
 
 def in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """In a worker there is no app: make one, and clean the session after the job."""
+    """A job runs in the worker's app (``flask worker``); under a plain ``rq worker`` there
+    is none, so one is built once per process and the session is cleaned after the job."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if has_app_context():
             return fn(*args, **kwargs)
         from app import create_app
+        from app.db import db_session
 
-        app = _worker_app.get("app") or create_app()
-        _worker_app["app"] = app
+        app = _worker_app.get("app")
+        if app is None:
+            log.warning("%s: built an app for this job; run the worker as `flask worker`", fn.__qualname__)
+            app = _worker_app["app"] = create_app()
         with app.app_context():
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db_session.remove()
 
     wrapper.__name__ = fn.__name__
     wrapper.__qualname__ = fn.__qualname__
@@ -58,3 +107,45 @@ def in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _worker_app: dict[str, Any] = {}
+
+
+def make_worker(app: Flask, *, burst: bool = False) -> Any:
+    """The RQ worker of ``flask worker``: the app is built (by the CLI) before the worker
+    forks, so each forked child inherits it instead of building its own."""
+    from rq import Worker
+
+    class AppWorker(Worker):
+        def perform_job(self, job, queue, execution):  # type: ignore[no-untyped-def]
+            from app.db import db_session
+
+            # Connections of the parent's pool must not be shared with a forked child:
+            # drop them here without closing them (that would close the parent's too).
+            if os.getpid() != parent_pid:
+                app.extensions["db_engine"].dispose(close=False)
+            with app.app_context():
+                try:
+                    return super().perform_job(job, queue, execution)
+                finally:
+                    db_session.remove()
+
+    parent_pid = os.getpid()
+    queue = app.extensions.get("rq_queue")
+    if queue is None:
+        raise RuntimeError("REDIS_URL is not set: jobs run inline, there is no worker to start")
+    return AppWorker([queue], connection=queue.connection)
+
+
+def clean_abandoned_jobs(timestamp: float | None = None) -> int:
+    """Jobs whose worker died mid-job (``kill -9``) stay "started" until their heartbeat
+    expires; RQ's clean-up then retries them (they have retries) or fails them. Returns
+    how many were found."""
+    queue = current_app.extensions.get("rq_queue")
+    if queue is None:
+        return 0
+    registry = queue.started_job_registry
+    from rq.utils import current_timestamp
+
+    expired = registry.get_expired_job_ids(timestamp if timestamp is not None else current_timestamp())
+    if expired:
+        registry.cleanup(timestamp)
+    return len(expired)

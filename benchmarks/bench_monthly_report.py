@@ -6,7 +6,7 @@ Creates a fresh PostgreSQL database (on the server DATABASE_URL names, default
 postgresql://postgres@127.0.0.1:5432), builds the schema from the models, loads the
 region's 215 municipalities with 3 services each and N payments spread over 2023–2025
 (INSERT … SELECT generate_series; indexes are built after the load, as a bulk load
-would), plus refund events for the refunded ones, runs VACUUM ANALYZE, rebuilds the
+would), plus refund events and Refund records for the refunded ones, runs VACUUM ANALYZE, rebuilds the
 payment summary the reports read (a bulk load skips the transition listeners that keep
 it), then times ``build_monthly_report`` for a few months (the first run cold) and
 prints the figures, each checked against a recount from the payments themselves.
@@ -140,6 +140,13 @@ def load(url: str, payments: int) -> None:
             INSERT INTO payment_event (payment_id, kind, from_state, to_state, reason, data, created_at)
             SELECT id, 'transition', 'paid', state, 'refund: bench',
                    json_build_object('amount_refunded', amount_refunded), paid_at + (id % 20) * interval '1 day'
+            FROM payment WHERE state IN ('partially_refunded', 'refunded')
+        """))
+        # The Refund records the report counts, one per refund transition above.
+        conn.execute(text("""
+            INSERT INTO refund (payment_id, amount, reason, state, requested_at, completed_at)
+            SELECT id, amount_refunded, 'bench', 'succeeded', paid_at + (id % 20) * interval '1 day',
+                   paid_at + (id % 20) * interval '1 day'
             FROM payment WHERE state IN ('partially_refunded', 'refunded')
         """))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('payment', 'id'), (SELECT max(id) FROM payment))"))

@@ -24,6 +24,7 @@ from app.models.payment import (
     PaymentState,
 )
 from app.models.receipt import Receipt, ReceiptCounter
+from app.models.refund import Refund, RefundState
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
 from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
@@ -58,6 +59,8 @@ __all__ = [
     "PaymentState",
     "Receipt",
     "ReceiptCounter",
+    "Refund",
+    "RefundState",
     "ROLE_RANK",
     "ReportDispatch",
     "Service",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -214,10 +215,17 @@ class PaymentEvent(Base):
 
 
 class GatewayNotification(Base):
-    """Every notification accepted from a gateway, unique by its event id."""
+    """Every notification accepted from a gateway, unique by its event id. It is also the
+    outbox of its processing: ``processed_at`` stays NULL until a job has asked the gateway,
+    and ``flask jobs sweep`` schedules the rows left unprocessed."""
 
     __tablename__ = "gateway_notification"
-    __table_args__ = (UniqueConstraint("gateway_name", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("gateway_name", "event_id"),
+        # The sweep's question, "unprocessed since when", reads only the few open rows.
+        Index("ix_gateway_notification_unprocessed", "received_at",
+              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway_name: Mapped[str] = mapped_column(String(30))

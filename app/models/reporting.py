@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
-from app.models.payment import Payment, PaymentEvent
+from app.models.payment import Payment
 
 
 class ReportDispatch(Base):
@@ -56,16 +56,4 @@ Index(
     postgresql_where=Payment.paid_at.is_not(None),
     postgresql_include=["state", "municipality_id", "service_id", "gateway_name", "amount"],
     sqlite_where=Payment.paid_at.is_not(None),
-)
-
-# Refund transitions by time: a tiny part of all events. The report's query repeats this
-# predicate with literal values (REFUND_EVENT_PREDICATE) so that the planner can match
-# the partial index whatever plan it caches.
-_REFUND_STATES = "('partially_refunded', 'refunded')"
-REFUND_EVENT_PREDICATE = text(f"payment_event.to_state IN {_REFUND_STATES}")
-Index(
-    "ix_payment_event_refund_created",
-    PaymentEvent.created_at,
-    postgresql_where=text(f"to_state IN {_REFUND_STATES}"),
-    sqlite_where=text(f"to_state IN {_REFUND_STATES}"),
 )

@@ -7,7 +7,7 @@ from flask_babel import gettext
 from sqlalchemy import update
 
 from app.db import db_session, utcnow
-from app.jobs import enqueue
+from app.jobs import enqueue, in_app
 from app.models import (
     ImportStatus,
     ObligationImport,
@@ -110,6 +110,7 @@ def progress_writer(import_id: int) -> Progress:
     return write
 
 
+@in_app
 def import_obligations_job(import_id: int) -> str:
     """Import a stored payer list (ObligationImport); progress is written on the record."""
     record = run_import(import_id)

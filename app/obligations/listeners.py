@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import (
     Obligation,
     Payment,
-    PaymentEvent,
 )
+from app.models.refund import refund_being_applied
 
 
 def credit_obligation(payment: Payment, session: Session) -> None:
@@ -27,18 +27,10 @@ def credit_obligation(payment: Payment, session: Session) -> None:
 def debit_refund(payment: Payment, session: Session) -> None:
     if payment.obligation_id is None:
         return
-    # The listener runs before _apply_refunded stores the new total on the payment:
-    # the new total is in the transition event just appended.
-    data = session.scalar(
-        select(PaymentEvent.data)
-        .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    ) or {}
-    total = min(int(data.get("amount_refunded", payment.amount)), payment.amount)
-    delta = total - payment.amount_refunded
-    if delta <= 0:
+    refund = refund_being_applied(session, payment.id)
+    if refund is None:
         return
+    delta = refund.amount
     session.execute(
         update(Obligation)
         .where(Obligation.id == payment.obligation_id)
@@ -47,4 +39,3 @@ def debit_refund(payment: Payment, session: Session) -> None:
             updated_at=utcnow(),
         )
     )
-

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,16 +17,29 @@ from app.models import (
 )
 from app.models.payment import contradicts_outcome
 from app.payments.errors import NotificationRejected
-from app.payments.status import sync_payment
+from app.payments.status import apply_gateway_status
 from app.payments.transitions import record_event
 from gateway import GatewayError, InvalidNotification
 
 
-def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
-    """Verify a gateway notification and record it once; the caller enqueues processing.
+@dataclass(frozen=True)
+class Intake:
+    """What became of a verified notification: ``accepted`` (recorded, to be processed),
+    ``duplicate`` (that event id was recorded before) or ``ignored`` (a stale event)."""
 
-    Raises NotificationRejected (4xx) for forged, malformed, replayed, unknown or stale
-    notifications; nothing about the payment changes then."""
+    outcome: str
+    event_id: str
+    notification_id: int | None = None
+
+
+def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> Intake:
+    """Verify a gateway notification and record it once (the caller schedules processing).
+
+    The recorded row is the outbox: it stays unprocessed until a job has processed it, and
+    ``sweep_notifications`` schedules any row left unprocessed, so a notification accepted
+    here is never lost even when the queue is down. Duplicates and stale events are
+    answered as received (gateways retry anything else for days); only forged, malformed
+    or unknown notifications raise NotificationRejected (4xx)."""
     try:
         gw = get_gateway(gateway_name)
     except GatewayError:
@@ -39,7 +54,7 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
     if payment is None:
         raise NotificationRejected(404, "unknown payment reference")
     if note.implied_status is not None and contradicts_outcome(payment.state, note.implied_status):
-        raise NotificationRejected(409, f"stale event: payment is already {payment.state}")
+        return Intake("ignored", note.event_id)
     row = GatewayNotification(
         gateway_name=gateway_name, event_id=note.event_id, event_type=note.event_type, reference=note.reference
     )
@@ -48,23 +63,40 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
         db_session.flush()
     except IntegrityError:
         db_session.rollback()
-        raise NotificationRejected(409, "event already processed") from None
+        return Intake("duplicate", note.event_id)
     record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
     db_session.commit()
-    return row
+    return Intake("accepted", note.event_id, row.id)
 
 
 def process_notification(notification_id: int) -> None:
-    """The notification is only a trigger: ask the gateway for the truth."""
+    """The notification is only a trigger: ask the gateway for the truth. When the gateway
+    cannot be asked, the row stays unprocessed and the error is raised, so that the job is
+    retried (and the sweep schedules it again after that)."""
     note = db_session.get(GatewayNotification, notification_id)
     if note is None or note.processed_at is not None:
         return
     payment = db_session.scalar(
         select(Payment).where(Payment.gateway_name == note.gateway_name, Payment.gateway_reference == note.reference)
     )
-    if payment is not None:
-        sync_payment(payment, source=f"notification {note.event_id}")
+    if payment is not None and payment.gateway_reference:
+        status = get_gateway(payment.gateway_name).get_status(payment.gateway_reference)
+        apply_gateway_status(payment, status, source=f"notification {note.event_id}")
     db_session.execute(
         update(GatewayNotification).where(GatewayNotification.id == note.id).values(processed_at=utcnow())
     )
     db_session.commit()
+
+
+def unprocessed_notification_ids(older_than: timedelta, *, limit: int = 1000) -> list[int]:
+    """Notifications recorded more than ``older_than`` ago and still not processed: their
+    job was never enqueued (Redis was down), was lost, or failed for good."""
+    cutoff = utcnow() - older_than
+    return list(
+        db_session.scalars(
+            select(GatewayNotification.id)
+            .where(GatewayNotification.processed_at.is_(None), GatewayNotification.received_at < cutoff)
+            .order_by(GatewayNotification.id)
+            .limit(limit)
+        )
+    )

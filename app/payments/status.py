@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from app.db import db_session
 from app.gateways import get_gateway
 from app.models import ALLOWED_TRANSITIONS, Payment, PaymentState
 from app.models.payment import gateway_target
+from app.payments.refunds import record_gateway_refunds
 from app.payments.transitions import record_event, transition_payment
 from gateway import GatewayError, StatusResult
 
@@ -31,14 +30,8 @@ def apply_gateway_status(payment: Payment, status: StatusResult, *, source: str)
             payment.failure_reason = (status.failure_reason or "declined")[:200]
         payment = transition_payment(payment, target, reason=source, data={"gateway_status": status.status})
     if payment.is_refundable and status.amount_refunded > payment.amount_refunded:
-        apply_refunded(payment, status.amount_refunded, reason=f"{source}: refunded at gateway")
+        record_gateway_refunds(payment, status.amount_refunded, source=source)
     return payment
-
-
-def apply_refunded(payment: Payment, total_refunded: int, *, reason: str, data: Mapping[str, Any] | None = None) -> None:
-    to = S.REFUNDED if total_refunded >= payment.amount else S.PARTIALLY_REFUNDED
-    locked = transition_payment(payment, to, reason=reason, data={"amount_refunded": total_refunded, **(data or {})})
-    locked.amount_refunded = min(total_refunded, locked.amount)
 
 
 def sync_payment(payment: Payment, *, source: str) -> Payment:

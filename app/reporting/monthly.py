@@ -11,8 +11,7 @@ on every transition. Counting rules:
   refund later is a refund line in the month of the refund, not a smaller payment);
 - only settled payments count (paid, partially refunded, refunded); created, started,
   failed, cancelled and expired ones never have ``paid_at`` and are excluded too;
-- a refund counts in the Prague month of its transition, with the amount that transition
-  refunded (the difference of the cumulative ``amount_refunded`` it records).
+- a refund counts in the Prague month it succeeded, with its amount (the ``Refund`` record).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The payment summary: settled payments and refunds per Prague month, municipality,
 service and gateway, kept exact in the same transaction as the payment transitions.
 
-- ``paid_in_range`` / ``refunds_in_range`` count straight from payments and their events
-  (the truth; used to rebuild and to verify the summary);
+- ``paid_in_range`` / ``refunds_in_range`` count straight from payments and their Refund
+  records (the truth; used to rebuild and to verify the summary);
 - listeners on the paid and refund transitions add to the summary row of the month;
 - ``rebuild_payment_summary`` recounts everything (after a bulk load such as the demo
   seed or the benchmark); ``verify_month`` compares the summary with a recount.
@@ -14,15 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.db import db_session
-from app.models import Payment, PaymentEvent, PaymentMonthSummary
+from app.models import Payment, PaymentMonthSummary, RefundState
+from app.models import Refund as RefundRow
 from app.models.payment import SETTLED_STATES
-from app.models.reporting import REFUND_EVENT_PREDICATE
+from app.models.refund import refund_being_applied
 from app.timeutil import month_bounds_utc, shift_month, to_prague
 
 
@@ -67,63 +67,15 @@ class Refund:
 
 
 def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[Refund]:
-    """Every refund transition in [start, end) with the amount it refunded.
-
-    Events record the cumulative amount refunded; the amount of one refund is the
-    difference from the payment's previous refund event (which may be months earlier)."""
-    in_range = session.execute(
-        select(PaymentEvent.payment_id)
-        .where(
-            REFUND_EVENT_PREDICATE,
-            PaymentEvent.kind == "transition",
-            PaymentEvent.created_at >= start,
-            PaymentEvent.created_at < end,
-        )
-        .distinct()
-    ).scalars().all()
-    if not in_range:
-        return []
-    refunds: list[Refund] = []
-    for chunk in _chunks(sorted(in_range), 5000):
-        payments = {
-            p.id: p
-            for p in session.execute(
-                select(
-                    Payment.id, Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.amount
-                ).where(Payment.id.in_(chunk))
-            )
-        }
-        events = session.execute(
-            select(PaymentEvent.payment_id, PaymentEvent.to_state, PaymentEvent.data, PaymentEvent.created_at)
-            .where(
-                REFUND_EVENT_PREDICATE,
-                PaymentEvent.kind == "transition",
-                PaymentEvent.payment_id.in_(chunk),
-                PaymentEvent.created_at < end,
-            )
-            .order_by(PaymentEvent.payment_id, PaymentEvent.created_at, PaymentEvent.id)
-        ).all()
-        cumulative: dict[int, int] = defaultdict(int)
-        for pid, to_state, data, at in events:
-            p = payments[pid]
-            before = cumulative[pid]
-            after = _cumulative_after(data or {}, to_state, before, p.amount)
-            cumulative[pid] = after
-            if at >= start and after > before:
-                refunds.append(Refund(pid, p.municipality_id, p.service_id, p.gateway_name, after - before, at))
-    return refunds
-
-
-def _cumulative_after(data: dict[str, Any], to_state: str, before: int, amount: int) -> int:
-    if isinstance(data.get("amount_refunded"), int):
-        value = data["amount_refunded"]
-    elif isinstance(data.get("amount"), int):
-        value = before + data["amount"]
-    elif to_state == "refunded":
-        value = amount
-    else:
-        value = before
-    return max(before, min(value, amount))
+    """Every refund that succeeded in [start, end), from the Refund records."""
+    rows = session.execute(
+        select(RefundRow.payment_id, Payment.municipality_id, Payment.service_id, Payment.gateway_name,
+               RefundRow.amount, RefundRow.completed_at)
+        .join(Payment, Payment.id == RefundRow.payment_id)
+        .where(RefundRow.state == RefundState.SUCCEEDED, RefundRow.completed_at >= start, RefundRow.completed_at < end)
+        .order_by(RefundRow.completed_at, RefundRow.id)
+    )
+    return [Refund(pid, mid, sid, gw, int(amount), at) for pid, mid, sid, gw, amount, at in rows]
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
@@ -167,20 +119,9 @@ def count_paid(payment: Payment, session: Session) -> None:
 
 
 def count_refund(payment: Payment, session: Session) -> None:
-    # The transition's event is already flushed; the amount it refunded is the step of
-    # the cumulative amount from the payment's previous refund event.
-    events = session.execute(
-        select(PaymentEvent.to_state, PaymentEvent.data, PaymentEvent.created_at)
-        .where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "transition", REFUND_EVENT_PREDICATE)
-        .order_by(PaymentEvent.created_at, PaymentEvent.id)
-    ).all()
-    before = after = 0
-    for to_state, data, _at in events:
-        before = after
-        after = _cumulative_after(data or {}, to_state, before, payment.amount)
-    if events and after > before:
-        _bump(session, month_of(events[-1].created_at), payment, refund_count=1, refund_volume=after - before)
-
+    refund = refund_being_applied(session, payment.id)
+    if refund is not None and refund.completed_at is not None:
+        _bump(session, month_of(refund.completed_at), payment, refund_count=1, refund_volume=refund.amount)
 
 
 # -- rebuilding and verifying --------------------------------------------------------------
@@ -228,7 +169,7 @@ def _months_with_data(session: Session) -> list[tuple[int, int]]:
     last = max(
         (d for d in (
             session.scalar(select(func.max(Payment.paid_at))),
-            session.scalar(select(func.max(PaymentEvent.created_at)).where(REFUND_EVENT_PREDICATE)),
+            session.scalar(select(func.max(RefundRow.completed_at)).where(RefundRow.state == RefundState.SUCCEEDED)),
         ) if d is not None),
         default=None,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.db import db_session
 from app.models import OnboardingState, Payment, PaymentMonthSummary, PaymentState, ServiceStateChange
 from app.onboarding.pipeline import change_onboarding_state, set_service_active
+from app.payments import refunds as payment_refunds
 from app.payments import transitions as payment_service
 from app.payments.status import apply_gateway_status
 from app.payments.transitions import transition_payment
@@ -111,6 +112,7 @@ def dataset(pg_app):  # type: ignore[no-untyped-def]
     clock = Clock()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(payment_service, "utcnow", lambda: clock.now)
+        mp.setattr(payment_refunds, "utcnow", lambda: clock.now)  # when a Refund succeeds
         return _build(clock)
 
 
