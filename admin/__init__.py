@@ -10,9 +10,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 from admin import (  # noqa: E402,F401  (routes register on bp)
     audit,
     auth,
+    banking,
     context,
     dashboard,
     exports,
+    gateway_accounts,
     obligations,
     payments,
     privacy,

@@ -22,11 +22,11 @@ from admin.guards import (
     staff_required,
 )
 from app.db import db_session
-from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
     PaymentState,
+    Refund,
     RefundState,
     Service,
     StaffRole,
@@ -34,7 +34,7 @@ from app.models import (
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
-from app.payments.refunds import refund_by_staff, refundable_amount
+from app.payments.refunds import refund_by_staff, refund_claim_url, refundable_amount
 from app.receipts.issuing import receipt_for_payment
 
 
@@ -71,8 +71,14 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ign
     events = db_session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
     refundable = payment.is_refundable
+    # Refunds the gateway completes later (BTCPay: the payer claims them with a wallet).
+    waiting = db_session.scalars(select(Refund).where(
+        Refund.payment_id == payment.id, Refund.state == RefundState.REQUESTED).order_by(Refund.id)).all()
+    pending = [{"amount": r.amount, "claim_url": refund_claim_url(payment, r.gateway_reference)
+                if r.gateway_reference else None} for r in waiting]
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
-                           refundable=refundable, receipt=receipt_for_payment(payment)), status
+                           refundable=refundable, receipt=receipt_for_payment(payment),
+                           pending_refunds=pending), status
 
 
 @bp.post("/platby/<external_id>/vratit")
@@ -84,7 +90,6 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
         try:
             amount = parse_czk(form.amount.data)
         except AmountError:
-            # Any unreadable amount gets the same hint here (the form shows the remaining sum).
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
             try:

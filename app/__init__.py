@@ -294,6 +294,16 @@ def init_security_headers(app: Flask) -> None:
     def headers(resp):  # type: ignore[no-untyped-def]
         # As setdefault for each, in one pass (a missing key costs werkzeug an exception).
         present = {name.lower() for name, _ in resp.headers}
+        from flask import g
+
+        extra = g.get("csp_form_action_extra")
+        if extra and "content-security-policy" not in present:
+            # A page whose form redirects to a municipality's own gateway (GoPay, GP webpay,
+            # its BTCPay server): that origin joins form-action for this response only.
+            origins = " ".join(sorted(set(extra)))
+            resp.headers.add("Content-Security-Policy", csp.replace(
+                f"form-action {form_action};", f"form-action {form_action} {origins};"))
+            present.add("content-security-policy")
         for name, value in security + hsts if app.config.get("SESSION_COOKIE_SECURE") else security:
             if name.lower() not in present:
                 resp.headers.add(name, value)

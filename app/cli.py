@@ -13,9 +13,11 @@ from app.receipts import jobs as receipt_jobs
 
 
 def register(app: Flask) -> None:
+    from app.banking.cli import banking_group
     from app.reporting.cli import report_group
 
     app.cli.add_command(report_group)
+    app.cli.add_command(banking_group)
 
     @app.cli.command("seed-demo")
     @click.option("--active", default=81, show_default=True, help="How many municipalities are joined.")
@@ -43,6 +45,17 @@ def register(app: Flask) -> None:
     def poll_cmd() -> None:
         """Ask the gateway about payments stuck in started, and about refunds it completes later."""
         click.echo(f"changed {payment_jobs.poll_started()}; refunds completed {payment_jobs.poll_refunds()}")
+
+    @app.cli.group("secrets")
+    def secrets_group() -> None:
+        """Gateway secrets encrypted at rest (SECRET_ENCRYPTION_KEYS)."""
+
+    @secrets_group.command("rotate")
+    def rotate_cmd() -> None:
+        """Re-encrypt every stored gateway secret with the first key of SECRET_ENCRYPTION_KEYS."""
+        from app.gateway_accounts.accounts import rotate_all
+
+        click.echo(f"re-encrypted {rotate_all()} gateway accounts")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")

@@ -65,6 +65,9 @@ def from_env() -> dict[str, object]:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "BASE_URL": base_url,
         "ENABLED_GATEWAYS": [g.strip() for g in os.environ.get("ENABLED_GATEWAYS", "demo,stripe").split(",") if g.strip()],
+        # Fernet keys (comma-separated) for gateway secrets at rest: the first encrypts, all
+        # decrypt; rotate with `flask secrets rotate` after putting a new key first.
+        "SECRET_ENCRYPTION_KEYS": os.environ.get("SECRET_ENCRYPTION_KEYS", ""),
         "DEMO_GATEWAY_SECRET": os.environ.get("DEMO_GATEWAY_SECRET", "demo-gateway-signing-secret"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY"),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY"),
@@ -121,4 +124,6 @@ def from_env() -> dict[str, object]:
         # Exports above this many rows run as a background job with a download link.
         "EXPORT_SYNC_LIMIT": int(os.environ.get("EXPORT_SYNC_LIMIT", "50000")),
         "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(ROOT / "instance" / "exports")),
+        # Bank transfers: Fio's API (tokens are encrypted with SECRET_ENCRYPTION_KEYS).
+        "FIO_API_URL": os.environ.get("FIO_API_URL", "https://fioapi.fio.cz/v1/rest/"),
     }

@@ -1,4 +1,6 @@
-"""Builds gateway adapters from the app's configuration (one instance per app and name)."""
+"""Builds gateway adapters: from a municipality's gateway account (its own merchant
+contract, secrets decrypted at build time), or from the app's configuration (the
+installation-wide fallback, one instance per app and name)."""
 
 from __future__ import annotations
 
@@ -67,4 +69,34 @@ def get_gateway(name: str) -> Gateway:
     return cache[name]
 
 
-__all__ = ["SqlDemoStore", "get_gateway", "replace"]
+def build_account_gateway(account: Any) -> Gateway:
+    """The adapter for a gateway account, cached per process by (account id, updated_at):
+    an edit builds a new one, the old one is dropped. Raises GatewayError (or
+    SecretsUnavailable) when the account cannot be built."""
+    if account.gateway_name == "demo":
+        return get_gateway("demo")
+    from app.gateway_accounts.accounts import account_settings
+    from app.gateway_accounts.crypto import SecretsUnavailable
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[int, tuple[Any, Gateway]] = app.extensions.setdefault("account_gateways", {})
+    hit = cache.get(account.id)
+    if hit is not None and hit[0] == account.updated_at:
+        return hit[1]
+    try:
+        settings = account_settings(account)
+    except SecretsUnavailable as exc:
+        raise gateway.GatewayError(str(exc)) from None
+    adapter = gateway.build(account.gateway_name, settings)
+    cache[account.id] = (account.updated_at, adapter)
+    return adapter
+
+
+def gateway_for_payment(payment: Any) -> Gateway:
+    """The adapter a payment was created with: its account's, else the configured one."""
+    if payment.gateway_account_id is not None and payment.gateway_account is not None:
+        return build_account_gateway(payment.gateway_account)
+    return get_gateway(payment.gateway_name)
+
+
+__all__ = ["SqlDemoStore", "build_account_gateway", "gateway_for_payment", "get_gateway", "replace"]

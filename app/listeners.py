@@ -11,23 +11,23 @@ from sqlalchemy import event
 from app.citizens.consent import record_on_start
 from app.db import SessionFactory
 from app.models import PaymentState
-from app.obligations.listeners import credit_obligation, debit_refund
+from app.obligations.listeners import credit_obligation, credit_obligations_many, debit_refund
 from app.payments.transitions import on_transition
-from app.receipts.issuing import issue_on_paid
+from app.receipts.issuing import issue_on_paid, issue_receipts_many
 from app.receipts.jobs import email_after_commit, forget_after_rollback
-from app.reporting.summary import count_paid, count_refund
+from app.reporting.summary import count_paid, count_paid_many, count_refund
 
 
 def register_listeners() -> None:
     """Register every payment-transition and session listener; safe to call again."""
-    on_transition(PaymentState.PAID, credit_obligation)
+    on_transition(PaymentState.PAID, credit_obligation, many=credit_obligations_many)
     on_transition(PaymentState.PARTIALLY_REFUNDED, debit_refund)
     on_transition(PaymentState.REFUNDED, debit_refund)
-    on_transition(PaymentState.PAID, count_paid)
+    on_transition(PaymentState.PAID, count_paid, many=count_paid_many)
     on_transition(PaymentState.PARTIALLY_REFUNDED, count_refund)
     on_transition(PaymentState.REFUNDED, count_refund)
     on_transition(PaymentState.STARTED, record_on_start)
-    on_transition(PaymentState.PAID, issue_on_paid)
+    on_transition(PaymentState.PAID, issue_on_paid, many=issue_receipts_many)
     # Receipts are e-mailed only once the transaction that issued them has committed.
     if not event.contains(SessionFactory, "after_commit", email_after_commit):
         event.listen(SessionFactory, "after_commit", email_after_commit)

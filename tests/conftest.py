@@ -120,6 +120,8 @@ def make_test_app(url: str, **overrides: object):  # type: ignore[no-untyped-def
         "RATELIMIT_ENABLED": False,
         "CATALOG_CACHE_SECONDS": 0,  # tests that need the catalogue cache turn it on
         "SECRET_KEY": "test-secret",
+        # A fixed Fernet key for the gateway accounts' secrets (tests/gateway_accounts/).
+        "SECRET_ENCRYPTION_KEYS": "mW0Aq1bq2cS1y4Tj7K9fOa5mZ3oPq8rS6uV0wX2yZ4A=",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": "localhost",
         "DEMO_GATEWAY_NOTIFIER": lambda u, b, h: outbox.append((u, b, h)),

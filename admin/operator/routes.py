@@ -218,3 +218,24 @@ def _download(rendered):  # type: ignore[no-untyped-def]
         mimetype=rendered.mimetype,
         headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"', "Cache-Control": "no-store"},
     )
+
+
+@bp.get("/banka")
+@operator_required
+def banking():  # type: ignore[no-untyped-def]
+    """Bank transfers across the region: per municipality its accounts, the Fio pulls'
+    last success and error, and the lines waiting in its queue."""
+    from app.models import BankAccount, BankLine, LineStatus
+
+    accounts = db_session.execute(
+        select(BankAccount, Municipality.name).join(Municipality, Municipality.id == BankAccount.municipality_id)
+        .order_by(Municipality.name, BankAccount.id)
+    ).all()  # fmt: skip
+    counts = dict(
+        db_session.execute(
+            select(BankLine.municipality_id, func.count())
+            .where(BankLine.status == LineStatus.UNMATCHED)
+            .group_by(BankLine.municipality_id)
+        ).all()
+    )
+    return render_template("operator/banking.html", accounts=accounts, unmatched=counts)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -18,6 +18,7 @@ from app.checkout.forms import PayForm, lookup_error_message
 from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
+from app.gateway_accounts.accounts import active_accounts, redirect_origin
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
 from app.messages import message_for
@@ -33,10 +34,11 @@ from app.obligations.lookup import (
 )
 from app.payments.cards import confirm_card_payment
 from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
-from app.payments.errors import CardPaymentError, PaymentError
-from app.payments.status import sync_payment
+from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentError
+from app.payments.status import apply_return, sync_payment
 from app.qr import transfer_for_payment, transfer_for_service
 from app.receipts.issuing import receipt_for_payment
+from gateway import InvalidNotification
 
 S = PaymentState
 
@@ -188,6 +190,14 @@ def _redirect_by_state(payment: Payment):  # type: ignore[no-untyped-def]
     return redirect(url_for("checkout.status", external_id=payment.external_id))
 
 
+def _allow_gateway_redirects(payment: Payment) -> None:
+    """The review form's POST ends in a redirect to the gateway's hosted page: CSP
+    form-action must name the origins of the municipality's own gateways."""
+    g.csp_form_action_extra = [
+        o for o in (redirect_origin(a) for a in active_accounts(payment.municipality_id)) if o
+    ]
+
+
 @bp.get("/platba/<external_id>")
 def review(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
@@ -197,6 +207,7 @@ def review(external_id: str):  # type: ignore[no-untyped-def]
 
 
 def _review_page(payment: Payment, *, error: str | None = None, consent_error: str | None = None):  # type: ignore[no-untyped-def]
+    _allow_gateway_redirects(payment)
     return render_template(
         "checkout/review.html",
         payment=payment,
@@ -234,11 +245,24 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
             return _review_page(payment, error=_("Vyberte jeden z nabízených způsobů platby.")), 422
     base = current_app.config["BASE_URL"].rstrip("/")
     return_url = base + url_for("checkout.status", external_id=payment.external_id)
-    notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
+    if payment.gateway_account is not None:
+        # The municipality's own account: its notifications are verified with its secret.
+        notify_url = base + url_for(
+            "webhooks.receive_for_account", gateway_name=payment.gateway_name, account_id=payment.gateway_account.public_id
+        )
+    else:
+        notify_url = base + url_for("webhooks.receive", gateway_name=payment.gateway_name)
     citizen = current_citizen()
     # Recorded in the transaction that starts the payment.
     give_consent(payment, citizen_id=citizen.id if citizen else None)
-    payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
+    try:
+        payment = start_payment(payment, return_url=return_url, notify_url=notify_url)
+    except GatewayUnavailable:
+        message = _(
+            "Platební brána teď neodpovídá. Zkuste to prosím za chvíli znovu, nebo zaplaťte převodem "
+            "podle údajů níže. Vaše platba zůstává uložena."
+        )
+        return _review_page(payment, error=message), 503
     if payment.state != S.STARTED:
         return _redirect_by_state(payment)
     if payment.gateway_redirect_url:
@@ -252,7 +276,13 @@ def status(external_id: str):  # type: ignore[no-untyped-def]
     payment = _payment(external_id)
     if payment.state == S.CREATED:
         return _redirect_by_state(payment)
-    if payment.can_become_paid:
+    if request.args and payment.gateway_reference:
+        # Parameters the gateway sent the payer back with (GP webpay signs them).
+        try:
+            payment = apply_return(payment, request.args)
+        except InvalidNotification:
+            abort(400)
+    elif payment.can_become_paid:
         payment = sync_payment(payment, source="return page")
     if payment.is_paid:
         return redirect(url_for("checkout.success", external_id=payment.external_id))
@@ -277,6 +307,9 @@ def card(external_id: str):  # type: ignore[no-untyped-def]
     if payment.state != S.STARTED or not _embedded(payment):
         return _redirect_by_state(payment)
     publishable_key = current_app.config.get("STRIPE_PUBLISHABLE_KEY")
+    if payment.gateway_account is not None:
+        # The municipality's own Stripe account (the publishable key is not a secret).
+        publishable_key = (payment.gateway_account.settings or {}).get("publishable_key") or publishable_key
     js_url = current_app.config.get("STRIPE_JS_URL")
     return (
         render_template("checkout/card.html", payment=payment, publishable_key=publishable_key, stripe_js_url=js_url),

@@ -2,9 +2,11 @@
 
 from app.db import Base
 from app.models.audit import AuditLog
+from app.models.banking import BANK_TRANSFER, BankAccount, BankLine, BankLineMatch, BankStatement, LineStatus
 from app.models.citizen import Citizen, CitizenCustomerId
 from app.models.consent import ConsentKind, ConsentRecord, ConsentText
 from app.models.export import ExportJob, ExportStatus
+from app.models.gateway_account import GatewayAccount, GatewayMode
 from app.models.municipality import Municipality, OnboardingState
 from app.models.obligation import (
     AmountMatch,
@@ -34,6 +36,12 @@ __all__ = [
     "AmountMatch",
     "AmountMode",
     "AuditLog",
+    "BANK_TRANSFER",
+    "BankAccount",
+    "BankLine",
+    "BankLineMatch",
+    "BankStatement",
+    "LineStatus",
     "Base",
     "ConsentKind",
     "ConsentRecord",
@@ -43,6 +51,8 @@ __all__ = [
     "DemoGatewayTransaction",
     "ExportJob",
     "ExportStatus",
+    "GatewayAccount",
+    "GatewayMode",
     "GatewayNotification",
     "ImportStatus",
     "LookupMode",

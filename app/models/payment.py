@@ -53,6 +53,21 @@ ALLOWED_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+# Moves only one channel may make. A bank transfer is already paid when it appears on a
+# statement and has no gateway to be started at: created → paid in one step (its
+# "started" would claim a visit to a gateway that never happened).
+CHANNEL_TRANSITIONS: dict[str, dict[PaymentState, frozenset[PaymentState]]] = {
+    "bank_transfer": {S.CREATED: frozenset({S.PAID})},
+}
+
+
+def allowed_moves(state: PaymentState | str, gateway_name: str | None = None) -> frozenset[PaymentState]:
+    """The states a payment in ``state`` through ``gateway_name`` may move to."""
+    state = PaymentState(state)
+    extra = CHANNEL_TRANSITIONS.get(gateway_name or "", {}).get(state, frozenset())
+    return ALLOWED_TRANSITIONS[state] | extra
+
+
 # Paid, perhaps refunded since: the payments the reports count and the citizen's success page shows.
 SETTLED_STATES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
 # Not yet at the gateway or waiting there: expiry and polling look at these.
@@ -147,6 +162,15 @@ class Payment(Base):
     # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
     gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The municipality's merchant account the payment was created with (NULL: the
+    # installation-wide gateway configuration). Kept for its whole life: status, refunds.
+    gateway_account_id: Mapped[int | None] = mapped_column(ForeignKey("gateway_account.id"), index=True)
+    # What the gateway last said beyond the state, plain values for the status page and the
+    # receipt: {"gateway_status": "processing", "btc_amount": "0.0001", "rate": "2300000",
+    # "amount_remaining": 5000, ...}.
+    gateway_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Paid more than the amount (BTCPay PaidOver): haléře to be returned to the payer.
+    amount_overpaid: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
@@ -154,6 +178,7 @@ class Payment(Base):
     service: Mapped[Service] = relationship()  # noqa: F821
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
     obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
+    gateway_account: Mapped[GatewayAccount | None] = relationship()  # noqa: F821
     events: Mapped[list[PaymentEvent]] = relationship(
         back_populates="payment", order_by="PaymentEvent.id"
     )

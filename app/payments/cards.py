@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from app.db import db_session
-from app.gateways import get_gateway
+from app.gateways import gateway_for_payment
 from app.models import (
     Payment,
     PaymentState,
@@ -39,7 +39,7 @@ def confirm_card_payment(payment: Payment, card_token: str) -> CardConfirmation:
             raise CardPaymentError("not_started", retryable=False)
         return CardConfirmation(state=payment.state)  # paid or ended meanwhile: show it
     try:
-        gw = get_gateway(payment.gateway_name)
+        gw = gateway_for_payment(payment)
     except GatewayError:
         raise CardPaymentError("gateway_unavailable") from None
     confirm = getattr(gw, "confirm_with_card", None)

@@ -4,6 +4,7 @@ at its gateway."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session
-from app.gateways import get_gateway
+from app.gateway_accounts.accounts import active_account, active_accounts
+from app.gateways import gateway_for_payment
 from app.ids import is_external_id, new_external_id
 from app.models import (
     Municipality,
@@ -24,7 +26,7 @@ from app.models import (
     VariableSymbolRule,
 )
 from app.payments.amounts import check_amount, check_obligation_amount
-from app.payments.errors import PaymentError
+from app.payments.errors import GatewayUnavailable, PaymentError
 from app.payments.transitions import record_event, transition_payment
 from gateway import GatewayError, PaymentRequest
 
@@ -33,15 +35,25 @@ S = PaymentState
 
 
 def offered_gateways(service: Service) -> list[str]:
-    """The gateways a payer of this service may choose, in the service's order.
+    """The gateways a payer of this service may choose.
 
-    A municipality in demo mode only ever sees the demo gateway; otherwise the
-    service's allowed gateways that this installation has enabled."""
+    A municipality in demo mode only ever sees the demo gateway. Otherwise: the gateways the
+    municipality has active accounts for (its own merchant contracts), then, as the
+    installation-wide fallback, the service's allowed gateways that this installation has
+    enabled and the municipality has no account for."""
     if service.municipality.demo_mode:
         return ["demo"]
+    names = [a.gateway_name for a in active_accounts(service.municipality_id)]
     enabled = current_app.config.get("ENABLED_GATEWAYS") if has_app_context() else None
-    allowed = list(service.allowed_gateways or ["demo"])
-    return [g for g in allowed if enabled is None or g in enabled]
+    for g in service.allowed_gateways or ["demo"]:
+        if g not in names and (enabled is None or g in enabled):
+            names.append(g)
+    return names
+
+
+def _account_id(municipality_id: int, gateway_name: str) -> int | None:
+    account = active_account(municipality_id, gateway_name)
+    return account.id if account is not None else None
 
 
 def choose_gateway(payment: Payment, gateway_name: str) -> Payment:
@@ -50,9 +62,11 @@ def choose_gateway(payment: Payment, gateway_name: str) -> Payment:
         raise PaymentError("already_started")
     if gateway_name not in offered_gateways(payment.service):
         raise PaymentError("gateway_not_allowed")
-    if payment.gateway_name != gateway_name:
+    account_id = _account_id(payment.municipality_id, gateway_name)
+    if payment.gateway_name != gateway_name or payment.gateway_account_id != account_id:
         record_event(payment, "gateway_message", "gateway chosen", {"from": payment.gateway_name, "to": gateway_name})
         payment.gateway_name = gateway_name
+        payment.gateway_account_id = account_id
         db_session.commit()
     return payment
 
@@ -120,6 +134,7 @@ def create_payment(
         payer_name=payer_name.strip(),
         payer_email=payer_email.strip(),
         gateway_name=gateway_name,
+        gateway_account_id=_account_id(service.municipality_id, gateway_name),
         state=S.CREATED,
         citizen_id=citizen_id,
     )
@@ -149,15 +164,25 @@ def _variable_symbol(service: Service, payment: Payment) -> str:
     return (prefix + str(payment.id).zfill(width))[-10:]
 
 
+def payment_expires_at(payment: Payment) -> Any:
+    """When ``flask payments expire`` gives up on this payment (aware UTC)."""
+    minutes = int(current_app.config.get("PAYMENT_EXPIRY_MINUTES", 90)) if has_app_context() else 90
+    created = payment.created_at if payment.created_at.tzinfo else payment.created_at.replace(tzinfo=UTC)
+    return created + timedelta(minutes=minutes)
+
+
 def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Payment:
     """Create the payment at its gateway and move it to ``started``.
 
-    Starting again returns the payment as it is (its redirect URL is kept)."""
+    Starting again returns the payment as it is (its redirect URL is kept). When the
+    gateway cannot be reached the payment stays ``created`` (nothing is lost: the payer may
+    try again or pay by transfer with its variable symbol) and ``GatewayUnavailable`` is
+    raised; a gateway that refuses the payment itself fails it."""
     if payment.state != S.CREATED:
         return payment
     try:
         # Inside the try: a gateway that is not configured refuses like any other.
-        gw = get_gateway(payment.gateway_name)
+        gw = gateway_for_payment(payment)
         created = gw.create(
             PaymentRequest(
                 external_id=payment.external_id,
@@ -168,9 +193,16 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
                 notify_url=notify_url,
                 payer_email=payment.payer_email,
                 variable_symbol=payment.variable_symbol,
+                expires_at=payment_expires_at(payment),
             )
         )
     except GatewayError as exc:
+        if payment.gateway_account_id is not None:
+            # A municipality's own gateway that does not answer now: keep the payment.
+            log.warning("gateway %s unavailable for payment %s: %s", payment.gateway_name, payment.external_id, exc)
+            record_event(payment, "gateway_message", "gateway unavailable", {"error": str(exc)[:200]})
+            db_session.commit()
+            raise GatewayUnavailable("gateway_unavailable") from None
         log.warning("gateway %s refused payment %s: %s", payment.gateway_name, payment.external_id, exc)
         transition_payment(payment, S.FAILED, reason="gateway refused", data={"error": str(exc)})
         payment.failure_reason = "gateway_error"

@@ -49,6 +49,12 @@ class CardPaymentError(PaymentError):
         self.retryable = retryable
 
 
+
+class GatewayUnavailable(PaymentError):
+    """The payment's gateway did not answer when the payment was started; the payment is
+    kept in ``created`` (the payer may try again later or pay by transfer)."""
+
+
 class NotificationRejected(Exception):
     """A gateway notification refused with an HTTP status (for the gateway, not a person)."""
 
@@ -56,3 +62,4 @@ class NotificationRejected(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app.db import db_session, utcnow
-from app.gateways import get_gateway
+from app.gateways import gateway_for_payment
 from app.models import (
     Payment,
     PaymentState,
@@ -35,8 +35,11 @@ def expire_abandoned(older_than: timedelta, now: datetime | None = None) -> int:
             sync_payment(payment, source="expiry check")
             if payment.state != S.STARTED:
                 continue
+            if (payment.gateway_details or {}).get("gateway_status") == "processing":
+                # Paid and waiting for the gateway's confirmation (Bitcoin blocks): not abandoned.
+                continue
             try:
-                get_gateway(payment.gateway_name).cancel(payment.gateway_reference or "")
+                gateway_for_payment(payment).cancel(payment.gateway_reference or "")
             except GatewayError:
                 pass
         transition_payment(payment, S.EXPIRED, reason="abandoned")

@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
-from app.models import ExportJob, ExportStatus, Municipality, Payment, Service
+from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Payment, Service
 from app.payments.search import PaymentFilter, apply_filters, apply_order
 from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail",
+    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet brány",
 ]
 
 
@@ -36,8 +36,10 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+                GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
+            .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
             .join(Municipality, Municipality.id == Payment.municipality_id),
             f, municipality_id,
         ),
@@ -63,11 +65,11 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email) in enumerate(rows, 1):
+    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct) in enumerate(rows, 1):
         buf.seek(0)
         buf.truncate()
         writer.writerow([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-                         _csv_amount(refunded), vs or "", gw, ref or "", name, email])
+                         _csv_amount(refunded), vs or "", gw, ref or "", name, email, acct or ""])
         yield buf.getvalue()
         del n
 
@@ -81,13 +83,14 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     ws = wb.create_sheet("Platby")
     ws.append(EXPORT_HEADER)
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct in rows:
         cells = []
         for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email])
+        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email,
+                   acct or ""])
         count += 1
     wb.save(path)
     return count

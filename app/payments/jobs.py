@@ -63,7 +63,6 @@ def poll_started() -> int:
     return expiry.poll_started(timedelta(seconds=current_app.config["STUCK_PAYMENT_POLL_DELAY_SECONDS"]))
 
 
-@in_app
 def run_export(export_id: int) -> str:
     job = run_export_job(export_id)
     return job.status if job else "missing"

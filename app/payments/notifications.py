@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session, utcnow
-from app.gateways import get_gateway
+from app.gateway_accounts.accounts import find_by_public_id
+from app.gateways import build_account_gateway, gateway_for_payment, get_gateway
 from app.models import (
     GatewayNotification,
     Payment,
@@ -30,31 +31,53 @@ class Intake:
     outcome: str
     event_id: str
     notification_id: int | None = None
+    payment_id: int | None = None
 
 
-def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> Intake:
+def receive_notification(
+    gateway_name: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    query: Mapping[str, str] | None = None,
+    account_public_id: str | None = None,
+) -> Intake:
     """Verify a gateway notification and record it once (the caller schedules processing).
+
+    ``account_public_id`` names the municipality's gateway account from the webhook URL
+    (``/webhooks/<gateway>/<public id>``): that account's adapter (and secret) verifies the
+    notification, and only that account's payments match it. ``query`` carries the URL
+    parameters (GoPay notifies with a GET ``?id=``).
 
     The recorded row is the outbox: it stays unprocessed until a job has processed it, and
     ``sweep_notifications`` schedules any row left unprocessed, so a notification accepted
     here is never lost even when the queue is down. Duplicates and stale events are
     answered as received (gateways retry anything else for days); only forged, malformed
     or unknown notifications raise NotificationRejected (4xx)."""
+    account = None
     try:
-        gw = get_gateway(gateway_name)
+        if account_public_id is not None:
+            account = find_by_public_id(gateway_name, account_public_id)
+            if account is None:
+                raise NotificationRejected(404, "unknown gateway account")
+            gw = build_account_gateway(account)
+        else:
+            gw = get_gateway(gateway_name)
     except GatewayError:
         raise NotificationRejected(404, "unknown gateway") from None
     try:
-        note = gw.parse_notification(body, headers)
+        note = gw.parse_notification(body, headers, query)
     except InvalidNotification as exc:
         raise NotificationRejected(400, f"invalid notification: {exc}") from None
-    payment = db_session.scalar(
-        select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
-    )
+    stmt = select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
+    if account is not None:
+        stmt = stmt.where(Payment.gateway_account_id == account.id)
+    payment = db_session.scalar(stmt)
     if payment is None:
         raise NotificationRejected(404, "unknown payment reference")
+    payment_id = payment.id
     if note.implied_status is not None and contradicts_outcome(payment.state, note.implied_status):
-        return Intake("ignored", note.event_id)
+        return Intake("ignored", note.event_id, payment_id=payment_id)
     row = GatewayNotification(
         gateway_name=gateway_name, event_id=note.event_id, event_type=note.event_type, reference=note.reference
     )
@@ -63,10 +86,10 @@ def receive_notification(gateway_name: str, body: bytes, headers: Mapping[str, s
         db_session.flush()
     except IntegrityError:
         db_session.rollback()
-        return Intake("duplicate", note.event_id)
+        return Intake("duplicate", note.event_id, payment_id=payment_id)
     record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
     db_session.commit()
-    return Intake("accepted", note.event_id, row.id)
+    return Intake("accepted", note.event_id, row.id, payment_id=payment_id)
 
 
 def process_notification(notification_id: int) -> None:
@@ -80,7 +103,7 @@ def process_notification(notification_id: int) -> None:
         select(Payment).where(Payment.gateway_name == note.gateway_name, Payment.gateway_reference == note.reference)
     )
     if payment is not None and payment.gateway_reference:
-        status = get_gateway(payment.gateway_name).get_status(payment.gateway_reference)
+        status = gateway_for_payment(payment).get_status(payment.gateway_reference)
         apply_gateway_status(payment, status, source=f"notification {note.event_id}")
     db_session.execute(
         update(GatewayNotification).where(GatewayNotification.id == note.id).values(processed_at=utcnow())

@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.db import db_session, utcnow
-from app.gateways import get_gateway
+from app.gateways import gateway_for_payment
 from app.models import Payment, PaymentState, Refund, RefundState, StaffUser
 from app.models.refund import APPLYING_REFUND
 from app.payments.errors import RefundError
@@ -84,7 +84,7 @@ def refund_payment(
     # ledger). Should we die between the gateway's answer and the commit, the next status
     # sync records the refund from the gateway's total (record_gateway_refunds).
     try:
-        result = get_gateway(locked.gateway_name).refund(locked.gateway_reference or "", amount, reason)
+        result = gateway_for_payment(locked).refund(locked.gateway_reference or "", amount, reason)
     except GatewayError as exc:
         db_session.add(refund)
         db_session.flush()
@@ -207,7 +207,7 @@ def poll_requested_refunds(older_than: timedelta = timedelta(0)) -> int:
             continue
         payment = db_session.get(Payment, refund.payment_id)
         assert payment is not None
-        status_of = getattr(get_gateway(payment.gateway_name), "refund_status", None)
+        status_of = getattr(gateway_for_payment(payment), "refund_status", None)
         if status_of is None:
             continue
         try:
@@ -220,3 +220,12 @@ def poll_requested_refunds(older_than: timedelta = timedelta(0)) -> int:
             db_session.commit()
             completed += 1
     return completed
+
+
+def refund_claim_url(payment: Payment, refund_reference: str) -> str | None:
+    """Where the payer claims a BTCPay refund with their wallet address (None elsewhere)."""
+    try:
+        status_of = getattr(gateway_for_payment(payment), "refund_status", None)
+        return status_of(refund_reference).claim_url if status_of is not None else None
+    except GatewayError:
+        return None

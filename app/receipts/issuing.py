@@ -15,6 +15,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.models import Payment, Receipt, ReceiptCounter
 from app.timeutil import to_prague
@@ -28,9 +29,10 @@ def format_number(year: int, number: int) -> str:
 
 
 # -- issuing -------------------------------------------------------------------------
-def _next_number(session: Session, municipality_id: int, year: int) -> int:
-    """Take the next number of (municipality, year). Waits for any other transaction
-    that holds the counter, so numbers are handed out one at a time."""
+def _next_number(session: Session, municipality_id: int, year: int, count: int = 1) -> int:
+    """Take the next number of (municipality, year), or the first of the next ``count``.
+    Waits for any other transaction that holds the counter, so numbers are handed out one
+    range at a time."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -50,9 +52,10 @@ def _next_number(session: Session, municipality_id: int, year: int) -> int:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    counter.last_number += 1
+    first = counter.last_number + 1
+    counter.last_number += count
     session.flush()
-    return counter.last_number
+    return first
 
 
 def issue_receipt(payment: Payment, session: Session | None = None) -> Receipt:
@@ -82,6 +85,35 @@ def issue_receipt(payment: Payment, session: Session | None = None) -> Receipt:
 def issue_on_paid(payment: Payment, session: Session) -> None:
     issue_receipt(payment, session)
 
+
+def issue_receipts_many(payment_ids: list[int], session: Session) -> None:
+    """``issue_on_paid`` for a batch of payments paid together (a bank statement): each
+    payment without a receipt gets one; a municipality's numbers for the year are taken as
+    one range from its locked counter, in the order of the payments' ids, so they stay
+    gapless. Payments without an e-mail address (bank transfers) are not e-mailed."""
+    have = set(session.scalars(select(Receipt.payment_id).where(ids_in(Receipt.payment_id, payment_ids, session))))
+    groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    rows = session.execute(
+        select(Payment.id, Payment.municipality_id, Payment.paid_at, Payment.payer_email)
+        .where(ids_in(Payment.id, payment_ids, session))
+        .order_by(Payment.id)
+    )
+    for payment_id, municipality_id, paid_at, email in rows:
+        if payment_id not in have:
+            groups.setdefault((municipality_id, to_prague(paid_at or utcnow()).year), []).append((payment_id, email))
+    now = utcnow()
+    for (municipality_id, year), items in sorted(groups.items()):
+        first = _next_number(session, municipality_id, year, len(items))
+        records = [
+            {"payment_id": payment_id, "municipality_id": municipality_id, "year": year, "number": first + i,
+             "full_number": format_number(year, first + i), "token": secrets.token_urlsafe(32), "issued_at": now,
+             "email_attempts": 0}
+            for i, (payment_id, _email) in enumerate(items)
+        ]  # fmt: skip
+        ids = insert_rows(session, Receipt.__table__, records)
+        pending = [rid for rid, (_pid, email) in zip(ids, items, strict=True) if email]
+        if pending:
+            session.info.setdefault(PENDING_EMAILS, []).extend(pending)
 
 
 def receipt_for_payment(payment: Payment, session: Session | None = None) -> Receipt | None:

@@ -50,6 +50,9 @@ TRANSFER_GATEWAYS = frozenset({"bank_transfer"})
 CHANNEL_LABELS = {
     "demo": "Platební brána – demo",
     "stripe": "Platební karta (Stripe)",
+    "gopay": "Platební karta (GoPay)",
+    "gpwebpay": "Platební karta (GP webpay)",
+    "btcpay": "Bitcoin (BTCPay)",
     "bank_transfer": "Bankovní převod",
 }
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in
 from app.db import db_session
 from app.models import Payment, PaymentMonthSummary, RefundState
 from app.models import Refund as RefundRow
@@ -91,12 +92,18 @@ def month_of(moment: datetime) -> date:
 
 
 def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> None:
+    _bump_group(session, month, payment.municipality_id, payment.service_id, payment.gateway_name, **amounts)
+
+
+def _bump_group(
+    session: Session, month: date, municipality_id: int, service_id: int, gateway_name: str, **amounts: int
+) -> None:
     values = {"paid_count": 0, "paid_volume": 0, "refund_count": 0, "refund_volume": 0, **amounts}
     key = {
         "month": month,
-        "municipality_id": payment.municipality_id,
-        "service_id": payment.service_id,
-        "gateway_name": payment.gateway_name,
+        "municipality_id": municipality_id,
+        "service_id": service_id,
+        "gateway_name": gateway_name,
     }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -116,6 +123,22 @@ def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> No
 def count_paid(payment: Payment, session: Session) -> None:
     assert payment.paid_at is not None
     _bump(session, month_of(payment.paid_at), payment, paid_count=1, paid_volume=payment.amount)
+
+
+def count_paid_many(payment_ids: list[int], session: Session) -> None:
+    """``count_paid`` for a batch paid together: one summary bump per month and group."""
+    groups: dict[tuple[date, int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+    rows = session.execute(
+        select(
+            Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.paid_at, Payment.amount
+        ).where(ids_in(Payment.id, payment_ids, session))
+    )
+    for municipality_id, service_id, gateway_name, paid_at, amount in rows:
+        figures = groups[(month_of(paid_at), municipality_id, service_id, gateway_name)]
+        figures[0] += 1
+        figures[1] += amount
+    for (month, municipality_id, service_id, gateway_name), (count, volume) in sorted(groups.items()):
+        _bump_group(session, month, municipality_id, service_id, gateway_name, paid_count=count, paid_volume=volume)
 
 
 def count_refund(payment: Payment, session: Session) -> None:

@@ -36,7 +36,7 @@ def snapshot(obj: Any, fields: list[str] | None = None) -> dict[str, Any]:
     if obj is None:
         return {}
     names = fields or [c.key for c in sa_inspect(obj).mapper.column_attrs]
-    hidden = {"password_hash", "totp_secret", "token_hash", "gateway_client_secret", "form_token"}
+    hidden = {"password_hash", "totp_secret", "token_hash", "gateway_client_secret", "form_token", "secrets_encrypted"}
     return {n: _plain(getattr(obj, n)) for n in names if n not in hidden}
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 22:35:34.414380
+Create Date: 2026-12-01 23:03:15.279524
 """
 
 from alembic import op
@@ -128,6 +128,29 @@ def upgrade() -> None:
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citizen_customer_id_citizen_id'), ['citizen_id'], unique=False)
 
+    op.create_table('gateway_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=32), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('gateway_name', sa.String(length=30), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('secrets_encrypted', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('last_test_at', sa.DateTime(), nullable=True),
+    sa.Column('last_test_ok', sa.Boolean(), nullable=True),
+    sa.Column('last_test_message', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_gateway_account_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_account')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_gateway_account_public_id'))
+    )
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_gateway_account_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index('uq_gateway_account_active', ['municipality_id', 'gateway_name'], unique=True, postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+
     op.create_table('receipt_counter',
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -209,6 +232,32 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_audit_log_municipality_created', ['municipality_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_staff_id'), ['staff_id'], unique=False)
+
+    op.create_table('bank_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('account_number', sa.String(length=17), nullable=False),
+    sa.Column('bank_code', sa.String(length=4), nullable=False),
+    sa.Column('iban', sa.String(length=34), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('fio_token_encrypted', sa.LargeBinary(), nullable=True),
+    sa.Column('fio_last_id', sa.String(length=30), nullable=True),
+    sa.Column('fio_cursor_suspect', sa.Boolean(), nullable=False),
+    sa.Column('last_pull_at', sa.DateTime(), nullable=True),
+    sa.Column('last_pull_error', sa.String(length=500), nullable=True),
+    sa.Column('last_pull_error_at', sa.DateTime(), nullable=True),
+    sa.Column('next_pull_after', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_account_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_bank_account_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_account')),
+    sa.UniqueConstraint('account_number', 'bank_code', name=op.f('uq_bank_account_account_number'))
+    )
+    with op.batch_alter_table('bank_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bank_account_municipality_id'), ['municipality_id'], unique=False)
 
     op.create_table('export_job',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -339,6 +388,36 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_invitation_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('bank_statement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('source_format', sa.String(length=10), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('bank_statement_id', sa.String(length=100), nullable=True),
+    sa.Column('period_from', sa.Date(), nullable=True),
+    sa.Column('period_to', sa.Date(), nullable=True),
+    sa.Column('opening_balance', sa.BigInteger(), nullable=True),
+    sa.Column('closing_balance', sa.BigInteger(), nullable=True),
+    sa.Column('line_count', sa.Integer(), nullable=False),
+    sa.Column('new_lines', sa.Integer(), nullable=False),
+    sa.Column('duplicate_lines', sa.Integer(), nullable=False),
+    sa.Column('matched_count', sa.Integer(), nullable=False),
+    sa.Column('unmatched_count', sa.Integer(), nullable=False),
+    sa.Column('outgoing_count', sa.Integer(), nullable=False),
+    sa.Column('total_credit', sa.BigInteger(), nullable=False),
+    sa.Column('total_debit', sa.BigInteger(), nullable=False),
+    sa.Column('imported_by', sa.String(length=254), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['bank_account.id'], name=op.f('fk_bank_statement_account_id_bank_account')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_statement_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_statement'))
+    )
+    with op.batch_alter_table('bank_statement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bank_statement_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_bank_statement_municipality_created', ['municipality_id', 'created_at'], unique=False)
+
     op.create_table('payment',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('external_id', sa.String(length=32), nullable=False),
@@ -359,12 +438,16 @@ def upgrade() -> None:
     sa.Column('gateway_redirect_url', sa.String(length=500), nullable=True),
     sa.Column('gateway_client_secret', sa.String(length=200), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('gateway_account_id', sa.Integer(), nullable=True),
+    sa.Column('gateway_details', sa.JSON(), nullable=True),
+    sa.Column('amount_overpaid', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('paid_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_payment_amount_positive')),
     sa.CheckConstraint('amount_refunded >= 0 AND amount_refunded <= amount', name=op.f('ck_payment_refund_bounds')),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_payment_citizen_id_citizen'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['gateway_account_id'], ['gateway_account.id'], name=op.f('fk_payment_gateway_account_id_gateway_account')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_payment_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_payment_obligation_id_obligation')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_payment_service_id_service')),
@@ -376,6 +459,7 @@ def upgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_citizen_id'), ['citizen_id'], unique=False)
         batch_op.create_index('ix_payment_created_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_gateway_account_id'), ['gateway_account_id'], unique=False)
         batch_op.create_index('ix_payment_gateway_reference', ['gateway_reference'], unique=False)
         batch_op.create_index('ix_payment_municipality_amount', ['municipality_id', 'amount', 'id'], unique=False)
         batch_op.create_index('ix_payment_municipality_created', ['municipality_id', 'created_at', 'id'], unique=False)
@@ -391,6 +475,44 @@ def upgrade() -> None:
         batch_op.create_index('ix_payment_state_created', ['state', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_payment_state_updated', ['state', 'updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_payment_variable_symbol'), ['variable_symbol'], unique=False)
+
+    op.create_table('bank_line',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('dedup_key', sa.String(length=80), nullable=False),
+    sa.Column('bank_id', sa.String(length=60), nullable=True),
+    sa.Column('booking_date', sa.Date(), nullable=False),
+    sa.Column('value_date', sa.Date(), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('variable_symbol', sa.String(length=10), nullable=True),
+    sa.Column('constant_symbol', sa.String(length=4), nullable=True),
+    sa.Column('specific_symbol', sa.String(length=10), nullable=True),
+    sa.Column('counter_account', sa.String(length=40), nullable=True),
+    sa.Column('counter_bank_code', sa.String(length=11), nullable=True),
+    sa.Column('counter_iban', sa.String(length=34), nullable=True),
+    sa.Column('counter_name', sa.String(length=200), nullable=True),
+    sa.Column('message', sa.String(length=500), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('rule', sa.String(length=30), nullable=False),
+    sa.Column('overpayment', sa.BigInteger(), nullable=False),
+    sa.Column('matched_by', sa.String(length=254), nullable=True),
+    sa.Column('matched_at', sa.DateTime(), nullable=True),
+    sa.Column('returned_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('overpayment >= 0', name=op.f('ck_bank_line_overpayment_not_negative')),
+    sa.ForeignKeyConstraint(['account_id'], ['bank_account.id'], name=op.f('fk_bank_line_account_id_bank_account')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_line_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['statement_id'], ['bank_statement.id'], name=op.f('fk_bank_line_statement_id_bank_statement')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_line')),
+    sa.UniqueConstraint('account_id', 'dedup_key', name=op.f('uq_bank_line_account_id'))
+    )
+    with op.batch_alter_table('bank_line', schema=None) as batch_op:
+        batch_op.create_index('ix_bank_line_municipality_status', ['municipality_id', 'status', 'booking_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bank_line_statement_id'), ['statement_id'], unique=False)
 
     op.create_table('consent_record',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -463,11 +585,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_refund_completed_succeeded', ['completed_at'], unique=False, postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
         batch_op.create_index(batch_op.f('ix_refund_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('bank_line_match',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('undone_at', sa.DateTime(), nullable=True),
+    sa.Column('undone_by', sa.String(length=254), nullable=True),
+    sa.ForeignKeyConstraint(['line_id'], ['bank_line.id'], name=op.f('fk_bank_line_match_line_id_bank_line')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_bank_line_match_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_line_match')),
+    sa.UniqueConstraint('payment_id', name=op.f('uq_bank_line_match_payment_id'))
+    )
+    with op.batch_alter_table('bank_line_match', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bank_line_match_line_id'), ['line_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('bank_line_match', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bank_line_match_line_id'))
+
+    op.drop_table('bank_line_match')
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refund_payment_id'))
         batch_op.drop_index('ix_refund_completed_succeeded', postgresql_where=sa.text("state = 'succeeded'"), sqlite_where=sa.text("state = 'succeeded'"))
@@ -484,6 +625,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_consent_record_citizen_id'))
 
     op.drop_table('consent_record')
+    with op.batch_alter_table('bank_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bank_line_statement_id'))
+        batch_op.drop_index('ix_bank_line_municipality_status')
+
+    op.drop_table('bank_line')
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_variable_symbol'))
         batch_op.drop_index('ix_payment_state_updated')
@@ -500,10 +646,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_municipality_created')
         batch_op.drop_index('ix_payment_municipality_amount')
         batch_op.drop_index('ix_payment_gateway_reference')
+        batch_op.drop_index(batch_op.f('ix_payment_gateway_account_id'))
         batch_op.drop_index('ix_payment_created_id')
         batch_op.drop_index(batch_op.f('ix_payment_citizen_id'))
 
     op.drop_table('payment')
+    with op.batch_alter_table('bank_statement', schema=None) as batch_op:
+        batch_op.drop_index('ix_bank_statement_municipality_created')
+        batch_op.drop_index(batch_op.f('ix_bank_statement_account_id'))
+
+    op.drop_table('bank_statement')
     with op.batch_alter_table('staff_invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_invitation_municipality_id'))
 
@@ -530,6 +682,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_export_job_municipality_id'))
 
     op.drop_table('export_job')
+    with op.batch_alter_table('bank_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bank_account_municipality_id'))
+
+    op.drop_table('bank_account')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_staff_id'))
         batch_op.drop_index('ix_audit_log_municipality_created')
@@ -546,6 +702,11 @@ def downgrade() -> None:
 
     op.drop_table('service')
     op.drop_table('receipt_counter')
+    with op.batch_alter_table('gateway_account', schema=None) as batch_op:
+        batch_op.drop_index('uq_gateway_account_active', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
+        batch_op.drop_index(batch_op.f('ix_gateway_account_municipality_id'))
+
+    op.drop_table('gateway_account')
     with op.batch_alter_table('citizen_customer_id', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizen_customer_id_citizen_id'))
 

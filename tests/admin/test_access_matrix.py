@@ -4,12 +4,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from flask import url_for
 
+from app.banking.accounts import create_account
 from app.db import db_session
-from app.models import ROLE_RANK, ExportJob, ExportStatus, ImportStatus, Obligation, ObligationImport, StaffRole
+from app.gateway_accounts.accounts import AccountInput, save_account
+from app.models import (
+    ROLE_RANK,
+    BankLine,
+    BankStatement,
+    ExportJob,
+    ExportStatus,
+    ImportStatus,
+    Obligation,
+    ObligationImport,
+    StaffRole,
+)
 from tests.admin.staff_helpers import login, make_staff
 from tests.factories import make_municipality, make_payment, make_service
 
@@ -46,6 +59,25 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.team_role": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.team_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "staff"),
     "admin.audit_log": (StaffRole.OPERATOR, None),
+    "admin.bank_statements": (StaffRole.VIEWER, None),
+    "admin.bank_upload": (StaffRole.CLERK, None),
+    "admin.bank_statement": (StaffRole.VIEWER, "bank_statement"),
+    "admin.bank_accounts": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.bank_account_token": (StaffRole.MUNICIPALITY_ADMIN, "bank_account"),
+    "admin.bank_account_pull": (StaffRole.CLERK, "bank_account"),
+    "admin.bank_unmatched": (StaffRole.VIEWER, None),
+    "admin.bank_line": (StaffRole.VIEWER, "bank_line"),
+    "admin.bank_line_match": (StaffRole.CLERK, "bank_line"),
+    "admin.bank_line_undo": (StaffRole.CLERK, "bank_line"),
+    "admin.bank_line_return": (StaffRole.CLERK, "bank_line"),
+    "admin.bank_returns": (StaffRole.VIEWER, None),
+    "admin.bank_returns_csv": (StaffRole.VIEWER, None),
+    "operator.banking": (StaffRole.OPERATOR, None),
+    "admin.gateway_accounts": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_new": (StaffRole.MUNICIPALITY_ADMIN, None),
+    "admin.gateway_account_edit": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_deactivate": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
+    "admin.gateway_account_test": (StaffRole.MUNICIPALITY_ADMIN, "gateway_account"),
     "operator.pipeline": (StaffRole.OPERATOR, None),
     "operator.new_municipality": (StaffRole.OPERATOR, None),
     "operator.municipality": (StaffRole.OPERATOR, "operator_municipality"),
@@ -88,11 +120,27 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
     obligation_import = ObligationImport(service_id=service.id, filename=f"predpisy-{tag}.csv", content=b"",
                                          size=0, status=ImportStatus.DONE, report={"summary": "ok", "errors": []})
     db_session.add(obligation_import)
+    bank_account = create_account(m.id, "19-2000145399/0800" if tag == "a" else "2801234578/2010")
+    statement = BankStatement(account_id=bank_account.id, municipality_id=m.id, source="upload", source_format="gpc")
+    db_session.add(statement)
+    db_session.flush()
+    line = BankLine(account_id=bank_account.id, municipality_id=m.id, statement_id=statement.id, dedup_key=f"id:{tag}",
+                    booking_date=date(2026, 11, 2), amount=100000, currency="CZK", kind="credit",
+                    variable_symbol="77", status="unmatched", rule="unknown_vs")
+    db_session.add(line)
     obligation = Obligation(municipality_id=m.id, service_id=service.id, customer_id=f"C-{tag}", payer_name="Plátce",
                             amount=10000)
     db_session.add(obligation)
     db_session.commit()
+    account, _errors = save_account(
+        AccountInput("btcpay", f"BTCPay {tag}", "sandbox", {"url": "http://127.0.0.1:9", "store_id": f"store{tag}",
+                                                            "api_key": "k", "webhook_secret": "w"}),
+        m,
+    )
     objects = {
+        "bank_account": {"account_id": bank_account.id},
+        "bank_statement": {"statement_id": statement.id},
+        "bank_line": {"line_id": line.id},
         "municipality": {"municipality_id": m.id},
         "service": {"service_id": service.id},
         "payment": {"external_id": payment.external_id},
@@ -102,6 +150,7 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
         "staff": {"staff_id": target.id},
         "token": {"token": "neplatny-token"},
         "operator_municipality": {"mid": m.id},
+        "gateway_account": {"account_id": account.id},
         "monthly_report": {"period": "2025-12", "fmt": "csv"},
         "yearly_report": {"year": 2025, "fmt": "csv"},
     }

@@ -1,0 +1,97 @@
+"""The clerk's actions on lines, on the database: manual match, undo, return, the list
+for the bank; and the CLI import."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.banking.errors import BankingError
+from app.banking.importing import import_statement, parse_upload
+from app.banking.manual import find_target, match_manually, return_to_sender, returns_csv, undo_match
+from app.db import db_session
+from app.models import AuditLog, BankLine, BankLineMatch, Payment, Receipt
+from tests.banking.conftest import SAMPLES, Bank, add_obligation, sample
+
+
+def imported(bank: Bank) -> None:
+    import_statement(bank.account.id, parse_upload(sample("fio_week_camt053.xml"), "w.xml"), source="upload")
+    db_session.commit()
+
+
+def unknown_line() -> BankLine:
+    return db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "77")).one()
+
+
+def test_manual_match_pays_the_obligation_with_a_receipt_and_an_audit_entry(bank: Bank) -> None:
+    imported(bank)
+    target_ob = add_obligation(bank.service, "2026999999", 100000, "C999", "Kůň Ondřej")
+    line = unknown_line()
+    ids = match_manually(line.id, find_target(bank.municipality.id, "2026999999"), staff_email="clerk@obec.cz",
+                         municipality_id=bank.municipality.id)  # fmt: skip
+    db_session.refresh(line)
+    db_session.refresh(target_ob)
+    assert (line.status, line.rule, line.matched_by) == ("matched", "manual", "clerk@obec.cz")
+    assert target_ob.amount_paid == 100000
+    payment = db_session.get(Payment, ids[0])
+    assert (payment.state, payment.gateway_name, payment.payer_name) == ("paid", "bank_transfer", "Kůň Ondřej")
+    assert db_session.scalar(select(Receipt.full_number).where(Receipt.payment_id == payment.id)).endswith("/000007")
+    assert (
+        db_session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "bank_line.match")) == 1
+    )
+
+    with pytest.raises(BankingError) as caught:  # not in the queue any more
+        match_manually(line.id, find_target(bank.municipality.id, "2026999999"), staff_email="x",
+                       municipality_id=bank.municipality.id)  # fmt: skip
+    assert caught.value.code == "not_unmatched"
+
+
+def test_undo_puts_the_line_back_and_refunds_the_wrong_payment(bank: Bank) -> None:
+    imported(bank)
+    wrong = add_obligation(bank.service, "2026888888", 100000, "C888", "Někdo jiný")
+    line = unknown_line()
+    [pid] = match_manually(line.id, find_target(bank.municipality.id, "2026888888"), staff_email="c@o.cz",
+                           municipality_id=bank.municipality.id)  # fmt: skip
+    undo_match(line.id, staff_email="c@o.cz", municipality_id=bank.municipality.id)
+    db_session.refresh(line)
+    db_session.refresh(wrong)
+    payment = db_session.get(Payment, pid)
+    db_session.refresh(payment)
+    assert (line.status, line.rule) == ("unmatched", "undone")
+    assert wrong.amount_paid == 0
+    assert (payment.state, payment.amount_refunded) == ("refunded", 100000)
+    assert db_session.scalar(select(BankLineMatch.undone_by).where(BankLineMatch.payment_id == pid)) == "c@o.cz"
+    # …and can be matched rightly now.
+    right = add_obligation(bank.service, "2026777777", 100000, "C777", "Kůň Ondřej")
+    match_manually(line.id, find_target(bank.municipality.id, "2026777777"), staff_email="c@o.cz",
+                   municipality_id=bank.municipality.id)  # fmt: skip
+    db_session.refresh(right)
+    assert right.amount_paid == 100000
+
+
+def test_return_to_sender_and_overpayments_make_the_list_for_the_bank(bank: Bank) -> None:
+    imported(bank)
+    return_to_sender(unknown_line().id, staff_email="c@o.cz", municipality_id=bank.municipality.id)
+    rows = returns_csv(bank.municipality.id).splitlines()
+    assert rows[0].startswith("datum_prijeti;castka")
+    assert "2026-11-04;1000.00;CZK;1071234503;6100;;Kůň Ondřej;77;vraceni platby" in rows
+    assert any(r.startswith("2026-11-03;50.00;CZK;1052345670;5500") and "preplatku" in r for r in rows)
+    assert returns_csv(bank.municipality.id + 1000).count("\n") == 1  # another municipality: nothing
+
+
+def test_another_municipalitys_line_cannot_be_touched(bank: Bank) -> None:
+    imported(bank)
+    with pytest.raises(LookupError):
+        return_to_sender(unknown_line().id, staff_email="c@o.cz", municipality_id=bank.municipality.id + 1)
+
+
+def test_cli_import_reports_and_refuses_cleanly(bank: Bank, app) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["banking", "import", str(SAMPLES / "fio_week.gpc"), "--account", "2801234578/2010"])
+    assert result.exit_code == 0, result.output
+    assert "8 lines, 8 new" in result.output and "5 matched, 1 unmatched, 2 outgoing" in result.output
+    bad = runner.invoke(args=["banking", "import", str(SAMPLES / "broken_truncated_camt053.xml"), "--account",
+                              "2801234578/2010"])  # fmt: skip
+    assert bad.exit_code != 0 and "Nothing was imported" in bad.output
+    again = runner.invoke(args=["banking", "import", str(SAMPLES / "fio_week.sta"), "--account", "2801234578/2010"])
+    assert "0 new (8 already imported)" in again.output
