@@ -4,7 +4,6 @@ the admin area. Invitations, password reset, logout."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from app.models import StaffUser
 from app.staff import accounts as staff_service
 from app.staff import invitations
 from app.staff.audit import audit
+from app.validation import safe_local_path
 
 PENDING_KEY = "admin_pending_2fa"
 PENDING_SECONDS = 300
@@ -29,7 +29,7 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/admin") and not urlsplit(target).netloc and "//" not in target:
+    if target and target.startswith("/admin") and safe_local_path(target) and "//" not in target:
         return target
     return url_for("admin.dashboard")
 
@@ -129,7 +129,10 @@ def enrol_totp():  # type: ignore[no-untyped-def]
 @staff_required()
 def logout():  # type: ignore[no-untyped-def]
     if ActionForm().validate_on_submit():
-        audit("logout", current_user._get_current_object())  # type: ignore[attr-defined]
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        # Ends every copy of this session, not only the cookie this browser drops.
+        staff_service.end_sessions(user)
+        audit("logout", user)
         logout_user()
         session.clear()
         flash(_("Byli jste odhlášeni."), "success")

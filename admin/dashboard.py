@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.obligations.listing import open_obligations
 from app.payments import search as ap
+from app.validation import parse_id
 
 
 @bp.get("/")
@@ -48,8 +49,8 @@ def select_municipality():  # type: ignore[no-untyped-def]
     raw = (request.form.get("municipality_id") or "").strip()
     if not raw:
         session.pop(OPERATOR_SCOPE_KEY, None)
-    elif raw.isdigit() and db_session.get(Municipality, int(raw)) is not None:
-        session[OPERATOR_SCOPE_KEY] = int(raw)
+    elif (mid := parse_id(raw)) is not None and db_session.get(Municipality, mid) is not None:
+        session[OPERATOR_SCOPE_KEY] = mid
     else:
         abort(404)
     return redirect(url_for("admin.dashboard"), code=303)

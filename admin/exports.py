@@ -45,6 +45,12 @@ def payments_export():  # type: ignore[no-untyped-def]
     if fmt not in ("csv", "xlsx"):
         abort(400, _("Neznámý formát exportu."))
     f = ap.PaymentFilter.from_args(request.form)
+    if f.errors:
+        # The list page shows what is wrong with the filter; nothing is exported.
+        flash(_("Export nelze vytvořit: opravte prosím filtr."), "error")
+        keys = ("state", "date_from", "date_to", "service", "amount_min", "amount_max", "ref", "payer", "sort")
+        args = {k: request.form[k][:100] for k in keys if request.form.get(k)}
+        return redirect(url_for("admin.payments", **args), code=303)
     mid = current_municipality_id()
     decision = begin_export(current_staff.id, mid, fmt, f)
     if decision.job is not None:

@@ -4,7 +4,6 @@ business rules themselves live in the domain packages of app/."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -22,6 +21,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.mail import EMAIL_RE
 from app.models import AmountMatch, AmountMode, LookupMode, StaffRole, VariableSymbolRule
+
+# Every admin form's text fields refuse control characters (app/validation.py).
+from app.validation import CleanForm as FlaskForm
 
 EMAIL_PATTERN = EMAIL_RE.pattern
 

@@ -15,6 +15,7 @@ from app.db import db_session
 from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
 from app.obligations import listing as ao
 from app.obligations.reading import COLUMN_LABELS
+from app.validation import parse_id
 
 OBLIGATION_STATE_LABELS = {
     ObligationState.UNPAID: "Nezaplaceno",
@@ -51,7 +52,7 @@ def obligations(service_id: int):  # type: ignore[no-untyped-def]
     service = scoped_get_or_404(Service, id=service_id)
     f = ao.ObligationFilter.from_args(request.args)
     raw_after = (request.args.get("after") or "").strip()
-    after = int(raw_after) if raw_after.isdigit() and len(raw_after) < 10 else None
+    after = parse_id(raw_after)
     page = ao.list_obligations(service, f, after=after, page_size=current_app.config["ADMIN_PAGE_SIZE"])
     return render_template("admin/obligations.html", service=service, f=f, page=page, after=after,
                            imports=ao.latest_imports(service), state_labels_o=OBLIGATION_STATE_LABELS,

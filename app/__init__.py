@@ -62,6 +62,13 @@ def init_extensions(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal")
+    # Redis down must not turn the login, the password reset or the lookup into a 500:
+    # the limits then count per process in memory until Redis answers again (Flask-Limiter
+    # retries it with backoff), and a slow Redis gives up after a second.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     limiter.init_app(app)
     app.jinja_env.filters["czk"] = format_czk
     from flask_babel import get_locale
@@ -146,7 +153,7 @@ def init_login(app: Flask) -> None:
         from app.models import StaffUser
 
         sid, _, version = user_id.partition(".")
-        if not sid.isdigit() or not version.isdigit():
+        if not (user_id.isascii() and sid.isdigit() and version.isdigit()) or len(user_id) > 40:
             return None
         user = db_session.get(StaffUser, int(sid))
         if user is None or not user.active or user.session_version != int(version):
@@ -237,6 +244,40 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(e):  # type: ignore[no-untyped-def]
         return page(429, _("Příliš mnoho pokusů"), _("Zkuste to prosím znovu za chvíli."))
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(e):  # type: ignore[no-untyped-def]
+        # The database restarted or is away: the connection's transaction is gone, and
+        # with it anything this request had not committed.
+        from flask import g
+
+        from app.db import db_session
+
+        db_session.remove()
+        if request.method in ("GET", "HEAD") and not g.get("_db_retried"):
+            # A read is safe to repeat (the return page's gateway sync is idempotent):
+            # once, on a fresh connection (pool_pre_ping drops the dead ones).
+            g._db_retried = True
+            try:
+                return app.make_response(app.dispatch_request())
+            except (OperationalError, InterfaceError):
+                db_session.remove()
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, e.__class__.__name__)
+        response = app.make_response(
+            page(
+                503,
+                _("Portál je na okamžik nedostupný"),
+                _(
+                    "Portál se teď nemůže spojit se svou databází. Zkuste to prosím za chvíli znovu. "
+                    "Platba, kterou jste už zaplatili u platební brány, se neztratí: do portálu se doplní sama."
+                ),
+            )
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(500)
     def server_error(e):  # type: ignore[no-untyped-def]

@@ -64,7 +64,12 @@ def from_env() -> dict[str, object]:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "BASE_URL": base_url,
-        "ENABLED_GATEWAYS": [g.strip() for g in os.environ.get("ENABLED_GATEWAYS", "demo,stripe").split(",") if g.strip()],
+        "ENABLED_GATEWAYS": [
+            g.strip() for g in os.environ.get("ENABLED_GATEWAYS", "demo,stripe").split(",") if g.strip()
+        ],
+        # The demo gateway moves no money: live municipalities may use it only in a demo or
+        # sandbox deployment (municipalities in demo mode always use it, labelled so).
+        "ALLOW_DEMO_GATEWAY": _bool("ALLOW_DEMO_GATEWAY", False),
         # Fernet keys (comma-separated) for gateway secrets at rest: the first encrypts, all
         # decrypt; rotate with `flask secrets rotate` after putting a new key first.
         "SECRET_ENCRYPTION_KEYS": os.environ.get("SECRET_ENCRYPTION_KEYS", ""),

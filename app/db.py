@@ -8,10 +8,12 @@ end of every request and job.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,8 +24,34 @@ NAMING_CONVENTION = {
 }
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant: ``timestamptz`` on PostgreSQL, aware UTC in Python on every database.
+
+    With ``timestamp without time zone`` PostgreSQL converted aware values with the
+    session's time zone (PGTZ=Europe/Prague stored 21:30 UTC as 23:30, a month's last
+    evening in the next month). Values going in are made UTC (naive ones are taken as
+    UTC); SQLite keeps them as naive UTC text and gives them back naive, so values
+    coming out are made aware UTC whatever the database and its session's time zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every ``Mapped[datetime]`` column is an instant (UTCDateTime); calendar days are ``date``.
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 SessionFactory = sessionmaker(expire_on_commit=False)

@@ -93,7 +93,9 @@ def qr_code(data: str) -> segno.QRCode:
 
 def qr_svg(data: str, label: str, *, scale: int = 4) -> Markup:
     """An inline SVG QR code that screen readers announce by ``label``."""
-    svg = qr_code(data).svg_inline(scale=scale, border=4, light="#fff", svgclass="qr-code", lineclass=None, omitsize=True)
+    svg = qr_code(data).svg_inline(
+        scale=scale, border=4, light="#fff", svgclass="qr-code", lineclass=None, omitsize=True
+    )
     svg = re.sub(r"^<svg", f'<svg role="img" aria-label="{html_escape(label)}"', svg, count=1)
     return Markup(svg)
 
@@ -172,15 +174,36 @@ def bank_transfer(
     )
 
 
+def account_for(service) -> str | None:  # type: ignore[no-untyped-def]
+    """The IBAN money for ``service`` goes to: the service's own account when it has one
+    (a fee collected on a separate account), else the municipality's."""
+    return getattr(service, "iban", None) or service.municipality.iban
+
+
 def transfer_for_payment(payment) -> BankTransfer | None:  # type: ignore[no-untyped-def]
     """A payment's own transfer: its amount and its unique variable symbol."""
     service, municipality = payment.service, payment.municipality
     return bank_transfer(
-        municipality.iban,
+        account_for(service),
         payment.amount,
         payment.variable_symbol,
         f"{service.name}, {payment.payer_name}",
         municipality.name,
+        constant_symbol=service.constant_symbol,
+    )
+
+
+def transfer_for_obligation(service, obligation) -> BankTransfer | None:  # type: ignore[no-untyped-def]
+    """An obligation's transfer: what remains to pay, under the obligation's own variable
+    symbol (the service-wide one would not match the payer's record)."""
+    if not obligation.variable_symbol:
+        return None
+    return bank_transfer(
+        account_for(service),
+        obligation.remaining,
+        obligation.variable_symbol,
+        service.name,
+        service.municipality.name,
         constant_symbol=service.constant_symbol,
     )
 
@@ -195,7 +218,7 @@ def transfer_for_service(service) -> BankTransfer | None:  # type: ignore[no-unt
     if service.amount_mode != AmountMode.FIXED or service.vs_rule != VariableSymbolRule.FIXED:
         return None
     return bank_transfer(
-        service.municipality.iban,
+        account_for(service),
         service.amount,
         service.variable_symbol,
         service.name,

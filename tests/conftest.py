@@ -124,6 +124,9 @@ def make_test_app(url: str, **overrides: object):  # type: ignore[no-untyped-def
         "SECRET_ENCRYPTION_KEYS": "mW0Aq1bq2cS1y4Tj7K9fOa5mZ3oPq8rS6uV0wX2yZ4A=",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": "localhost",
+        # A sandbox deployment: live municipalities may use the demo gateway too (tests of
+        # the refusal turn it off).
+        "ALLOW_DEMO_GATEWAY": True,
         "DEMO_GATEWAY_NOTIFIER": lambda u, b, h: outbox.append((u, b, h)),
         "MAIL_SERVER": "",
         # Cheap password hashing in tests (production keeps argon2's default cost).

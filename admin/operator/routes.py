@@ -25,15 +25,20 @@ from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse
 from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
 from app.reporting.yearly import build_yearly_indicators
 from app.timeutil import prague_today, shift_month
+from app.validation import CONTROL_MESSAGE, DayError, has_control_characters, parse_day
 
 MAX_LIST = 300
 
 
 def _date(text: str | None) -> date | None:
     try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
+        return parse_day(text or "")
+    except DayError:  # also a day outside 2000–2100
         return None
+
+
+def _control_errors(form: dict[str, str]) -> dict[str, str]:
+    return {k: str(CONTROL_MESSAGE) for k, v in form.items() if has_control_characters(v, multiline=k == "note")}
 
 
 def _municipality_or_404(mid: int) -> Municipality:
@@ -81,6 +86,7 @@ def new_municipality():  # type: ignore[no-untyped-def]
         effective = _date(form["date"])
         if effective is None:
             errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
+        errors.update(_control_errors(form))
         if form["admin_email"] and not is_valid_email(form["admin_email"]):
             errors["admin_email"] = _("Zadejte platný e-mail správce obce.")
         if not errors:
@@ -144,6 +150,7 @@ def change_state(mid: int):  # type: ignore[no-untyped-def]
         errors["state"] = _("Vyberte nový stav.")
     if effective is None:
         errors["date"] = _("Zadejte datum ve tvaru RRRR-MM-DD.")
+    errors.update(_control_errors(form))
     if not errors:
         try:
             change_onboarding_state(m, form["state"], effective, form["note"], current_actor())  # type: ignore[arg-type]
@@ -198,7 +205,7 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
 @operator_required
 def yearly():  # type: ignore[no-untyped-def]
     raw = request.args.get("rok") or str(prague_today().year - 1)
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2999:
+    if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2999:
         return render_template("operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]), 400
     y = build_yearly_indicators(int(raw))
     return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))

@@ -15,6 +15,7 @@ from app.citizens import accounts as svc
 from app.db import db_session
 from app.identity.session import current_citizen, log_out_citizen
 from app.models import Municipality, OnboardingState
+from app.validation import CONTROL_MESSAGE
 
 # Endpoints the receipts room may offer for a payment's receipt, tried in order.
 RECEIPT_ENDPOINTS = ("receipts.download", "receipts.receipt", "checkout.receipt")
@@ -83,6 +84,7 @@ def profile(citizen):  # type: ignore[no-untyped-def]
         messages = {
             "name": _("Vyplňte jméno a příjmení."),
             "email": _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz."),
+            "control": str(CONTROL_MESSAGE),
         }
         errors = {field: messages[code] for field, code in codes.items()}
     return (

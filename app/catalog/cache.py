@@ -65,6 +65,7 @@ class CatalogService:
     constant_symbol: str | None
     lookup_mode: str
     amount_match: str
+    iban: str | None  # the service's own account, if any (app.qr.account_for)
     municipality: CatalogMunicipality
 
 
@@ -146,6 +147,7 @@ def _load(slug: str, *, read_only: bool) -> CatalogEntry | None:
             constant_symbol=s.constant_symbol,
             lookup_mode=str(s.lookup_mode),
             amount_match=str(s.amount_match),
+            iban=s.iban,
             municipality=cm,
         )
         for _, s in rows

@@ -17,6 +17,7 @@ from app.obligations.lookup import (
 )
 from app.payments.amounts import check_amount, check_obligation_amount
 from app.payments.errors import AmountRuleError
+from app.validation import CONTROL_MESSAGE, has_control_characters
 
 
 @dataclass
@@ -40,8 +41,13 @@ class PayForm:
     def validate(self, service: Service, obligation: Obligation | None = None) -> bool:
         if len(self.name) < 2:
             self.errors["name"] = _("Vyplňte jméno a příjmení plátce.")
-        if not is_valid_email(self.email):
+        elif has_control_characters(self.name):
+            self.errors["name"] = str(CONTROL_MESSAGE)
+        if not is_valid_email(self.email) or has_control_characters(self.email):
             self.errors["email"] = _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz.")
+        if has_control_characters(self.amount_text):
+            self.errors["amount"] = str(CONTROL_MESSAGE)
+            return False
         if obligation is not None:
             self._validate_obligation_amount(service, obligation)
         elif service.amount_mode == AmountMode.PAYER:

@@ -36,7 +36,7 @@ from app.payments.cards import confirm_card_payment
 from app.payments.create import choose_gateway, create_payment, find_payment, offered_gateways, start_payment
 from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentError
 from app.payments.status import apply_return, sync_payment
-from app.qr import transfer_for_payment, transfer_for_service
+from app.qr import transfer_for_obligation, transfer_for_payment, transfer_for_service
 from app.receipts.issuing import receipt_for_payment
 from gateway import InvalidNotification
 
@@ -106,7 +106,8 @@ def _render_pay(m: Municipality, service: Service, form: PayForm, form_token: st
             obligation=describe_obligation(obligation) if obligation is not None else None,
             obligation_token=obligation_token(service, obligation) if obligation is not None else None,
             amount_editable=amount_editable(service),
-            transfer=transfer_for_service(service),
+            # A found obligation is paid under its own variable symbol and remaining amount.
+            transfer=transfer_for_obligation(service, obligation) if obligation is not None else transfer_for_service(service),
             # Explicit, because after a lookup the page's own URL is the lookup route.
             pay_action=url_for("checkout.pay", slug=m.slug, service_slug=service.slug),
             **extra,

@@ -14,6 +14,7 @@ from app.identity.base import IdentityError, IdentityProvider
 from app.identity.oidc import OIDCProvider
 from app.identity.saml import SAMLProvider
 from app.identity.session import current_citizen, log_in_session, log_out_citizen
+from app.validation import safe_local_path
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,8 @@ def _failed(exc: IdentityError, provider: str | None = None):  # type: ignore[no
 
 
 def _safe_next(value: str | None) -> str | None:
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 500:
-        return value
-    return None
+    # Only a path on this site: no "//", backslashes or control characters, decoded too.
+    return safe_local_path(value)
 
 
 def _provider(name: str) -> IdentityProvider:

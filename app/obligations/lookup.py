@@ -51,7 +51,7 @@ def find_obligation(service: Service, text: str | None) -> Obligation | None:
     found = db_session.scalar(
         select(Obligation).where(Obligation.service_id == service.id, Obligation.customer_id == query)
     )
-    if found is None and query.isdigit() and len(query) <= 10:
+    if found is None and query.isascii() and query.isdigit() and len(query) <= 10:
         found = db_session.scalar(
             select(Obligation).where(Obligation.service_id == service.id, Obligation.variable_symbol == query)
         )

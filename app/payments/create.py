@@ -34,20 +34,33 @@ log = logging.getLogger(__name__)
 S = PaymentState
 
 
+def demo_gateway_allowed(municipality: Any) -> bool:
+    """The demo gateway moves no money: a municipality in demo mode uses it (its pages
+    and receipts say so), a live one only in a demo or sandbox deployment
+    (``ALLOW_DEMO_GATEWAY``, which ``scripts/demo`` and the tests turn on)."""
+    if municipality.demo_mode:
+        return True
+    return bool(has_app_context() and current_app.config.get("ALLOW_DEMO_GATEWAY"))
+
+
 def offered_gateways(service: Service) -> list[str]:
     """The gateways a payer of this service may choose.
 
     A municipality in demo mode only ever sees the demo gateway. Otherwise: the gateways the
     municipality has active accounts for (its own merchant contracts), then, as the
     installation-wide fallback, the service's allowed gateways that this installation has
-    enabled and the municipality has no account for."""
+    enabled and the municipality has no account for; the demo gateway only where the
+    deployment allows it (``demo_gateway_allowed``)."""
     if service.municipality.demo_mode:
         return ["demo"]
     names = [a.gateway_name for a in active_accounts(service.municipality_id)]
     enabled = current_app.config.get("ENABLED_GATEWAYS") if has_app_context() else None
     for g in service.allowed_gateways or ["demo"]:
-        if g not in names and (enabled is None or g in enabled):
-            names.append(g)
+        if g in names or (enabled is not None and g not in enabled):
+            continue
+        if g == "demo" and not demo_gateway_allowed(service.municipality):
+            continue
+        names.append(g)
     return names
 
 
@@ -149,9 +162,7 @@ def create_payment(
             raise
         return existing
     payment.variable_symbol = variable_symbol or _variable_symbol(service, payment)
-    db_session.add(
-        PaymentEvent(payment_id=payment.id, kind="transition", to_state=S.CREATED, reason="created")
-    )
+    db_session.add(PaymentEvent(payment_id=payment.id, kind="transition", to_state=S.CREATED, reason="created"))
     db_session.commit()
     return payment
 
@@ -179,6 +190,14 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
     try again or pay by transfer with its variable symbol) and ``GatewayUnavailable`` is
     raised; a gateway that refuses the payment itself fails it."""
     if payment.state != S.CREATED:
+        return payment
+    if payment.gateway_name not in offered_gateways(payment.service):
+        # Chosen while it was allowed (e.g. the demo gateway before the municipality went
+        # live): never start it now.
+        log.warning("gateway %s no longer allowed for payment %s", payment.gateway_name, payment.external_id)
+        transition_payment(payment, S.FAILED, reason="gateway not allowed", data={"gateway": payment.gateway_name})
+        payment.failure_reason = "gateway_not_allowed"
+        db_session.commit()
         return payment
     try:
         # Inside the try: a gateway that is not configured refuses like any other.
@@ -211,12 +230,9 @@ def start_payment(payment: Payment, *, return_url: str, notify_url: str) -> Paym
     payment.gateway_reference = created.reference
     payment.gateway_redirect_url = created.redirect_url
     payment.gateway_client_secret = created.client_secret
-    transition_payment(
-        payment, S.STARTED, reason="created at gateway", data={"reference": created.reference}
-    )
+    transition_payment(payment, S.STARTED, reason="created at gateway", data={"reference": created.reference})
     db_session.commit()
     return payment
-
 
 
 def find_payment(external_id: str) -> Payment | None:

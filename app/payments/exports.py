@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -49,6 +50,24 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
         yield tuple(row)
 
 
+# A cell starting with one of these is a formula to Excel and LibreOffice (a payer named
+# "=HYPERLINK(…)" would run in the clerk's spreadsheet): such text gets a leading
+# apostrophe, the spreadsheet convention for "this is text" (OWASP CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text fit for a spreadsheet cell: control characters (which XLSX cannot hold at
+    all) become spaces, and a formula prefix is neutralised. Other values pass."""
+    if not isinstance(value, str):
+        return value
+    cleaned = _CONTROL.sub(" ", value)
+    if value.startswith(_FORMULA_PREFIXES) or cleaned.lstrip().startswith(_FORMULA_PREFIXES):
+        cleaned = "'" + cleaned
+    return cleaned
+
+
 def _fmt_dt(dt: datetime | None) -> str:
     local = to_prague(dt)
     return local.strftime("%Y-%m-%d %H:%M:%S") if local else ""
@@ -68,8 +87,9 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, acct) in enumerate(rows, 1):
         buf.seek(0)
         buf.truncate()
-        writer.writerow([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-                         _csv_amount(refunded), vs or "", gw, ref or "", name, email, acct or ""])
+        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
+               _csv_amount(refunded), vs or "", gw, ref or "", name, email, acct or ""]
+        writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
         del n
 
@@ -89,8 +109,9 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
             c = WriteOnlyCell(ws, value=value)
             c.number_format = "#,##0.00"
             cells.append(c)
-        ws.append([ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, *cells, vs or "", gw, ref or "", name, email,
-                   acct or ""])
+        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, acct or "")]
+        ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
+                   *cells, *texts])
         count += 1
     wb.save(path)
     return count
@@ -99,8 +120,13 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
 def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None) -> str:
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platby-")
     os.close(fd)
-    with SessionFactory() as s:
-        write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    try:
+        with SessionFactory() as s:
+            write_xlsx(iter_export_rows(f, municipality_id, s), path)
+    except BaseException:
+        # Nothing is left behind in the temporary folder when the export fails.
+        os.unlink(path)
+        raise
     return path
 
 

@@ -20,7 +20,8 @@ from app.models.payment import contradicts_outcome
 from app.payments.errors import NotificationRejected
 from app.payments.status import apply_gateway_status
 from app.payments.transitions import record_event
-from gateway import GatewayError, InvalidNotification
+from app.validation import has_control_characters
+from gateway import GatewayError, InvalidNotification, Notification
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def receive_notification(
         note = gw.parse_notification(body, headers, query)
     except InvalidNotification as exc:
         raise NotificationRejected(400, f"invalid notification: {exc}") from None
+    problem = notification_field_problem(note)
+    if problem:
+        raise NotificationRejected(400, f"invalid notification: {problem}")
     stmt = select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
     if account is not None:
         stmt = stmt.where(Payment.gateway_account_id == account.id)
@@ -90,6 +94,24 @@ def receive_notification(
     record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
     db_session.commit()
     return Intake("accepted", note.event_id, row.id, payment_id=payment_id)
+
+
+# The columns a notification's values are stored in (GatewayNotification).
+_FIELD_LIMITS = (("event_id", 100), ("reference", 100), ("event_type", 60))
+
+
+def notification_field_problem(note: Notification) -> str | None:
+    """What is wrong with a verified notification's values, before any reaches the
+    database: a validly signed body can still carry a 500-character id or a NUL byte."""
+    for name, limit in _FIELD_LIMITS:
+        value = getattr(note, name)
+        if not isinstance(value, str):
+            return f"{name} is not text"
+        if len(value) > limit:
+            return f"{name} is longer than {limit} characters"
+        if has_control_characters(value):
+            return f"{name} contains control characters"
+    return None
 
 
 def process_notification(notification_id: int) -> None:

@@ -23,6 +23,7 @@ from app.models import Payment, PaymentState
 from app.models.payment import SETTLED_STATES
 from app.money import AmountError, parse_czk
 from app.timeutil import prague_midnight_utc, to_prague
+from app.validation import CONTROL_MESSAGE, DayError, day_error_message, has_control_characters, parse_day, parse_id
 
 SORTS = ("created_desc", "created_asc", "amount_desc", "amount_asc")
 
@@ -54,16 +55,16 @@ class PaymentFilter:
             text = (args.get(key) or "").strip()
             if text:
                 try:
-                    setattr(f, key, date.fromisoformat(text))
-                except ValueError:
-                    f.errors[key] = _("Datum zadejte ve tvaru RRRR-MM-DD.")
+                    setattr(f, key, parse_day(text))
+                except DayError as exc:  # also 0001-01-01 or 9999-12-31 (overflow in UTC)
+                    f.errors[key] = day_error_message(exc)
         if f.date_from and f.date_to and f.date_from > f.date_to:
             f.errors["date_to"] = _("Konec období musí být po jeho začátku.")
             f.date_to = None
         sid = (args.get("service") or args.get("service_id") or "").strip()
         if sid:
-            if sid.isdigit() and len(sid) < 10:
-                f.service_id = int(sid)
+            if (service_id := parse_id(sid)) is not None:
+                f.service_id = service_id
             else:
                 f.errors["service"] = _("Neznámá služba.")
         for key in ("amount_min", "amount_max"):
@@ -78,6 +79,10 @@ class PaymentFilter:
             f.amount_max = None
         f.ref = (args.get("ref") or "").strip()[:100]
         f.payer = (args.get("payer") or "").strip()[:100]
+        for key in ("ref", "payer"):
+            if has_control_characters(getattr(f, key)):
+                f.errors[key] = str(CONTROL_MESSAGE)
+                setattr(f, key, "")
         sort = (args.get("sort") or "created_desc").strip()
         f.sort = sort if sort in SORTS else "created_desc"
         return f

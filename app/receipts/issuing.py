@@ -152,7 +152,21 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "issued_at": to_prague(receipt.issued_at),
         "verify_url": receipt_url(receipt),
         "refunded": payment.is_refunded,
+        # The account the fee belongs to: the service's own when it has one.
+        "account": _account_text(payment),
+        # The demo gateway moves no money: its receipts say so on their face.
+        "demo": payment.gateway_name == "demo",
     }
+
+
+def _account_text(payment: Payment) -> str | None:
+    from app.qr import account_for, format_iban, iban_to_czech_account
+
+    iban = account_for(payment.service)
+    if not iban:
+        return None
+    czech = iban_to_czech_account(iban)
+    return f"{czech} (IBAN {format_iban(iban)})" if czech else format_iban(iban)
 
 
 def render_receipt_pdf(receipt: Receipt) -> bytes:

@@ -75,7 +75,7 @@ class ReportPeriodError(ValueError):
 def parse_period(text: str) -> tuple[int, int]:
     """'2026-01' → (2026, 1); a clear error for anything else."""
     parts = (text or "").strip().split("-")
-    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
+    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit() and text.isascii()) or len(parts[0]) != 4:
         raise ReportPeriodError(_("Období musí mít tvar RRRR-MM, ne %(p)s.", p=repr(text)))
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12 or not 2000 <= year <= 2999:

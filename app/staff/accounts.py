@@ -99,6 +99,12 @@ def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
     return until is not None and until > (now or utcnow())
 
 
+def end_sessions(user: StaffUser) -> None:
+    """Every copy of the user's session cookie stops working (the user loader compares
+    the version in the cookie): on logout, a lockout, a new password, deactivation."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def register_failure(user: StaffUser | None, *, what: str = "password") -> None:
     """Count a failed password or code; lock the account after too many."""
     if user is None:
@@ -109,6 +115,7 @@ def register_failure(user: StaffUser | None, *, what: str = "password") -> None:
     if user.failed_logins >= cfg["ADMIN_LOCKOUT_ATTEMPTS"]:
         user.locked_until = utcnow() + timedelta(minutes=cfg["ADMIN_LOCKOUT_MINUTES"])
         user.failed_logins = 0
+        end_sessions(user)  # whoever is guessing may already hold a session
         audit("account_locked", user, staff=user, commit=False)
     audit("login_failed", user, after={"reason": what}, staff=user)
 
@@ -155,7 +162,7 @@ def qr_svg(uri: str) -> str:
 
 def _matching_step(secret: str, code: str, now: datetime | None = None) -> int | None:
     code = (code or "").replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     ts = (now or utcnow()).timestamp()
@@ -255,7 +262,7 @@ def set_staff_active(actor: StaffUser, target: StaffUser, active: bool) -> Staff
         raise StaffError(_("Tento účet nemůžete změnit."), "role")
     before = snapshot(target, ["active"])
     target.active = active
-    target.session_version += 1
+    end_sessions(target)
     audit("staff_activated" if active else "staff_deactivated", target, before=before,
           after=snapshot(target, ["active"]), commit=False)
     db_session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.db import db_session
 from app.models import AuditLog, Municipality, StaffUser
 from app.timeutil import prague_midnight_utc
+from app.validation import DayError, day_error_message, parse_day, parse_id
 
 
 def _plain(value: Any) -> Any:
@@ -112,25 +113,25 @@ def search_audit_log(args: Mapping[str, str], page_size: int = AUDIT_PAGE_SIZE) 
         stmt = stmt.where(AuditLog.action == action)
     mid = (args.get("municipality") or "").strip()
     if mid:
-        if mid.isdigit() and len(mid) < 10:
-            stmt = stmt.where(AuditLog.municipality_id == int(mid))
+        if (municipality_id := parse_id(mid)) is not None:
+            stmt = stmt.where(AuditLog.municipality_id == municipality_id)
         else:
             errors["municipality"] = _("Neznámá obec.")
     for key, op in (("date_from", "ge"), ("date_to", "lt")):
         text = (args.get(key) or "").strip()
         if text:
             try:
-                d = date.fromisoformat(text)
-            except ValueError:
-                errors[key] = _("Datum zadejte ve tvaru RRRR-MM-DD.")
+                d = parse_day(text)
+            except DayError as exc:  # also 0001-01-01 or 9999-12-31 (overflow in UTC)
+                errors[key] = day_error_message(exc)
                 continue
             if op == "ge":
                 stmt = stmt.where(AuditLog.created_at >= prague_midnight_utc(d))
             else:
                 stmt = stmt.where(AuditLog.created_at < prague_midnight_utc(d + timedelta(days=1)))
-    before_id = (args.get("before") or "").strip()
-    if before_id.isdigit() and len(before_id) < 12:
-        stmt = stmt.where(AuditLog.id < int(before_id))
+    before_id = parse_id(args.get("before"))
+    if before_id is not None:
+        stmt = stmt.where(AuditLog.id < before_id)
     rows = list(db_session.scalars(stmt.order_by(AuditLog.id.desc()).limit(page_size + 1)))
     more = len(rows) > page_size
     rows = rows[:page_size]

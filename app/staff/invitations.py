@@ -21,6 +21,7 @@ from app.staff.accounts import (
     check_password_policy,
     check_role_and_municipality,
     create_staff,
+    end_sessions,
     find_staff,
     hash_password,
     hash_token,
@@ -145,7 +146,7 @@ def reset_password(token: str, password: str) -> StaffUser:
     user = db_session.get(StaffUser, reset.staff_id)
     assert user is not None
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     reset.used_at = utcnow()
