@@ -134,7 +134,7 @@ def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, 
         db_session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(staff_ids))).all()
     ) if staff_ids else {}
     return render_template(
-        "operator/municipality.html", m=m, changes=changes, staff=staff, services=services, labels=STATE_LABELS,
+        "operator/municipality.html", m=m, changes=changes, staff_names=staff, services=services, labels=STATE_LABELS,
         states=[s for s in PIPELINE_ORDER if s != m.onboarding_state], errors=errors, form=form,
     ), status
 
