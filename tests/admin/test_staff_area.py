@@ -132,3 +132,33 @@ def test_payment_history_in_words(app):  # type: ignore[no-untyped-def]
     ):
         assert words in history, words
     assert "Demo brána" in html
+
+
+def test_audit_log_in_words(app):  # type: ignore[no-untyped-def]
+    from app.models import AuditLog
+
+    m = make_municipality()
+    clerk = make_staff("clerk", m, name="Alena Černá")
+    operator = make_staff("operator", name="Olga Krajská")
+    db_session.add_all([
+        AuditLog(staff_id=operator.id, staff_email=operator.email, action="service_edit", object_type="Service",
+                 object_id="7", municipality_id=m.id, before={"name": "Psi", "amount": 30000, "active": True},
+                 after={"name": "Poplatek ze psů – Černá", "amount": 45050, "active": False}),
+        AuditLog(staff_id=operator.id, staff_email=operator.email, action="role_change", object_type="StaffUser",
+                 object_id=str(clerk.id), municipality_id=m.id, before={"role": "clerk"},
+                 after={"role": "municipality_admin"}),
+    ])
+    db_session.commit()
+    c = app.test_client()
+    login(c, operator)
+    html = c.get("/admin/audit").get_data(as_text=True)
+    rows = html[html.index("<tbody>"):]
+    for raw in ("service_edit", "role_change", "StaffUser", "\\u010d", "{&#34;", '{"', "45050", "30000"):
+        assert raw not in rows, raw
+    plain = _plain(rows)
+    for words in ("Úprava služby", "Změna role", "Pracovník Alena Černá", "Olga Krajská",
+                  "Částka: 300 Kč → 450,50 Kč", "Aktivní: ano → ne", "Název: Psi → Poplatek ze psů – Černá",
+                  "Role: Úředník → Správce obce"):
+        assert words in plain, words
+    # The action filter offers words too, keeping the code as its value.
+    assert '<option value="service_edit">Úprava služby</option>' in html
