@@ -162,3 +162,65 @@ def test_audit_log_in_words(app):  # type: ignore[no-untyped-def]
         assert words in plain, words
     # The action filter offers words too, keeping the code as its value.
     assert '<option value="service_edit">Úprava služby</option>' in html
+
+
+# -- exports ----------------------------------------------------------------------------
+def _export_data(app):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from app.models import Obligation
+    from tests.factories import make_payment
+
+    m = make_municipality()
+    s = make_service(m, name="Poplatek ze psů")
+    ob = Obligation(municipality_id=m.id, service_id=s.id, customer_id="000123", payer_name="Jan Novák", amount=123450)
+    db_session.add(ob)
+    db_session.commit()
+    p = make_payment(s, state="paid", amount=123450, variable_symbol="0001234567", obligation_id=ob.id,
+                     created_at=datetime(2026, 2, 10, 12, 0, tzinfo=UTC), paid_at=datetime(2026, 2, 10, 12, 5, tzinfo=UTC))
+    return _clerk(app, m), p
+
+
+def test_csv_export_states_and_gateways_in_czech(app):  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    c, p = _export_data(app)
+    r = c.post("/admin/platby/export", data={"format": "csv"})
+    raw = r.get_data()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8").lstrip("\ufeff")), delimiter=";"))
+    header, row = rows[0], rows[1]
+    assert header[5] == "Stav" and header[13] == "Zákaznické číslo"
+    assert row[5] == "Zaplacena" and row[9] == "Demo brána" and row[13] == "000123" and row[8] == "0001234567"
+    assert row[6] == "1234,50"
+
+
+def test_xlsx_export_is_typed_and_fitted(app, tmp_path):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    c, p = _export_data(app)
+    r = c.post("/admin/platby/export", data={"format": "xlsx"})
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(r.get_data())
+    ws = load_workbook(path).active
+    header = [cell.value for cell in ws[1]]
+    assert header[:3] == ["Identifikátor", "Vytvořeno", "Zaplaceno"] and header[13] == "Zákaznické číslo"
+    row = ws[2]
+    # Dates are dates (Prague time), amounts numbers in Kč, identifiers text with their zeros.
+    assert row[1].is_date and row[1].value == datetime(2026, 2, 10, 13, 0)
+    assert row[2].value == datetime(2026, 2, 10, 13, 5)
+    assert Decimal(str(row[6].value)) == Decimal("1234.5") and row[6].data_type == "n"
+    assert "Kč" in row[6].number_format and "0.00" in row[6].number_format
+    assert row[8].value == "0001234567" and row[8].data_type == "s" and row[8].number_format == "@"
+    assert row[13].value == "000123" and row[13].data_type == "s"
+    assert row[5].value == "Zaplacena" and row[9].value == "Demo brána"
+    widths = {ws.column_dimensions[col].width for col in "ABCDEFGHIJKLMNO"}
+    assert len(widths) > 4
+    for i, title in enumerate(header):
+        col = ws.column_dimensions[row[i].column_letter]
+        assert col.width >= len(title), title
+    assert ws.freeze_panes == "A2"

@@ -112,5 +112,5 @@ def test_clerk_runs_a_fee_in_the_browser(browser, admin_live, tmp_path):  # type
     info.value.save_as(path)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Identifikátor" and len(rows) == 2
-    assert rows[1][4] == "Poplatek za komunální odpad" and rows[1][5] == "refunded" and rows[1][7] == "800,00"
+    assert rows[1][4] == "Poplatek za komunální odpad" and rows[1][5] == "Vrácena" and rows[1][7] == "800,00"
     context.close()
