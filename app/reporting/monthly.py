@@ -83,8 +83,19 @@ def parse_period(text: str) -> tuple[int, int]:
     return year, month
 
 
+def month_name(month: int, width: str = "wide") -> str:
+    """The month's stand-alone name in the language of the page ("červen", "June"); the
+    abbreviated forms differ for every month ("čvn", "čvc"). Czech outside a request."""
+    from babel.dates import get_month_names
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    locale = get_locale() if has_request_context() else None
+    return get_month_names(width, context="stand-alone", locale=locale or "cs")[month]
+
+
 def period_label(year: int, month: int) -> str:
-    return f"{MONTH_NAMES[month - 1]} {year}"
+    return f"{month_name(month)} {year}"
 
 
 def due_date(year: int, month: int) -> date:
