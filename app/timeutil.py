@@ -1,10 +1,10 @@
 """Time in one place: Europe/Prague conversions, day and month boundaries, the Czech
 calendar (public holidays, working days).
 
-The database keeps UTC in columns without a time zone (SQLite even gives it back naive);
-people live in Prague days and months (a payment at 23:30 UTC on 31 December was paid on
-1 January in Prague). So boundaries are computed here as naive UTC instants, and stored
-times are shown through ``to_prague``. Public holidays follow Act 245/2000 Sb.: the fixed
+The database keeps instants as ``timestamptz`` and gives them back as aware UTC on every
+database (app.db.UTCDateTime); people live in Prague days and months (a payment at 23:30
+UTC on 31 December was paid on 1 January in Prague). So boundaries are computed here as
+aware UTC instants, and stored times are shown through ``to_prague``. Public holidays follow Act 245/2000 Sb.: the fixed
 days plus Good Friday and Easter Monday.
 """
 
@@ -100,13 +100,14 @@ def shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
 
 
 def prague_midnight_utc(day: date) -> datetime:
-    """The UTC instant at which ``day`` begins in Prague, naive (as the database keeps it)."""
+    """The instant at which ``day`` begins in Prague, as aware UTC (stored times come back
+    aware UTC too: app.db.UTCDateTime)."""
     local = datetime(day.year, day.month, day.day, tzinfo=PRAGUE)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return local.astimezone(UTC)
 
 
 def month_bounds_utc(year: int, month: int) -> tuple[datetime, datetime]:
-    """[start, end) of a Prague month in naive UTC."""
+    """[start, end) of a Prague month, aware UTC."""
     ny, nm = shift_month(year, month, 1)
     return prague_midnight_utc(date(year, month, 1)), prague_midnight_utc(date(ny, nm, 1))
 

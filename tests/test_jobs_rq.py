@@ -318,3 +318,18 @@ def test_a_job_of_a_killed_worker_is_retried_after_the_sweep(rq_app, tmp_path) -
     assert result.returncode == 0, result.stdout + result.stderr
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == "survived"
+
+
+def test_an_import_whose_worker_died_mid_import_is_imported_by_the_retry(rq_app) -> None:  # type: ignore[no-untyped-def]
+    from app.models import ImportStatus, ObligationImport
+    from app.obligations.jobs import create_import, import_obligations_job
+
+    service = make_service(make_municipality())
+    csv = "Zákaznické číslo;Jméno;Částka\r\n1001;Jana Nováková;1250\r\n".encode()
+    record = create_import(service, csv, "predpisy.csv")
+    # The killed worker had marked it running (committed) and died before the import's commit.
+    record.status = ImportStatus.RUNNING
+    db_session.commit()
+    assert import_obligations_job(record.id) == ImportStatus.DONE
+    db_session.expire_all()
+    assert db_session.get(ObligationImport, record.id).inserted == 1

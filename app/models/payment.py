@@ -158,7 +158,8 @@ class Payment(Base):
     state: Mapped[str] = mapped_column(String(20), default=PaymentState.CREATED)
     gateway_name: Mapped[str] = mapped_column(String(30))
     gateway_reference: Mapped[str | None] = mapped_column(String(100))
-    gateway_redirect_url: Mapped[str | None] = mapped_column(String(500))
+    # GP webpay sends the payer with every signed field in the query: longer than most.
+    gateway_redirect_url: Mapped[str | None] = mapped_column(String(2000))
     # Stripe's PaymentIntent client secret, for Stripe.js on our card page.
     gateway_client_secret: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(200))

@@ -50,7 +50,9 @@ def start_import(
 def run_import(import_id: int) -> ObligationImport | None:
     """The job's body: import a stored upload, reporting progress on the record."""
     record = db_session.get(ObligationImport, import_id)
-    if record is None or record.status not in (ImportStatus.PENDING,):
+    # RUNNING too: a job finds its record running only when it is retried because its
+    # worker died mid-import (that import's transaction never committed: start again).
+    if record is None or record.status not in (ImportStatus.PENDING, ImportStatus.RUNNING):
         return record
     record.status = ImportStatus.RUNNING
     record.started_at = utcnow()

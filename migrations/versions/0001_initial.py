@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:03:15.279524
+Create Date: 2026-12-01 23:37:39.398287
 """
 
 from alembic import op
@@ -435,7 +435,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('gateway_name', sa.String(length=30), nullable=False),
     sa.Column('gateway_reference', sa.String(length=100), nullable=True),
-    sa.Column('gateway_redirect_url', sa.String(length=500), nullable=True),
+    sa.Column('gateway_redirect_url', sa.String(length=2000), nullable=True),
     sa.Column('gateway_client_secret', sa.String(length=200), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('gateway_account_id', sa.Integer(), nullable=True),

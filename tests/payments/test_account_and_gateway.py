@@ -98,3 +98,20 @@ def test_demo_payments_say_no_money_moved(app, client) -> None:  # type: ignore[
         make_service(make_municipality(demo_mode=False), allowed_gateways=["stripe"]), gateway_name="stripe"
     )
     assert "žádné peníze" not in client.get(f"/platba/{real.external_id}").text
+
+
+def test_exports_name_the_services_own_account(app) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from tests.admin.staff_helpers import login, make_staff
+
+    m = make_municipality(iban=MUNICIPALITY_IBAN)
+    make_payment(make_service(m, iban=SERVICE_IBAN), state=PaymentState.PAID, payer_name="Vlastní účet")
+    make_payment(make_service(m), state=PaymentState.PAID, payer_name="Účet obce")
+    c = app.test_client()
+    login(c, make_staff("clerk", m))
+    r = c.post("/admin/platby/export", data={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][-1] == "Účet příjemce"
+    assert {row[11]: row[-1] for row in rows[1:]} == {"Vlastní účet": SERVICE_IBAN, "Účet obce": MUNICIPALITY_IBAN}

@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from app.db import db_session
 
-PRAGUE_MONTH = "date_trunc('month', (({col}) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Prague')"
+# Columns are timestamptz: AT TIME ZONE gives the Prague wall-clock time of the instant.
+PRAGUE_MONTH = "date_trunc('month', ({col}) AT TIME ZONE 'Europe/Prague')"
 SETTLED = "state IN ('paid', 'partially_refunded', 'refunded')"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -70,11 +70,14 @@ def test_first_working_day() -> None:
 
 
 def test_prague_months_in_utc_across_daylight_saving() -> None:
+    def utc(*args: int) -> datetime:
+        return datetime(*args, tzinfo=UTC)
+
     # March 2025: starts in CET (UTC+1), ends in CEST (UTC+2, from 30 March).
-    assert month_bounds_utc(2025, 3) == (datetime(2025, 2, 28, 23), datetime(2025, 3, 31, 22))
+    assert month_bounds_utc(2025, 3) == (utc(2025, 2, 28, 23), utc(2025, 3, 31, 22))
     # October 2025: starts in CEST, ends in CET (from 26 October).
-    assert month_bounds_utc(2025, 10) == (datetime(2025, 9, 30, 22), datetime(2025, 10, 31, 23))
-    assert month_bounds_utc(2025, 12) == (datetime(2025, 11, 30, 23), datetime(2025, 12, 31, 23))
+    assert month_bounds_utc(2025, 10) == (utc(2025, 9, 30, 22), utc(2025, 10, 31, 23))
+    assert month_bounds_utc(2025, 12) == (utc(2025, 11, 30, 23), utc(2025, 12, 31, 23))
 
 
 def test_parse_period() -> None:
