@@ -39,6 +39,8 @@ def send_receipt_email(receipt_id: int, *, force: bool = False) -> str:
             return "missing"
         if receipt.emailed_at is not None and not force:
             return "already_sent"
+        if not receipt.payment.payer_email:
+            return "no_address"  # a bank transfer: the bank tells us no e-mail address
         if not config.get("MAIL_SERVER"):
             log.info("MAIL_SERVER is not set: receipt %s not e-mailed", receipt.full_number)
             return "skipped"

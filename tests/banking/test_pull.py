@@ -111,3 +111,12 @@ def test_an_outage_keeps_the_last_pull_and_the_cli_reports_each_account(bank: Ba
     db_session.commit()
     result = app.test_cli_runner().invoke(args=["banking", "pull"])
     assert "imported 2 new lines" in result.output
+
+
+def test_the_rq_job_pulls_an_account(bank: Bank, fio: FakeFio, app) -> None:  # type: ignore[no-untyped-def]
+    from app.banking.jobs import pull_account_job, pull_all_job
+
+    app.config["FIO_API_URL"] = fio.base_url
+    assert pull_account_job(bank.account.id) == "imported"
+    assert pull_all_job() == 1  # inline without Redis: the account waits out its 30 s
+    assert account(bank).last_pull_error is None
