@@ -27,11 +27,11 @@ STATE_LABELS = {
 GATEWAY_LABELS = {
     "demo": N_("Demo brána"),
     "stripe": N_("Platební karta (Stripe)"),
-    "gopay": N_("GoPay"),
-    "gpwebpay": N_("GP webpay"),
-    "btcpay": N_("Bitcoin (BTCPay)"),
     "bank_transfer": N_("Bankovní převod"),
 }
+
+# Names that are the same in every language.
+GATEWAY_NAMES = {"gopay": "GoPay", "gpwebpay": "GP webpay", "btcpay": "Bitcoin (BTCPay)"}
 
 EVENT_KINDS = {
     "transition": N_("Změna stavu"),
@@ -96,7 +96,7 @@ def state_label(state: str, translate: bool = True) -> str:
 def gateway_label(name: str, translate: bool = True) -> str:
     label = GATEWAY_LABELS.get(name)
     if label is None:
-        return name
+        return GATEWAY_NAMES.get(name, name)
     return gettext(label) if translate else label
 
 
