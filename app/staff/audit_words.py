@@ -185,11 +185,13 @@ def describe_details(before: dict[str, Any] | None, after: dict[str, Any] | None
     for key in list(dict.fromkeys([*before, *after])):
         if key in before and key in after and before[key] == after[key]:
             continue
-        lines.append(DetailLine(
-            _field(key),
-            _value(key, before[key]) if key in before else None,
-            _value(key, after[key]) if key in after else None,
-        ))
+        lines.append(
+            DetailLine(
+                _field(key),
+                _value(key, before[key]) if key in before else None,
+                _value(key, after[key]) if key in after else None,
+            )
+        )
     return lines
 
 
@@ -217,6 +219,9 @@ def describe_entries(rows: list[AuditLog]) -> list[AuditEntry]:
                 subject = f"{kind_text} {names.get(int(r.object_id or 0), r.object_id)}"
             else:
                 subject = f"{kind_text} {r.object_id or ''}".strip()
-        entries.append(AuditEntry(r, action_label(r.action), staff or gettext("systém"), subject,
-                                  describe_details(r.before, r.after)))
+        entries.append(
+            AuditEntry(
+                r, action_label(r.action), staff or gettext("systém"), subject, describe_details(r.before, r.after)
+            )
+        )
     return entries

@@ -20,7 +20,7 @@ ALLOWED = {"Kč", "Česky", "IČO"}
 
 
 def visible_czech(page: str) -> list[str]:
-    body = page[page.index("<body"):]
+    body = page[page.index("<body") :]
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", body))
     labels = html.unescape(" ".join(re.findall(r'(?:aria-label|title|placeholder)="([^"]*)"', body)))
@@ -32,10 +32,22 @@ def world(app):  # type: ignore[no-untyped-def]
     m = make_municipality(name="Testville", slug="testville")
     s = make_service(m, name="Waste fee", slug="waste")
     p = make_paid_demo_payment(s, amount=50000, payer_name="Jane Doe", payer_email="jane@example.org")
-    record = ObligationImport(service_id=s.id, filename="payers.csv", size=10, status=ImportStatus.REJECTED,
-                              report={"imported": False, "total_rows": 3, "error_count": 1, "inserted": 0,
-                                      "updated": 0, "unchanged": 0, "file_errors": [],
-                                      "errors": [{"line": 2, "column": "amount", "message": "Částka není číslo."}]})
+    record = ObligationImport(
+        service_id=s.id,
+        filename="payers.csv",
+        size=10,
+        status=ImportStatus.REJECTED,
+        report={
+            "imported": False,
+            "total_rows": 3,
+            "error_count": 1,
+            "inserted": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "file_errors": [],
+            "errors": [{"line": 2, "column": "amount", "message": "Částka není číslo."}],
+        },
+    )
     db_session.add(record)
     db_session.commit()
     return {"m": m, "s": s, "p": p, "import": record}
@@ -52,9 +64,18 @@ def test_clerk_pages_in_english(app, world) -> None:  # type: ignore[no-untyped-
     c = _en(app, make_staff("municipality_admin", world["m"], name="Ann Admin"))
     s, p = world["s"], world["p"]
     left = {}
-    for url in ["/admin/", "/admin/platby", f"/admin/platby/{p.external_id}", "/admin/sluzby",
-                f"/admin/sluzby/{s.id}/predpisy", f"/admin/predpisy/importy/{world['import'].id}", "/admin/tym",
-                "/admin/banka", "/admin/brany", f"/admin/obec/{world['m'].id}/nastaveni"]:
+    for url in [
+        "/admin/",
+        "/admin/platby",
+        f"/admin/platby/{p.external_id}",
+        "/admin/sluzby",
+        f"/admin/sluzby/{s.id}/predpisy",
+        f"/admin/predpisy/importy/{world['import'].id}",
+        "/admin/tym",
+        "/admin/banka",
+        "/admin/brany",
+        f"/admin/obec/{world['m'].id}/nastaveni",
+    ]:
         r = c.get(url)
         assert r.status_code == 200, url
         left[url] = visible_czech(r.text)
@@ -64,9 +85,16 @@ def test_clerk_pages_in_english(app, world) -> None:  # type: ignore[no-untyped-
 def test_operator_pages_in_english(app, world) -> None:  # type: ignore[no-untyped-def]
     c = _en(app, make_staff("operator", name="Otto Operator"))
     left = {}
-    for url in ["/admin/", "/admin/audit", "/admin/operator/", "/admin/operator/zpravy/mesicni?obdobi=2025-06",
-                "/admin/operator/zpravy/rocni?rok=2025", "/admin/operator/banka", "/admin/operator/obce/nova",
-                f"/admin/operator/obce/{world['m'].id}"]:
+    for url in [
+        "/admin/",
+        "/admin/audit",
+        "/admin/operator/",
+        "/admin/operator/zpravy/mesicni?obdobi=2025-06",
+        "/admin/operator/zpravy/rocni?rok=2025",
+        "/admin/operator/banka",
+        "/admin/operator/obce/nova",
+        f"/admin/operator/obce/{world['m'].id}",
+    ]:
         r = c.get(url)
         assert r.status_code == 200, url
         left[url] = visible_czech(r.text)

@@ -9,9 +9,10 @@ from typing import Any
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
-def run_axe(page: Any) -> list[dict[str, Any]]:
+def run_axe(page: Any, *, every_impact: bool = False) -> list[dict[str, Any]]:
     """Run axe-core in the page (evaluated through the DevTools protocol, so our CSP
-    does not block it) and return its serious and critical violations."""
+    does not block it) and return its serious and critical violations (with
+    ``every_impact``: all of them, minor and moderate too)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
@@ -21,6 +22,8 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
                 nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
         }"""
     )
+    if every_impact:
+        return result
     return [v for v in result if v["impact"] in ("serious", "critical")]
 
 

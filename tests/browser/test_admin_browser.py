@@ -100,7 +100,9 @@ def test_clerk_runs_a_fee_in_the_browser(browser, admin_live, tmp_path):  # type
     page.locator("tbody tr a").first.click()
     page.get_by_label("Částka k vrácení v Kč").fill("800")
     page.get_by_label("Důvod vrácení").fill("Zaplaceno dvakrát")
-    page.get_by_role("button", name="Vrátit peníze").click()
+    page.get_by_role("button", name="Pokračovat k vrácení").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Opravdu vrátit?"
+    page.get_by_role("button", name="Ano, vrátit").click()
     page.wait_for_selector("text=Vráceno 800")
     assert page.locator("#payment-state").inner_text() == "Vrácena"
 
