@@ -58,7 +58,7 @@ def _check_pages(browser: Any, url: str, user: Any, paths: list[str], extra=None
 
 
 @pytest.mark.browser
-def test_staff_pages_have_no_axe_violations(browser, admin_live):  # type: ignore[no-untyped-def]
+def test_staff_pages_have_no_axe_violations(browser, admin_live):  # type: ignore[no-untyped-def]  # noqa: F811
     app, url = admin_live
     m = make_municipality(name="Hrádek nad Nisou", slug="hradek", demo_mode=True)
     s = make_service(m, name="Poplatek za komunální odpad", slug="odpad")
