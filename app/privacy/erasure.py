@@ -2,7 +2,8 @@
 request (``/ucet/smazat``), a clerk's erasure of a payer (``flask privacy erase-payer``)
 and the retention job.
 
-Where a payer's data is copied: the payment (name, e-mail), its history
+Where a payer's data is copied: the payment (name, e-mail), the bank line a transfer came
+on (the payer's name, account and message as the bank sent them), its history
 (``PaymentEvent.data``: gateway messages), audit snapshots (``AuditLog.before/after``), the
 obligation (name, note), the uploaded payer list it came from (``ObligationImport``), and
 export files on disk (``ExportJob.file_path``). Receipts hold no personal data of their
@@ -28,6 +29,8 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from app.db import db_session, utcnow
 from app.models import (
     AuditLog,
+    BankLine,
+    BankLineMatch,
     Citizen,
     CitizenCustomerId,
     ConsentRecord,
@@ -44,6 +47,9 @@ from app.models import (
 ERASED = "[smazáno]"
 # Columns holding a person's data, cleared by anonymisation ("" for NOT NULL text).
 PAYMENT_FIELDS = {"payer_name": "", "payer_email": "", "gateway_redirect_url": None, "gateway_client_secret": None}
+# A bank transfer's line: the payer as the bank sent them (name, account, message).
+BANK_LINE_FIELDS = {"counter_name": None, "counter_account": None, "counter_bank_code": None, "counter_iban": None,
+                    "message": None}  # fmt: skip
 OBLIGATION_FIELDS = {"payer_name": "", "note": None, "payer_email": None, "birth_number_hmac": None}
 # Keys that are personal wherever they appear in a JSON copy (events, audit snapshots).
 PERSONAL_KEYS = frozenset({"payer_name", "payer_email", "email", "name", "note", "birth_number_hmac"})
@@ -53,6 +59,7 @@ _CHUNK = 500
 @dataclass
 class ErasureResult:
     payments: int = 0
+    bank_lines: int = 0
     obligations: int = 0
     payment_events: int = 0
     audit_entries: int = 0
@@ -126,7 +133,19 @@ def anonymise_payments(payment_ids: Sequence[int], *, everywhere: bool = False) 
         ).all()
         if not rows:
             continue
-        secrets = _secrets(v for r in rows for v in (r.payer_name, r.payer_email))
+        lines = db_session.execute(
+            select(BankLine.id, BankLine.counter_name, BankLine.counter_account, BankLine.counter_iban)
+            .join(BankLineMatch, BankLineMatch.line_id == BankLine.id)
+            .where(BankLineMatch.payment_id.in_(ids))
+        ).all()
+        secrets = _secrets(
+            [v for r in rows for v in (r.payer_name, r.payer_email)]
+            + [v for r in lines for v in (r.counter_name, r.counter_account, r.counter_iban)]
+        )
+        if lines:
+            result.bank_lines += db_session.execute(
+                update(BankLine).where(BankLine.id.in_([r.id for r in lines])).values(**BANK_LINE_FIELDS)
+            ).rowcount
         external_ids = [r.external_id for r in rows]
         result.payment_ids += external_ids
         result.payments += db_session.execute(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:37:39.398287
+Create Date: 2026-12-01 23:52:51.615611
 """
 
 from alembic import op
@@ -246,11 +246,11 @@ def upgrade() -> None:
     sa.Column('fio_token_encrypted', sa.LargeBinary(), nullable=True),
     sa.Column('fio_last_id', sa.String(length=30), nullable=True),
     sa.Column('fio_cursor_suspect', sa.Boolean(), nullable=False),
-    sa.Column('last_pull_at', sa.DateTime(), nullable=True),
+    sa.Column('last_pull_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_pull_error', sa.String(length=500), nullable=True),
-    sa.Column('last_pull_error_at', sa.DateTime(), nullable=True),
-    sa.Column('next_pull_after', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_pull_error_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_pull_after', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_account_municipality_id_municipality')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_bank_account_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_account')),
@@ -409,7 +409,7 @@ def upgrade() -> None:
     sa.Column('total_credit', sa.BigInteger(), nullable=False),
     sa.Column('total_debit', sa.BigInteger(), nullable=False),
     sa.Column('imported_by', sa.String(length=254), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['bank_account.id'], name=op.f('fk_bank_statement_account_id_bank_account')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_statement_municipality_id_municipality')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_statement'))
@@ -500,9 +500,9 @@ def upgrade() -> None:
     sa.Column('rule', sa.String(length=30), nullable=False),
     sa.Column('overpayment', sa.BigInteger(), nullable=False),
     sa.Column('matched_by', sa.String(length=254), nullable=True),
-    sa.Column('matched_at', sa.DateTime(), nullable=True),
-    sa.Column('returned_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('matched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('overpayment >= 0', name=op.f('ck_bank_line_overpayment_not_negative')),
     sa.ForeignKeyConstraint(['account_id'], ['bank_account.id'], name=op.f('fk_bank_line_account_id_bank_account')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_bank_line_municipality_id_municipality')),
@@ -590,7 +590,7 @@ def upgrade() -> None:
     sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('undone_at', sa.DateTime(), nullable=True),
+    sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('undone_by', sa.String(length=254), nullable=True),
     sa.ForeignKeyConstraint(['line_id'], ['bank_line.id'], name=op.f('fk_bank_line_match_line_id_bank_line')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_bank_line_match_payment_id_payment')),

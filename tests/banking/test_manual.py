@@ -95,3 +95,16 @@ def test_cli_import_reports_and_refuses_cleanly(bank: Bank, app) -> None:  # typ
     assert bad.exit_code != 0 and "Nothing was imported" in bad.output
     again = runner.invoke(args=["banking", "import", str(SAMPLES / "fio_week.sta"), "--account", "2801234578/2010"])
     assert "0 new (8 already imported)" in again.output
+
+
+def test_erasing_a_payer_clears_the_bank_line_of_their_transfer(bank: Bank) -> None:
+    from app.privacy.erasure import anonymise_payments
+
+    imported(bank)
+    payment = db_session.scalars(select(Payment).where(Payment.payer_name == "Dvořák Jan")).one()
+    result = anonymise_payments([payment.id])
+    db_session.commit()
+    line = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "2026000123")).one()
+    assert result.bank_lines == 1
+    assert (line.counter_name, line.counter_account, line.message) == (None, None, None)
+    assert line.amount == 150000 and line.status == "matched"  # the accounting record stays

@@ -83,9 +83,10 @@ def test_every_personal_column_is_covered() -> None:
     """A new column with a person's name, e-mail or birth number must be handled by the
     erasure (or named here as not personal) before it ships."""
     from app.db import Base
-    from app.privacy.erasure import OBLIGATION_FIELDS, PAYMENT_FIELDS
+    from app.privacy.erasure import BANK_LINE_FIELDS, OBLIGATION_FIELDS, PAYMENT_FIELDS
 
     covered = {("payment", k) for k in PAYMENT_FIELDS} | {("obligation", k) for k in OBLIGATION_FIELDS}
+    covered |= {("bank_line", k) for k in BANK_LINE_FIELDS}
     # Deleted with the account, staff data, or names of things rather than people.
     handled = {
         ("citizen", "name"),
@@ -102,6 +103,8 @@ def test_every_personal_column_is_covered() -> None:
         ("municipality", "email"),
         ("service", "name"),
         ("obligation_import", "filename"),
+        ("bank_account", "name"),
+        ("bank_statement", "filename"),
         ("consent_text", "title"),
     }
     personal = {
