@@ -27,11 +27,11 @@ from app.timeutil import to_prague
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
     "Variabilní symbol", "Platební brána", "Číslo platby u brány", "Plátce", "E-mail", "Zákaznické číslo",
-    "Účet příjemce", "Účet brány",
+    "Účet brány", "Účet příjemce",
 ]
 # Column widths (characters) fitted to what each column holds: spreadsheets open the file
 # readable without widening columns by hand.
-XLSX_WIDTHS = [28, 17, 17, 22, 34, 17, 14, 14, 17, 22, 24, 26, 30, 17, 30, 22]
+XLSX_WIDTHS = [28, 17, 17, 22, 34, 17, 14, 14, 17, 22, 24, 26, 30, 17, 22, 30]
 XLSX_DATE_FORMAT = "d. m. yyyy h:mm"
 # The amount as a number shown with two decimals and "Kč" (Czech Excel: "1 234,50 Kč").
 XLSX_CZK_FORMAT = '#,##0.00\\ "Kč"'
@@ -47,9 +47,9 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
                 Obligation.customer_id,
+                GatewayAccount.label,
                 # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
                 func.coalesce(Service.iban, Municipality.iban),
-                GatewayAccount.label,
             )
             .join(Service, Service.id == Payment.service_id)
             .outerjoin(Obligation, Obligation.id == Payment.obligation_id)
@@ -97,13 +97,13 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acc, acct in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
         buf.seek(0)
         buf.truncate()
         # States and gateways in Czech words (a file has no request: the catalogue's source).
         row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state_label(state, translate=False),
                _csv_amount(amount), _csv_amount(refunded), vs or "", gateway_label(gw, translate=False), ref or "",
-               name, email, customer or "", acc or "", acct or ""]
+               name, email, customer or "", acct or "", acc or ""]
         writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
 
@@ -147,7 +147,7 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
         return cell(safe_cell(str(value)) if value not in (None, "") else None, XLSX_TEXT_FORMAT)
 
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acc, acct in rows:
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
         ws.append([
             text(ext),
             cell(_local(created), XLSX_DATE_FORMAT),
@@ -163,8 +163,8 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
             safe_cell(name),
             safe_cell(email),
             text(customer),
-            text(acc),
             safe_cell(acct or ""),
+            text(acc),
         ])
         count += 1
     wb.save(path)
