@@ -13,5 +13,6 @@ def language_switch_url(lang: str) -> str:
 
     from flask import request
 
-    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    # ``next`` (where a login goes afterwards) is not echoed into the page.
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in ("lang", "next")]
     return "?" + urlencode([*pairs, ("lang", lang)])
