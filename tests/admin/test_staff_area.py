@@ -140,25 +140,48 @@ def test_audit_log_in_words(app):  # type: ignore[no-untyped-def]
     m = make_municipality()
     clerk = make_staff("clerk", m, name="Alena Černá")
     operator = make_staff("operator", name="Olga Krajská")
-    db_session.add_all([
-        AuditLog(staff_id=operator.id, staff_email=operator.email, action="service_edit", object_type="Service",
-                 object_id="7", municipality_id=m.id, before={"name": "Psi", "amount": 30000, "active": True},
-                 after={"name": "Poplatek ze psů – Černá", "amount": 45050, "active": False}),
-        AuditLog(staff_id=operator.id, staff_email=operator.email, action="role_change", object_type="StaffUser",
-                 object_id=str(clerk.id), municipality_id=m.id, before={"role": "clerk"},
-                 after={"role": "municipality_admin"}),
-    ])
+    db_session.add_all(
+        [
+            AuditLog(
+                staff_id=operator.id,
+                staff_email=operator.email,
+                action="service_edit",
+                object_type="Service",
+                object_id="7",
+                municipality_id=m.id,
+                before={"name": "Psi", "amount": 30000, "active": True},
+                after={"name": "Poplatek ze psů – Černá", "amount": 45050, "active": False},
+            ),
+            AuditLog(
+                staff_id=operator.id,
+                staff_email=operator.email,
+                action="role_change",
+                object_type="StaffUser",
+                object_id=str(clerk.id),
+                municipality_id=m.id,
+                before={"role": "clerk"},
+                after={"role": "municipality_admin"},
+            ),
+        ]
+    )
     db_session.commit()
     c = app.test_client()
     login(c, operator)
     html = c.get("/admin/audit").get_data(as_text=True)
-    rows = html[html.index("<tbody>"):]
+    rows = html[html.index("<tbody>") :]
     for raw in ("service_edit", "role_change", "StaffUser", "\\u010d", "{&#34;", '{"', "45050", "30000"):
         assert raw not in rows, raw
     plain = _plain(rows)
-    for words in ("Úprava služby", "Změna role", "Pracovník Alena Černá", "Olga Krajská",
-                  "Částka: 300 Kč → 450,50 Kč", "Aktivní: ano → ne", "Název: Psi → Poplatek ze psů – Černá",
-                  "Role: Úředník → Správce obce"):
+    for words in (
+        "Úprava služby",
+        "Změna role",
+        "Pracovník Alena Černá",
+        "Olga Krajská",
+        "Částka: 300 Kč → 450,50 Kč",
+        "Aktivní: ano → ne",
+        "Název: Psi → Poplatek ze psů – Černá",
+        "Role: Úředník → Správce obce",
+    ):
         assert words in plain, words
     # The action filter offers words too, keeping the code as its value.
     assert '<option value="service_edit">Úprava služby</option>' in html
@@ -176,8 +199,15 @@ def _export_data(app):  # type: ignore[no-untyped-def]
     ob = Obligation(municipality_id=m.id, service_id=s.id, customer_id="000123", payer_name="Jan Novák", amount=123450)
     db_session.add(ob)
     db_session.commit()
-    p = make_payment(s, state="paid", amount=123450, variable_symbol="0001234567", obligation_id=ob.id,
-                     created_at=datetime(2026, 2, 10, 12, 0, tzinfo=UTC), paid_at=datetime(2026, 2, 10, 12, 5, tzinfo=UTC))
+    p = make_payment(
+        s,
+        state="paid",
+        amount=123450,
+        variable_symbol="0001234567",
+        obligation_id=ob.id,
+        created_at=datetime(2026, 2, 10, 12, 0, tzinfo=UTC),
+        paid_at=datetime(2026, 2, 10, 12, 5, tzinfo=UTC),
+    )
     return _clerk(app, m), p
 
 
