@@ -20,6 +20,7 @@ from app.models import (
     StaffRole,
 )
 from app.staff.audit import audit_actions, search_audit_log
+from app.staff.audit_words import action_label, describe_entries
 
 
 @bp.get("/audit")
@@ -30,6 +31,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     municipalities = db_session.execute(
         select(Municipality.id, Municipality.name).where(Municipality.onboarding_state != OnboardingState.NOT_CONTACTED)
         .order_by(czech(Municipality.name))).all()
-    return render_template("admin/audit.html", rows=page.rows, actions=audit_actions(), municipalities=municipalities,
+    return render_template("admin/audit.html", rows=describe_entries(page.rows),
+                           actions=[(a, action_label(a)) for a in audit_actions()], municipalities=municipalities,
                            errors=page.errors, args=args, more=page.more,
                            next_args=page.next_args or {k: v for k, v in args.items() if k != "before"})

@@ -20,19 +20,16 @@ from admin.guards import (
 )
 from app.czech import czech
 from app.db import db_session
-from app.i18n import N_
 from app.models import (
     Municipality,
-    PaymentState,
     StaffUser,
 )
+from app.payments.labels import STATE_LABELS as PAYMENT_STATE_LABELS
+from app.payments.labels import gateway_label
 from app.timeutil import to_prague
 
-STATE_LABELS = {
-    PaymentState.CREATED: N_("Založena"), PaymentState.STARTED: N_("Na bráně"), PaymentState.PAID: N_("Zaplacena"),
-    PaymentState.FAILED: N_("Zamítnuta"), PaymentState.CANCELLED: N_("Zrušena"), PaymentState.EXPIRED: N_("Vypršela"),
-    PaymentState.PARTIALLY_REFUNDED: N_("Částečně vrácena"), PaymentState.REFUNDED: N_("Vrácena"),
-}
+# The words for states live with the payments (exports use them too).
+STATE_LABELS = PAYMENT_STATE_LABELS
 
 
 @bp.app_template_filter("prague")
@@ -43,7 +40,7 @@ def prague_filter(dt):  # type: ignore[no-untyped-def]
 
 @bp.context_processor
 def admin_context():  # type: ignore[no-untyped-def]
-    ctx: dict[str, object] = {"state_labels": STATE_LABELS, "role_labels": ROLE_LABELS, "action_form": ActionForm()}
+    ctx: dict[str, object] = {"state_labels": STATE_LABELS, "gateway_label": gateway_label, "role_labels": ROLE_LABELS, "action_form": ActionForm()}
     user = current_staff
     if getattr(user, "is_authenticated", False) and isinstance(user._get_current_object(), StaffUser):  # type: ignore[attr-defined]
         ctx["staff"] = user

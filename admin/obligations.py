@@ -12,25 +12,45 @@ from admin import bp
 from admin.forms import ObligationImportForm
 from admin.guards import current_staff, scoped_get_or_404, staff_required
 from app.db import db_session
+from app.i18n import N_
 from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
 from app.obligations import listing as ao
 from app.obligations.reading import COLUMN_LABELS
 from app.validation import parse_id
 
 OBLIGATION_STATE_LABELS = {
-    ObligationState.UNPAID: "Nezaplaceno",
-    ObligationState.PARTIALLY_PAID: "Částečně zaplaceno",
-    ObligationState.PAID: "Zaplaceno",
-    ObligationState.OVERDUE: "Po splatnosti",
-    ObligationState.CANCELLED: "Zrušeno",
+    ObligationState.UNPAID: N_("Nezaplaceno"),
+    ObligationState.PARTIALLY_PAID: N_("Částečně zaplaceno"),
+    ObligationState.PAID: N_("Zaplaceno"),
+    ObligationState.OVERDUE: N_("Po splatnosti"),
+    ObligationState.CANCELLED: N_("Zrušeno"),
 }
 IMPORT_STATUS_LABELS = {
-    ImportStatus.PENDING: "Čeká ve frontě",
-    ImportStatus.RUNNING: "Probíhá",
-    ImportStatus.DONE: "Dokončen",
-    ImportStatus.REJECTED: "Odmítnut – nic nebylo importováno",
-    ImportStatus.FAILED: "Selhal – nic nebylo importováno",
+    ImportStatus.PENDING: N_("Čeká ve frontě"),
+    ImportStatus.RUNNING: N_("Probíhá"),
+    ImportStatus.DONE: N_("Dokončen"),
+    ImportStatus.REJECTED: N_("Odmítnut – nic nebylo importováno"),
+    ImportStatus.FAILED: N_("Selhal – nic nebylo importováno"),
 }
+
+
+def _import_summary(report: dict) -> str:  # type: ignore[type-arg]
+    if report.get("file_errors"):
+        return _("Soubor nebyl importován: %(errors)s", errors=" ".join(_(e) for e in report["file_errors"]))
+    if report.get("imported") is False:
+        bad = len({e["line"] for e in report.get("errors") or []}) or report.get("error_count") or 0
+        return _("Soubor nebyl importován: chybných řádků je %(bad)s z %(total)s. Opravte je a nahrajte soubor znovu.",
+                 bad=bad, total=report.get("total_rows") or 0)
+    text = _(
+        "Importováno předpisů: %(count)s (nových %(inserted)s, změněných %(updated)s, beze změny %(unchanged)s).",
+        count=(report.get("inserted") or 0) + (report.get("updated") or 0) + (report.get("unchanged") or 0),
+        inserted=report.get("inserted") or 0, updated=report.get("updated") or 0,
+        unchanged=report.get("unchanged") or 0,
+    )
+    if report.get("error_count"):
+        bad = len({e["line"] for e in report.get("errors") or []}) or report["error_count"]
+        text += " " + _("Vynecháno chybných řádků: %(bad)s.", bad=bad)
+    return text
 
 
 def _scoped_import(import_id: int) -> ObligationImport:
@@ -87,7 +107,13 @@ def obligation_upload(service_id: int):  # type: ignore[no-untyped-def]
 def obligation_import(import_id: int):  # type: ignore[no-untyped-def]
     record = _scoped_import(import_id)
     errors, error_count = ao.import_errors(record)
+    report = dict(record.report or {})
+    if report.get("summary"):
+        # The stored summary is in the language of the import job: say it again in the page's.
+        report["summary"] = _import_summary(report)
     return render_template("admin/obligation_import.html", record=record, service=record.service,
-                           report=record.report or {}, errors=errors, error_count=error_count,
+                           report=report, errors=errors, error_count=error_count,
+                           # Stored messages said again in the page's language (no % formatting).
+                           tr=_,
                            columns=COLUMN_LABELS, import_labels=IMPORT_STATUS_LABELS,
                            running=record.status in (ImportStatus.PENDING, ImportStatus.RUNNING))

@@ -33,9 +33,10 @@ from app.models import (
     Service,
     StaffRole,
 )
-from app.money import AmountError, amount_input, format_czk, parse_czk
+from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
+from app.payments.labels import describe_event
 from app.payments.refunds import refund_by_staff, refund_claim_url, refundable_amount
 from app.receipts.issuing import receipt_for_payment
 
@@ -65,11 +66,11 @@ def payments():  # type: ignore[no-untyped-def]
 @staff_required()
 def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     payment = scoped_get_or_404(Payment, external_id=external_id)
-    form = RefundForm(amount=amount_input(refundable_amount(payment)).replace("\u00a0", ""))
-    return _detail(payment, form)
+    # The amount starts empty: the clerk types what to return (the remainder is the hint).
+    return _detail(payment, RefundForm())
 
 
-def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _detail(payment: Payment, form: RefundForm, status: int = 200, gateway_refusal: str | None = None):  # type: ignore[no-untyped-def]
     events = db_session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
     refundable = payment.is_refundable
@@ -80,7 +81,9 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200):  # type: ign
                 if r.gateway_reference else None} for r in waiting]
     return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
                            refundable=refundable, receipt=receipt_for_payment(payment),
-                           pending_refunds=pending), status
+                           pending_refunds=pending, gateway_refusal=gateway_refusal,
+                           refundable_left=refundable_amount(payment),
+                           events_in_words=[describe_event(e) for e in events]), status
 
 
 @bp.post("/platby/<external_id>/vratit")
@@ -94,20 +97,32 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
         except AmountError:
             form.amount.errors = [_("Částka musí být číslo v korunách, např. 500 nebo 499,50.")]
         else:
-            try:
-                # Records the refund, moves the payment and writes the audit row in one
-                # transaction, committed at once (the gateway has moved money).
-                refund = refund_by_staff(payment, amount, reason=form.reason.data or "",
-                                         staff=current_staff._get_current_object())  # type: ignore[attr-defined]
-            except RefundError as exc:
-                db_session.rollback()
-                form.form_errors.append(message_for(exc))
+            remaining = refundable_amount(payment)
+            if not payment.is_refundable:
+                form.form_errors.append(message_for(RefundError("not_refundable")))
+            elif not 0 < amount <= remaining:
+                form.amount.errors = [message_for(RefundError("refund_amount", max=max(remaining, 0)))]
+            elif request.form.get("confirm") != "1":
+                # A second look before money moves: amount, reason, "Opravdu vrátit?".
+                return render_template("admin/refund_confirm.html", payment=payment, form=form, amount=amount)
             else:
-                db_session.commit()
-                if refund.state == RefundState.SUCCEEDED:
-                    flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                try:
+                    # Records the refund, moves the payment and writes the audit row in one
+                    # transaction, committed at once (the gateway has moved money).
+                    refund = refund_by_staff(payment, amount, reason=form.reason.data or "",
+                                             staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+                except RefundError as exc:
+                    db_session.rollback()
+                    if exc.code == "gateway_error":
+                        # Not a mistake in the form: the gateway said no. Its own message.
+                        return _detail(payment, RefundForm(formdata=None), 502, gateway_refusal=message_for(exc))
+                    form.form_errors.append(message_for(exc))
                 else:
-                    flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
-                          "success")
-                return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
+                    db_session.commit()
+                    if refund.state == RefundState.SUCCEEDED:
+                        flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                    else:
+                        flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
+                              "success")
+                    return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

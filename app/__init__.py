@@ -59,6 +59,9 @@ def init_extensions(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    from app.i18n import language_switch_url
+
+    app.jinja_env.globals["language_switch_url"] = language_switch_url
 
     @app.before_request
     def _fresh_locale() -> None:

@@ -138,15 +138,8 @@ def _municipality_page(m: Municipality, errors: dict[str, str], form: dict[str, 
         else {}
     )
     return render_template(
-        "operator/municipality.html",
-        m=m,
-        changes=changes,
-        staff=staff,
-        services=services,
-        labels=STATE_LABELS,
-        states=[s for s in PIPELINE_ORDER if s != m.onboarding_state],
-        errors=errors,
-        form=form,
+        "operator/municipality.html", m=m, changes=changes, staff_names=staff, services=services, labels=STATE_LABELS,
+        states=[s for s in PIPELINE_ORDER if s != m.onboarding_state], errors=errors, form=form,
     ), status
 
 

@@ -18,15 +18,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
-from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Payment, Service
+from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Obligation, Payment, Service
+from app.payments.labels import gateway_label, state_label
 from app.payments.search import PaymentFilter, apply_filters, apply_order
 from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
 EXPORT_HEADER = [
     "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Brána", "Reference brány", "Plátce", "E-mail", "Účet brány", "Účet příjemce",
+    "Variabilní symbol", "Platební brána", "Číslo platby u brány", "Plátce", "E-mail", "Zákaznické číslo",
+    "Účet brány", "Účet příjemce",
 ]
+# Column widths (characters) fitted to what each column holds: spreadsheets open the file
+# readable without widening columns by hand.
+XLSX_WIDTHS = [28, 17, 17, 22, 34, 17, 14, 14, 17, 22, 24, 26, 30, 17, 22, 30]
+XLSX_DATE_FORMAT = "d. m. yyyy h:mm"
+# The amount as a number shown with two decimals and "Kč" (Czech Excel: "1 234,50 Kč").
+XLSX_CZK_FORMAT = '#,##0.00\\ "Kč"'
+XLSX_TEXT_FORMAT = "@"
 
 
 def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Session) -> Iterator[tuple[Any, ...]]:
@@ -37,11 +46,13 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
                 Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
                 Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
+                Obligation.customer_id,
                 GatewayAccount.label,
                 # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
                 func.coalesce(Service.iban, Municipality.iban),
             )
             .join(Service, Service.id == Payment.service_id)
+            .outerjoin(Obligation, Obligation.id == Payment.obligation_id)
             .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
             .join(Municipality, Municipality.id == Payment.municipality_id),
             f, municipality_id,
@@ -86,36 +97,75 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for n, (ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, gw_account, acc) in enumerate(
-        rows, 1
-    ):
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
         buf.seek(0)
         buf.truncate()
-        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state, _csv_amount(amount),
-               _csv_amount(refunded), vs or "", gw, ref or "", name, email, gw_account or "", acc or ""]
+        # States and gateways in Czech words (a file has no request: the catalogue's source).
+        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state_label(state, translate=False),
+               _csv_amount(amount), _csv_amount(refunded), vs or "", gateway_label(gw, translate=False), ref or "",
+               name, email, customer or "", acct or "", acc or ""]
         writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
-        del n
+
+
+def _local(dt: datetime | None) -> datetime | None:
+    """Prague wall-clock time without a zone: spreadsheets store dates without one."""
+    local = to_prague(dt)
+    return local.replace(tzinfo=None) if local else None
 
 
 def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
-    """Write an XLSX with openpyxl's write-only mode (rows go straight to disk)."""
+    """Write an XLSX with openpyxl's write-only mode (rows go straight to disk): dates as
+    dates, amounts as numbers in Kč, identifiers (VS, customer ID, references) as text so
+    leading zeros stay, Czech headers and values, fitted widths, a frozen header row."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Platby")
-    ws.append(EXPORT_HEADER)
+    for i, width in enumerate(XLSX_WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(EXPORT_HEADER))}1"
+    bold = Font(bold=True)
+    header = []
+    for title in EXPORT_HEADER:
+        c = WriteOnlyCell(ws, value=title)
+        c.font = bold
+        header.append(c)
+    ws.append(header)
+
+    def cell(value: Any, fmt: str | None = None) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=value)
+        if fmt:
+            c.number_format = fmt
+        return c
+
+    def text(value: Any) -> WriteOnlyCell:
+        return cell(safe_cell(str(value)) if value not in (None, "") else None, XLSX_TEXT_FORMAT)
+
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, gw_account, acc in rows:
-        cells = []
-        for value in (Decimal(amount) / 100, Decimal(refunded) / 100):
-            c = WriteOnlyCell(ws, value=value)
-            c.number_format = "#,##0.00"
-            cells.append(c)
-        texts = [safe_cell(v) for v in (vs or "", gw, ref or "", name, email, gw_account or "", acc or "")]
-        ws.append([safe_cell(ext), _fmt_dt(created), _fmt_dt(paid), safe_cell(mun), safe_cell(svc), safe_cell(state),
-                   *cells, *texts])
+    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
+        ws.append([
+            text(ext),
+            cell(_local(created), XLSX_DATE_FORMAT),
+            cell(_local(paid), XLSX_DATE_FORMAT),
+            safe_cell(mun),
+            safe_cell(svc),
+            state_label(state, translate=False),
+            cell(Decimal(amount) / 100, XLSX_CZK_FORMAT),
+            cell(Decimal(refunded) / 100, XLSX_CZK_FORMAT),
+            text(vs),
+            gateway_label(gw, translate=False),
+            text(ref),
+            safe_cell(name),
+            safe_cell(email),
+            text(customer),
+            safe_cell(acct or ""),
+            text(acc),
+        ])
         count += 1
     wb.save(path)
     return count

@@ -10,6 +10,13 @@ from collections.abc import Callable, Sequence
 from markupsafe import Markup, escape
 
 _ids = itertools.count(1)
+
+
+def _figure(svg: str, caption: str | None) -> Markup:
+    """The chart in a figure with a visible caption (what it shows, in which unit)."""
+    if not caption:
+        return Markup(svg)
+    return Markup(f'<figure class="chart-figure">{svg}<figcaption>{escape(caption)}</figcaption></figure>')
 BAR = "#2362a2"
 BAR_ALT = ("#2362a2", "#8fb3da", "#c9c9c9")
 
@@ -25,6 +32,7 @@ def hbar_chart(
     value_text: Callable[[int], str] = _fmt_int,
     width: int = 640,
     colors: Sequence[str] | None = None,
+    caption: str | None = None,
 ) -> Markup:
     """Horizontal bars, one per (label, value); labels on the left, values at the bar end."""
     n = len(items)
@@ -51,7 +59,7 @@ def hbar_chart(
             f'<text x="{label_w + w + 6}" y="{y + 17}" fill="#262626">{escape(value_text(value))}</text>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return _figure("".join(parts), caption)
 
 
 def column_chart(
@@ -61,6 +69,7 @@ def column_chart(
     value_text: Callable[[int], str] = _fmt_int,
     width: int = 640,
     height: int = 240,
+    caption: str | None = None,
 ) -> Markup:
     """Vertical columns (e.g. the twelve months), short labels under them."""
     uid = next(_ids)
@@ -89,4 +98,4 @@ def column_chart(
             f'<text x="{cx:.1f}" y="{height - 8}" text-anchor="middle" fill="#262626">{escape(label)}</text>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return _figure("".join(parts), caption)

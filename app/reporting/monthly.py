@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.czech import sort_key
 from app.db import db_session, utcnow
+from app.i18n import N_
 from app.models import Municipality, OnboardingState, Service
 from app.onboarding.pipeline import (
     NEGOTIATION_STATES,
@@ -49,12 +50,12 @@ MONTH_NAMES = (
 # gateway. Everything else is a card gateway.
 TRANSFER_GATEWAYS = frozenset({"bank_transfer"})
 CHANNEL_LABELS = {
-    "demo": "Platební brána – demo",
-    "stripe": "Platební karta (Stripe)",
-    "gopay": "Platební karta (GoPay)",
-    "gpwebpay": "Platební karta (GP webpay)",
-    "btcpay": "Bitcoin (BTCPay)",
-    "bank_transfer": "Bankovní převod",
+    "demo": N_("Platební brána – demo"),
+    "stripe": N_("Platební karta (Stripe)"),
+    "gopay": N_("Platební karta (GoPay)"),
+    "gpwebpay": N_("Platební karta (GP webpay)"),
+    "btcpay": "Bitcoin (BTCPay)",  # a name: the same in every language
+    "bank_transfer": N_("Bankovní převod"),
 }
 
 
@@ -63,10 +64,13 @@ def channel_kind(gateway_name: str) -> str:
 
 
 def channel_label(gateway_name: str) -> str:
-    return CHANNEL_LABELS.get(gateway_name, gateway_name)
+    label = CHANNEL_LABELS.get(gateway_name)
+    if label is None or gateway_name == "btcpay":
+        return label or gateway_name
+    return _(label)
 
 
-CHANNEL_KIND_LABELS = {"card": "Platební brána (karta)", "transfer": "Bankovní převod"}
+CHANNEL_KIND_LABELS = {"card": N_("Platební brána (karta)"), "transfer": N_("Bankovní převod")}
 
 
 class ReportPeriodError(ValueError):
@@ -84,8 +88,19 @@ def parse_period(text: str) -> tuple[int, int]:
     return year, month
 
 
+def month_name(month: int, width: str = "wide") -> str:
+    """The month's stand-alone name in the language of the page ("červen", "June"); the
+    abbreviated forms differ for every month ("čvn", "čvc"). Czech outside a request."""
+    from babel.dates import get_month_names
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    locale = get_locale() if has_request_context() else None
+    return get_month_names(width, context="stand-alone", locale=locale or "cs")[month]
+
+
 def period_label(year: int, month: int) -> str:
-    return f"{MONTH_NAMES[month - 1]} {year}"
+    return f"{month_name(month)} {year}"
 
 
 def due_date(year: int, month: int) -> date:
@@ -236,16 +251,16 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
                 services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
             services[sid].figures(which).add(paid_count, paid_volume)
             kind = channel_kind(gw)
-            channels.setdefault(gw, Line(gw, channel_label(gw), CHANNEL_KIND_LABELS[kind])).figures(which).add(
+            channels.setdefault(gw, Line(gw, channel_label(gw), _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(
                 paid_count, paid_volume
             )
-            kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind])).figures(which).add(paid_count, paid_volume)
+            kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(paid_count, paid_volume)
 
     def ordered(lines: Iterable[Line]) -> list[Line]:
         return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))
 
     for kind in ("card", "transfer"):
-        kinds.setdefault(kind, Line(kind, CHANNEL_KIND_LABELS[kind]))
+        kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind])))
     return MonthlyReport(
         year=year,
         month=month,

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import has_request_context, render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.money import format_czk
 from app.reporting.charts import column_chart, hbar_chart
-from app.reporting.monthly import PERIODS, Line, MonthlyReport, MunicipalityRow
+from app.reporting.monthly import PERIODS, Line, MonthlyReport, MunicipalityRow, month_name
 from app.reporting.yearly import YearlyIndicators
 from app.timeutil import czech_date, to_prague
 
@@ -81,21 +82,27 @@ def monthly_title(r: MonthlyReport) -> str:
 def monthly_charts(r: MonthlyReport) -> dict[str, Markup]:
     periods = [r.period_labels[p] for p in PERIODS]
     top = [ln for ln in r.by_municipality if ln.current.volume][:10]
+    count_title = _("Počet plateb: %(p)s, předchozí měsíc a stejný měsíc před rokem", p=r.label)
+    volume_title = _("Objem plateb v Kč: %(p)s, předchozí měsíc a stejný měsíc před rokem", p=r.label)
+    top_title = _("Obce s největším objemem plateb v Kč – %(p)s", p=r.label)
     return {
         "count": hbar_chart(
             list(zip(periods, [r.total.figures(p).count for p in PERIODS], strict=True)),
-            title="Počet plateb: tento měsíc, předchozí měsíc, stejný měsíc před rokem",
+            title=count_title,
+            caption=count_title,
             colors=["#2362a2", "#8fb3da", "#a6a6a6"],
         ),
         "volume": hbar_chart(
             list(zip(periods, [r.total.figures(p).volume for p in PERIODS], strict=True)),
-            title="Objem plateb: tento měsíc, předchozí měsíc, stejný měsíc před rokem",
+            title=volume_title,
+            caption=volume_title,
             value_text=format_czk,
             colors=["#2362a2", "#8fb3da", "#a6a6a6"],
         ),
         "municipalities": hbar_chart(
             [(ln.label, ln.current.volume) for ln in top],
-            title=f"Obce s největším objemem plateb – {r.label}",
+            title=top_title,
+            caption=top_title,
             value_text=format_czk,
         )
         if top
@@ -282,14 +289,18 @@ def yearly_title(y: YearlyIndicators) -> str:
 
 
 def yearly_charts(y: YearlyIndicators) -> dict[str, Markup]:
-    short = [m.label[:3] for m in y.months]
+    # Babel's stand-alone abbreviations: every month distinct (červen "čvn", červenec "čvc").
+    short = [month_name(m.month, "abbreviated") for m in y.months]
+    count_title = _("Počet plateb po měsících roku %(y)s", y=y.year)
+    volume_title = _("Objem plateb po měsících roku %(y)s v tisících Kč (tis. Kč)", y=y.year)
     return {
         "count": column_chart(
-            list(zip(short, [m.total.count for m in y.months], strict=True)), title=f"Počet plateb po měsících {y.year}"
+            list(zip(short, [m.total.count for m in y.months], strict=True)), title=count_title, caption=count_title
         ),
         "volume": column_chart(
             list(zip(short, [m.total.volume for m in y.months], strict=True)),
-            title=f"Objem plateb po měsících {y.year} (tis. Kč)",
+            title=volume_title,
+            caption=volume_title,
             value_text=lambda v: num(round(v / 100_000)),
         ),
     }

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db import db_session, utcnow
 from app.models import OnboardingState, PaymentMonthSummary
 from app.onboarding.pipeline import snapshot_on
-from app.reporting.monthly import TRANSFER_GATEWAYS
+from app.reporting.monthly import TRANSFER_GATEWAYS, month_name
 from app.reporting.summary import Figures
 
 MONTH_TITLES = (
@@ -112,7 +112,7 @@ def payments_by_month(year: int, *, session: Session | None = None) -> list[Mont
         .where(t.month >= date(year, 1, 1), t.month <= date(year, 12, 1), t.paid_count > 0)
         .group_by(t.month, t.gateway_name)
     )
-    months = [MonthFigures(m, f"{MONTH_TITLES[m - 1]} {year}") for m in range(1, 13)]
+    months = [MonthFigures(m, f"{month_name(m).capitalize()} {year}") for m in range(1, 13)]
     for month, gateway, count, volume in session.execute(stmt):
         row = months[month.month - 1]
         row.total.add(int(count), int(volume or 0))

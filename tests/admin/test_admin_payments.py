@@ -145,11 +145,11 @@ def test_detail_shows_the_event_history(data):  # type: ignore[no-untyped-def]
                                 reason="notification evt_123"))
     db_session.commit()
     r = data["client"].get(f"/admin/platby/{p.external_id}")
-    assert r.status_code == 200 and "notification evt_123" in r.text and "Vrátit platbu" in r.text
+    assert r.status_code == 200 and "Podle: oznámení platební brány" in r.text and "evt_123" not in r.text and "Vrátit platbu" in r.text
 
 
 def _refund(c, p, amount, reason="Chybná platba"):  # type: ignore[no-untyped-def]
-    return c.post(f"/admin/platby/{p.external_id}/vratit", data={"amount": amount, "reason": reason})
+    return c.post(f"/admin/platby/{p.external_id}/vratit", data={"amount": amount, "reason": reason, "confirm": "1"})
 
 
 def test_partial_then_full_refund(app):  # type: ignore[no-untyped-def]

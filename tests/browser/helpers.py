@@ -12,10 +12,10 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 IMPACTS = ("minor", "moderate", "serious", "critical")
 
 
-def run_axe(page: Any, *, min_impact: str = "serious") -> list[dict[str, Any]]:
+def run_axe(page: Any, *, min_impact: str = "serious", every_impact: bool = False) -> list[dict[str, Any]]:
     """Run axe-core in the page (evaluated through the DevTools protocol, so our CSP
     does not block it) and return its violations of ``min_impact`` or worse (serious and
-    critical by default; the citizen pages are held to every impact: ``"minor"``)."""
+    critical by default; ``every_impact=True`` is the same as ``min_impact="minor"``)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
@@ -25,6 +25,8 @@ def run_axe(page: Any, *, min_impact: str = "serious") -> list[dict[str, Any]]:
                 nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
         }"""
     )
+    if every_impact:
+        min_impact = "minor"
     wanted = IMPACTS[IMPACTS.index(min_impact):]
     return [v for v in result if v["impact"] in wanted or v["impact"] is None]
 

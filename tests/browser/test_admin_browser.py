@@ -100,7 +100,9 @@ def test_clerk_runs_a_fee_in_the_browser(browser, admin_live, tmp_path):  # type
     page.locator("tbody tr a").first.click()
     page.get_by_label("Částka k vrácení v Kč").fill("800")
     page.get_by_label("Důvod vrácení").fill("Zaplaceno dvakrát")
-    page.get_by_role("button", name="Vrátit peníze").click()
+    page.get_by_role("button", name="Pokračovat k vrácení").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Opravdu vrátit?"
+    page.get_by_role("button", name="Ano, vrátit").click()
     page.wait_for_selector("text=Vráceno 800")
     assert page.locator("#payment-state").inner_text() == "Vrácena"
 
@@ -112,5 +114,5 @@ def test_clerk_runs_a_fee_in_the_browser(browser, admin_live, tmp_path):  # type
     info.value.save_as(path)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Identifikátor" and len(rows) == 2
-    assert rows[1][4] == "Poplatek za komunální odpad" and rows[1][5] == "refunded" and rows[1][7] == "800,00"
+    assert rows[1][4] == "Poplatek za komunální odpad" and rows[1][5] == "Vrácena" and rows[1][7] == "800,00"
     context.close()

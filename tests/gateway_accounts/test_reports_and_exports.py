@@ -28,7 +28,7 @@ def test_gateway_and_account_in_the_export_and_the_monthly_split(live, town, gop
         lines = list(csv_lines(iter_export_rows(PaymentFilter(), m.id, s)))
     assert EXPORT_HEADER[-2:] == ["Účet brány", "Účet příjemce"]
     body = "".join(lines)
-    assert ";gopay;" in body and "GoPay – účet obce" in body and ";btcpay;" in body and "BTCPay obce" in body
+    assert ";GoPay;" in body and "GoPay – účet obce" in body and ";Bitcoin (BTCPay);" in body and "BTCPay obce" in body
 
     now = to_prague(utcnow())
     report = build_monthly_report(now.year, now.month)
