@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:18:13.682283
+Create Date: 2026-12-02 00:26:11.538245
 """
 
 from alembic import op
