@@ -10,8 +10,8 @@ from app.banking.errors import BankingError
 from app.banking.secrets import TokenUnreadable, encrypt_token
 from app.banking.statements.model import normalise_account, split_czech_iban
 from app.db import db_session
-from app.models import BankAccount
 from app.identifiers import account_or_iban_to_iban
+from app.models import BankAccount
 
 
 def parse_account(text: str) -> tuple[str, str, str]:
