@@ -106,6 +106,7 @@ def test_every_personal_column_is_covered() -> None:
         ("bank_account", "name"),
         ("bank_statement", "filename"),
         ("consent_text", "title"),
+        ("api_key", "name"),  # the label of an agenda system's key, not a person
         ("municipality", "search_name"),
         # An address that asked for no more reminders: kept so that the objection is honoured.
         ("reminder_opt_out", "email"),
