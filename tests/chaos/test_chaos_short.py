@@ -39,6 +39,8 @@ TIMING_DEPENDENT = {
     "(heartbeat TTL), later than the short run's healing window",
     ("postgres-restart", "jobs_lost"): "a job whose queries met the restart is retried after "
     "JOB_RETRY_INTERVALS' first wait, which may fall after the short run's healing window",
+    ("postgres-restart", "jobs_backlog"): "the jobs that met the restart wait for their retry "
+    "(JOB_RETRY_INTERVALS' first wait), which may fall after the short run's healing window",
 }
 
 
