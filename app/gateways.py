@@ -75,8 +75,8 @@ def build_account_gateway(account: Any) -> Gateway:
     SecretsUnavailable) when the account cannot be built."""
     if account.gateway_name == "demo":
         return get_gateway("demo")
-    from app.gateway_accounts.accounts import account_settings
     from app.gateway_accounts.crypto import SecretsUnavailable
+    from app.gateway_accounts.settings import account_settings
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cache: dict[int, tuple[Any, Gateway]] = app.extensions.setdefault("account_gateways", {})

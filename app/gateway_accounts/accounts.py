@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
@@ -15,7 +14,9 @@ from sqlalchemy import select
 
 from app.db import db_session, utcnow
 from app.gateway_accounts.crypto import SecretsUnavailable, decrypt_secrets, encrypt_secrets, fernet
-from app.gateway_accounts.kinds import KINDS, ORDER, Kind
+from app.gateway_accounts.kinds import KINDS, ORDER
+from app.gateway_accounts.settings import kind_of
+from app.gateways import build_account_gateway
 from app.ids import new_external_id
 from app.models import GatewayAccount, GatewayMode, Municipality
 from app.staff.audit import audit, snapshot
@@ -49,33 +50,14 @@ def masked_secrets(account: GatewayAccount) -> dict[str, str]:
     try:
         stored = decrypt_secrets(account.secrets_encrypted)
     except SecretsUnavailable:
-        return {f.name: MASK for f in _kind(account).secret_fields}
-    return {f.name: mask(str(stored.get(f.name) or "")) for f in _kind(account).secret_fields}
-
-
-def _kind(account: GatewayAccount) -> Kind:
-    return KINDS[account.gateway_name]
-
-
-def account_settings(account: GatewayAccount) -> dict[str, Any]:
-    """The adapter's settings (``GOPAY_CLIENT_SECRET``…) with the secrets decrypted. Never log it."""
-    kind = _kind(account)
-    secrets = decrypt_secrets(account.secrets_encrypted)
-    plain = account.settings or {}
-    settings: dict[str, Any] = {}
-    for f in kind.fields:
-        value = secrets.get(f.name) if f.secret else plain.get(f.name)
-        if value not in (None, ""):
-            settings[f.setting] = value
-    if kind.url_setting and not settings.get(kind.url_setting):
-        settings[kind.url_setting] = kind.default_urls.get(account.mode, "")
-    return settings
+        return {f.name: MASK for f in kind_of(account).secret_fields}
+    return {f.name: mask(str(stored.get(f.name) or "")) for f in kind_of(account).secret_fields}
 
 
 def redirect_origin(account: GatewayAccount) -> str | None:
     """The origin the payer is sent to (the gateway's hosted page), from the non-secret
     settings; None for gateways whose card form is on our page."""
-    kind = _kind(account)
+    kind = kind_of(account)
     plain = account.settings or {}
     url = plain.get("gateway_url") or plain.get("url") or kind.default_urls.get(account.mode)
     if not url or account.gateway_name in ("stripe", "demo"):
@@ -242,7 +224,6 @@ def set_account_active(account: GatewayAccount, active: bool) -> str | None:
 
 def check_account_connection(account: GatewayAccount) -> tuple[bool, str]:
     """ "Otestovat spojení": build the adapter and ask the gateway. Records the result. Commits."""
-    from app.gateways import build_account_gateway
 
     ok, message = False, ""
     try:

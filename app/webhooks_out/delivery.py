@@ -28,7 +28,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver(delivery_id: int) -> str:
-    """Try once now; returns the delivery's status. Its own session: it may run in an
+    """Try once now; returns the delivery's status (a failed try sets ``next_attempt_at``;
+    the job schedules it, see ``next_retry``). Its own session: it may run in an
     after-commit hook (inline queue) or a worker."""
     timeout = float(current_app.config.get("WEBHOOK_TIMEOUT") or 10)
     with SessionFactory() as session:
@@ -78,12 +79,17 @@ def deliver(delivery_id: int) -> str:
             else:
                 d.status, d.next_attempt_at = PENDING, now + wait
         session.commit()
-        status, next_at = d.status, d.next_attempt_at
-    if status == PENDING and next_at is not None:
-        from app.webhooks_out.jobs import schedule_retry
-
-        schedule_retry(delivery_id, as_utc(next_at) - utcnow())
+        status = d.status
     return status
+
+
+def next_retry(delivery_id: int) -> timedelta | None:
+    """How long until a pending delivery's next try; None when it waits for nothing."""
+    with SessionFactory() as session:
+        d = session.get(WebhookDelivery, delivery_id)
+        if d is None or d.status != PENDING or d.next_attempt_at is None:
+            return None
+        return as_utc(d.next_attempt_at) - utcnow()
 
 
 def due_deliveries(limit: int = 500) -> list[int]:

@@ -43,7 +43,11 @@ def schedule_retry(delivery_id: int, wait: timedelta) -> None:
 
 @in_app
 def deliver_webhook(delivery_id: int) -> str:
-    return delivery.deliver(delivery_id)
+    status = delivery.deliver(delivery_id)
+    wait = delivery.next_retry(delivery_id) if status == delivery.PENDING else None
+    if wait is not None:
+        schedule_retry(delivery_id, wait)
+    return status
 
 
 def retry_due() -> int:

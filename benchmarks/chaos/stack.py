@@ -110,8 +110,11 @@ class Stack:
     """Start with ``with Stack(...) as stack:``; everything is stopped and removed on exit,
     also on Ctrl+C or an error."""
 
-    def __init__(self, recorder, *, seed: bool = True, worker: bool = True, keep: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, recorder, *, seed: bool = True, worker: bool = True, keep: bool = False, env: dict[str, str] | None = None
+    ) -> None:
         self.recorder = recorder
+        self.extra_env = dict(env or {})
         self.with_seed = seed
         self.with_worker = worker
         self.keep = keep
@@ -165,6 +168,7 @@ class Stack:
             "SESSION_COOKIE_SECURE": "0",
             # Citizens look up their obligations many times a second from one address.
             "LOOKUP_RATE_LIMIT": "100000 per minute",
+            **self.extra_env,
         }
         self.flask("db", ["-m", "alembic", "upgrade", "head"], timeout=180)
         if self.with_seed:

@@ -12,12 +12,12 @@ from sqlalchemy import text
 from app.db import db_session
 from app.gateway_accounts.accounts import (
     AccountInput,
-    account_settings,
     masked_secrets,
     save_account,
     set_account_active,
 )
 from app.gateway_accounts.crypto import SecretsUnavailable, decrypt_secrets
+from app.gateway_accounts.settings import account_settings
 from app.models import AuditLog, GatewayAccount
 from app.payments.create import create_payment, offered_gateways
 from tests.factories import make_municipality, make_service
