@@ -101,6 +101,9 @@ def from_env() -> dict[str, object]:
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20")),
         # Who gets the monthly report besides the operator's staff (comma-separated).
         "REPORT_RECIPIENTS": [e.strip() for e in os.environ.get("REPORT_RECIPIENTS", "").split(",") if e.strip()],
+        # The region a deployment starts with (app/data/regions.csv slug): new municipalities
+        # of the CLI and the seed join it unless told otherwise.
+        "DEFAULT_REGION": os.environ.get("DEFAULT_REGION", "liberecky-kraj"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

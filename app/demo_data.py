@@ -32,19 +32,38 @@ from app.models import (
     VariableSymbolRule,
 )
 from app.onboarding.pipeline import active_services_on
+from app.regions import get_or_create_region
 from app.timeutil import month_bounds_utc
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "liberec_municipalities.csv"
 
 # (slug, name, description, mode, amount or (min, max), vs prefix)
 TYPICAL_FEES = [
-    ("odpad", "Poplatek za komunální odpad", "Místní poplatek za obecní systém odpadového hospodářství na osobu a rok.",
-     AmountMode.FIXED, 80000, "1337"),
+    (
+        "odpad",
+        "Poplatek za komunální odpad",
+        "Místní poplatek za obecní systém odpadového hospodářství na osobu a rok.",
+        AmountMode.FIXED,
+        80000,
+        "1337",
+    ),
     ("psi", "Poplatek ze psů", "Roční poplatek za jednoho psa.", AmountMode.FIXED, 30000, "1341"),
-    ("pobyt", "Poplatek z pobytu", "Poplatek z pobytu za osobu a den; zadejte celkovou částku.",
-     AmountMode.PAYER, (2100, 5000000), "1345"),
-    ("prostranstvi", "Užívání veřejného prostranství", "Poplatek za zábor veřejného prostranství podle vyhlášky obce.",
-     AmountMode.PAYER, (1000, 10000000), "1343"),
+    (
+        "pobyt",
+        "Poplatek z pobytu",
+        "Poplatek z pobytu za osobu a den; zadejte celkovou částku.",
+        AmountMode.PAYER,
+        (2100, 5000000),
+        "1345",
+    ),
+    (
+        "prostranstvi",
+        "Užívání veřejného prostranství",
+        "Poplatek za zábor veřejného prostranství podle vyhlášky obce.",
+        AmountMode.PAYER,
+        (1000, 10000000),
+        "1343",
+    ),
 ]
 
 
@@ -145,8 +164,13 @@ def plan_history(n_rows: int, active_count: int, rng: random.Random) -> list[_Pl
         interested = interested or _before(prep, rng, 20, 45)
         contacted = _before(interested, rng, 14, 40)
         signed = _before(active, rng, 4, 10)
-        plans[i].steps = [(contacted, S.CONTACTED), (interested, S.INTERESTED), (prep, S.IN_PREPARATION),
-                          (signed, S.CONTRACT_SIGNED), (active, S.ACTIVE)]
+        plans[i].steps = [
+            (contacted, S.CONTACTED),
+            (interested, S.INTERESTED),
+            (prep, S.IN_PREPARATION),
+            (signed, S.CONTRACT_SIGNED),
+            (active, S.ACTIVE),
+        ]
 
     for i, d in zip(group_a, _spread(rng, date(2024, 7, 1), date(2024, 12, 20), len(group_a)), strict=True):
         join(i, d)
@@ -159,21 +183,31 @@ def plan_history(n_rows: int, active_count: int, rng: random.Random) -> list[_Pl
         if k < 15:
             join(i, d, prep=_before(jun30, rng, 3, 40))
         else:
-            join(i, d, prep=date(2025, 7, 1) + timedelta(days=rng.randint(0, max((d - date(2025, 7, 1)).days - 12, 0))),
-                 interested=_before(jun30, rng, 3, 60))
+            join(
+                i,
+                d,
+                prep=date(2025, 7, 1) + timedelta(days=rng.randint(0, max((d - date(2025, 7, 1)).days - 12, 0))),
+                interested=_before(jun30, rng, 3, 60),
+            )
 
     pipeline = list(range(len(joiners), n_rows))
     # Interested on 30 June, in preparation at the year's end.
     for i in pipeline[:12]:
         interested = _before(jun30, rng, 5, 90)
-        plans[i].steps = [(_before(interested, rng, 14, 40), S.CONTACTED), (interested, S.INTERESTED),
-                          (date(2025, 9, 1) + timedelta(days=rng.randint(0, 100)), S.IN_PREPARATION)]
+        plans[i].steps = [
+            (_before(interested, rng, 14, 40), S.CONTACTED),
+            (interested, S.INTERESTED),
+            (date(2025, 9, 1) + timedelta(days=rng.randint(0, 100)), S.IN_PREPARATION),
+        ]
     # Contacted in the second half; in preparation at the year's end.
     for i in pipeline[12:17]:
         contacted = date(2025, 7, 1) + timedelta(days=rng.randint(0, 60))
         interested = contacted + timedelta(days=rng.randint(14, 40))
-        plans[i].steps = [(contacted, S.CONTACTED), (interested, S.INTERESTED),
-                          (interested + timedelta(days=rng.randint(14, 40)), S.IN_PREPARATION)]
+        plans[i].steps = [
+            (contacted, S.CONTACTED),
+            (interested, S.INTERESTED),
+            (interested + timedelta(days=rng.randint(14, 40)), S.IN_PREPARATION),
+        ]
     # Contacted in the second half; interested at the year's end.
     for i in pipeline[17:22]:
         contacted = date(2025, 8, 1) + timedelta(days=rng.randint(0, 60))
@@ -223,6 +257,7 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
     taken = {m.slug for m in existing.values()}
     listed = date(2024, 1, 1)  # the region's list loaded into the portal
     counts = {"municipalities": 0, "services": 0}
+    region = get_or_create_region(db_session(), "liberecky-kraj")
     for row, plan in zip(rows, plans, strict=True):
         if row["ico"] in existing:
             continue
@@ -237,6 +272,7 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
             iban=czech_account_to_iban(demo_account(rng)),
             onboarding_state=state,
             demo_mode=True,
+            region_id=region.id,
         )
         db_session.add(m)
         previous: str | None = None
@@ -255,8 +291,14 @@ def seed_demo(active_count: int = 81, seed: int = 2025) -> dict[str, int]:
         fees = [(fee, joined) for fee in TYPICAL_FEES[:2]] + list(zip(payer_fees, sorted(plan.extras), strict=True))
         for (slug, name, desc, mode, amount, vs), since in fees:
             svc = Service(
-                municipality=m, slug=slug, name=name, description=desc, amount_mode=mode,
-                vs_rule=VariableSymbolRule.PER_PAYMENT, variable_symbol=vs, allowed_gateways=["demo", "stripe"],
+                municipality=m,
+                slug=slug,
+                name=name,
+                description=desc,
+                amount_mode=mode,
+                vs_rule=VariableSymbolRule.PER_PAYMENT,
+                variable_symbol=vs,
+                allowed_gateways=["demo", "stripe"],
             )
             if mode == AmountMode.FIXED:
                 svc.amount = amount + rng.choice([0, 0, 5000, 10000, -10000]) if slug == "odpad" else amount
@@ -341,15 +383,30 @@ def seed_demo_payments(year: int = 2025, seed: int = 972, *, now: datetime | Non
         for to, at in row.pop("_events"):
             prev = row_events[-1]["to_state"] if row_events and row_events[-1]["payment_id"] == pid else None
             row_events.append(
-                {"payment_id": pid, "kind": "transition", "from_state": prev, "to_state": to,
-                 "reason": "ukázková data", "data": {}, "created_at": at}
+                {
+                    "payment_id": pid,
+                    "kind": "transition",
+                    "from_state": prev,
+                    "to_state": to,
+                    "reason": "ukázková data",
+                    "data": {},
+                    "created_at": at,
+                }
             )
     db_session.execute(insert(PaymentEvent), row_events)
     # The demo gateway's side of each paid payment: a refund asks it, as for a real one.
     ledger = [
-        {"reference": row["gateway_reference"], "external_id": row["external_id"], "amount": row["amount"],
-         "amount_refunded": 0, "currency": "CZK", "description": "ukázková data", "return_url": "",
-         "notify_url": "", "state": "paid"}
+        {
+            "reference": row["gateway_reference"],
+            "external_id": row["external_id"],
+            "amount": row["amount"],
+            "amount_refunded": 0,
+            "currency": "CZK",
+            "description": "ukázková data",
+            "return_url": "",
+            "notify_url": "",
+            "state": "paid",
+        }
         for row in payments
         if row["state"] == PaymentState.PAID
     ]
@@ -384,7 +441,9 @@ def _month_amounts(
         shares = [rng.randint(40, 160) for _ in targets]
         amounts = [rest * w // sum(shares) // 100 * 100 for w in shares[:-1]]
         amounts.append(rest - sum(amounts))
-        if all(max(s.amount_min or 100, 10000) <= a <= (s.amount_max or a) for s, a in zip(targets, amounts, strict=True)):
+        if all(
+            max(s.amount_min or 100, 10000) <= a <= (s.amount_max or a) for s, a in zip(targets, amounts, strict=True)
+        ):
             pairs = [(s, s.amount or 0) for s in chosen] + list(zip(targets, amounts, strict=True))
             rng.shuffle(pairs)
             return pairs
@@ -425,9 +484,18 @@ def _payment_row(
 # is "Tomáš Novák" or "Jana Nováková", never "Tomáš Nováková".
 FEMALE_FIRST_NAMES = ["Jana", "Marie", "Eva", "Hana", "Lenka", "Lucie", "Kateřina", "Tereza"]
 MALE_FIRST_NAMES = ["Petr", "Jan", "Josef", "Pavel", "Tomáš", "Martin", "Jiří", "Lukáš"]
-SURNAMES = [("Novák", "Nováková"), ("Svoboda", "Svobodová"), ("Dvořák", "Dvořáková"), ("Černý", "Černá"),
-            ("Procházka", "Procházková"), ("Kučera", "Kučerová"), ("Veselý", "Veselá"), ("Horák", "Horáková"),
-            ("Němec", "Němcová"), ("Marek", "Marková")]
+SURNAMES = [
+    ("Novák", "Nováková"),
+    ("Svoboda", "Svobodová"),
+    ("Dvořák", "Dvořáková"),
+    ("Černý", "Černá"),
+    ("Procházka", "Procházková"),
+    ("Kučera", "Kučerová"),
+    ("Veselý", "Veselá"),
+    ("Horák", "Horáková"),
+    ("Němec", "Němcová"),
+    ("Marek", "Marková"),
+]
 
 
 def person_name(rng: random.Random, surname: tuple[str, str] | None = None) -> tuple[str, str]:
@@ -483,21 +551,37 @@ def seed_demo_payer_lists(seed: int = 1001, today: date | None = None) -> int:
             email = f"{slugify(people[0][0])}.{slugify(people[0][1])}.{h}@example.cz" if h % 2 else None
             first_id = str(number)
             for first, last in people:
-                db_session.add(Obligation(
-                    municipality_id=town.id, service_id=waste.id, customer_id=str(number),
-                    payer_name=f"{first} {last}", amount=waste.amount or 80000, due_date=due,
-                    variable_symbol=f"{waste.variable_symbol}{number:06d}"[-10:], period=str(today.year),
-                    household=household, payer_email=email,
-                ))
+                db_session.add(
+                    Obligation(
+                        municipality_id=town.id,
+                        service_id=waste.id,
+                        customer_id=str(number),
+                        payer_name=f"{first} {last}",
+                        amount=waste.amount or 80000,
+                        due_date=due,
+                        variable_symbol=f"{waste.variable_symbol}{number:06d}"[-10:],
+                        period=str(today.year),
+                        household=household,
+                        payer_email=email,
+                    )
+                )
                 number += 1
                 added += 1
             if h == 1 or h % 3 == 0:
-                db_session.add(Obligation(
-                    municipality_id=town.id, service_id=dog.id, customer_id=f"PES-{first_id}",
-                    payer_name=f"{people[0][0]} {people[0][1]}", amount=dog.amount or 30000, due_date=due,
-                    variable_symbol=f"{dog.variable_symbol}{int(first_id):06d}"[-10:], period=str(today.year),
-                    household=household, payer_email=email,
-                ))
+                db_session.add(
+                    Obligation(
+                        municipality_id=town.id,
+                        service_id=dog.id,
+                        customer_id=f"PES-{first_id}",
+                        payer_name=f"{people[0][0]} {people[0][1]}",
+                        amount=dog.amount or 30000,
+                        due_date=due,
+                        variable_symbol=f"{dog.variable_symbol}{int(first_id):06d}"[-10:],
+                        period=str(today.year),
+                        household=household,
+                        payer_email=email,
+                    )
+                )
                 added += 1
     db_session.commit()
     return added

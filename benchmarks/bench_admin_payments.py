@@ -32,9 +32,14 @@ SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127
 
 def generate(engine, payments: int) -> None:  # type: ignore[no-untyped-def]
     with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO region (id, slug, name, name_genitive, operator_name, footer_text, primary_color,"
+            " report_recipients, created_at) VALUES (1, 'liberecky-kraj', 'Liberecký kraj', 'Libereckého kraje',"
+            " '', '', '#2362a2', '', now())"
+        ))
         conn.execute(text("""
-            INSERT INTO municipality (id, name, slug, ico, onboarding_state, demo_mode, created_at)
-            SELECT i, 'Obec ' || i, 'obec-' || i, lpad(i::text, 8, '0'), 'active', false, now()
+            INSERT INTO municipality (id, name, slug, ico, onboarding_state, demo_mode, created_at, region_id)
+            SELECT i, 'Obec ' || i, 'obec-' || i, lpad(i::text, 8, '0'), 'active', false, now(), 1
             FROM generate_series(1, 215) AS i"""))
         conn.execute(text("""
             INSERT INTO service (id, municipality_id, slug, name, description, amount_mode, amount, vs_rule,

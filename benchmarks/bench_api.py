@@ -62,8 +62,15 @@ def main() -> int:
         with flask_app.app_context():
             from app.api.keys import create_api_key
             from app.models import Municipality, Service
+            from app.regions import get_or_create_region
 
-            m = Municipality(name="Obec", slug="obec", ico="00262978", onboarding_state="active")
+            m = Municipality(
+                region_id=get_or_create_region(db_session()).id,
+                name="Obec",
+                slug="obec",
+                ico="00262978",
+                onboarding_state="active",
+            )
             db_session.add(m)
             db_session.flush()
             s = Service(municipality_id=m.id, slug="odpad", name="Odpad", amount_mode="payer", lookup_mode="optional")

@@ -30,6 +30,7 @@ from app.banking.importing import import_statement  # noqa: E402
 from app.banking.statements import Statement, StatementLine  # noqa: E402
 from app.db import Base, db_session, make_engine  # noqa: E402
 from app.models import BankLine, Municipality, OnboardingState, Payment, Receipt, Service  # noqa: E402
+from app.regions import get_or_create_region  # noqa: E402
 
 NAMES = ["Novák Jan", "Svobodová Marie", "Dvořák Petr", "Černá Jana", "Kučera Tomáš", "Veselá Lucie"]
 
@@ -96,7 +97,7 @@ def main() -> None:
         Base.metadata.create_all(engine)
         app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "MAIL_SERVER": ""})
         with app.app_context():
-            m = Municipality(name="Obec Benchmark", slug="benchmark", ico="00262978",
+            m = Municipality(region_id=get_or_create_region(db_session()).id, name="Obec Benchmark", slug="benchmark", ico="00262978",
                              onboarding_state=OnboardingState.ACTIVE)  # fmt: skip
             db_session.add(m)
             db_session.flush()

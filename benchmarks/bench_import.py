@@ -24,6 +24,7 @@ from app import create_app  # noqa: E402
 from app.db import Base, db_session, make_engine  # noqa: E402
 from app.models import Municipality, Obligation, OnboardingState, Service  # noqa: E402
 from app.obligations.importing import import_obligations  # noqa: E402
+from app.regions import get_or_create_region  # noqa: E402
 
 SURNAMES = ["Novák", "Svoboda", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý", "Horák", "Němec", "Pokorný"]
 NAMES = ["Jan", "Petr", "Jana", "Marie", "Tomáš", "Lucie", "Jiří", "Eva", "Pavel", "Kateřina"]
@@ -60,7 +61,13 @@ def main() -> None:
         engine.dispose()
         app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True})
         with app.app_context():
-            m = Municipality(name="Obec Benchmark", slug="benchmark", ico="00262978", onboarding_state=OnboardingState.ACTIVE)
+            m = Municipality(
+                region_id=get_or_create_region(db_session()).id,
+                name="Obec Benchmark",
+                slug="benchmark",
+                ico="00262978",
+                onboarding_state=OnboardingState.ACTIVE,
+            )
             db_session.add(m)
             db_session.flush()
             s = Service(municipality_id=m.id, slug="odpad", name="Odpad", amount=50000, lookup_mode="required")
@@ -68,7 +75,9 @@ def main() -> None:
             db_session.commit()
             data = make_csv(args.rows)
             changed = make_csv(args.rows, seed=2)  # same payers, other amounts and dates
-            print(f"CSV: {args.rows} rows, {len(data) / 1024 / 1024:.1f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            print(
+                f"CSV: {args.rows} rows, {len(data) / 1024 / 1024:.1f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+            )
             runs = (("first import", data), ("re-import, same file", data), ("re-import, every row changed", changed))
             for label, payload in runs:
                 t, cpu = time.perf_counter(), time.process_time()

@@ -78,12 +78,17 @@ def load(url: str, payments: int) -> None:
 
     rows = load_municipality_rows()
     with step(f"municipalities ({len(rows)}), services, history"), engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO region (id, slug, name, name_genitive, operator_name, footer_text, primary_color,"
+            " report_recipients, created_at) VALUES (1, 'liberecky-kraj', 'Liberecký kraj', 'Libereckého kraje',"
+            " '', '', '#2362a2', '', now())"
+        ))
         for i, r in enumerate(rows, start=1):
             conn.execute(
                 text(
                     "INSERT INTO municipality (id, name, slug, ico, district, status, population, onboarding_state,"
-                    " demo_mode, created_at) VALUES (:id, :name, :slug, :ico, :district, :status, :pop, 'active',"
-                    " false, timestamp '2022-12-01')"
+                    " demo_mode, created_at, region_id) VALUES (:id, :name, :slug, :ico, :district, :status, :pop,"
+                    " 'active', false, timestamp '2022-12-01', 1)"
                 ),
                 {"id": i, "name": r["name"], "slug": f"obec-{i}", "ico": r["ico"], "district": r["district"],
                  "status": r["status"], "pop": int(r["population_2017"] or 0)},

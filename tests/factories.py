@@ -6,15 +6,25 @@ import itertools
 
 from app.db import db_session
 from app.ids import new_external_id
-from app.models import AmountMode, Municipality, OnboardingState, Payment, PaymentState, Service
+from app.models import AmountMode, Municipality, OnboardingState, Payment, PaymentState, Region, Service
+from app.regions import get_or_create_region
 
 _seq = itertools.count(1)
 # Valid IČOs (mod 11) of real Liberec Region municipalities.
 ICOS = ["00262978", "00262340", "00262307", "00262277", "00525511", "43256201", "00275808", "00262391"]
 
 
+def make_region(slug: str | None = None) -> Region:
+    """A region of the Czech list (the deployment's default, Liberecký kraj, when None)."""
+    region = get_or_create_region(db_session(), slug)
+    db_session.commit()
+    return region
+
+
 def make_municipality(**kw: object) -> Municipality:
     n = next(_seq)
+    if "region" not in kw and "region_id" not in kw:
+        kw["region_id"] = make_region().id
     m = Municipality(
         name=kw.pop("name", f"Obec {n}"),
         slug=kw.pop("slug", f"obec-{n}"),

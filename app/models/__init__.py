@@ -37,6 +37,7 @@ from app.models.payment import (
 )
 from app.models.receipt import Receipt, ReceiptCounter
 from app.models.refund import Refund, RefundState
+from app.models.region import Region
 from app.models.reminder import ObligationReminder, ReminderKind, ReminderOptOut
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
@@ -90,6 +91,7 @@ __all__ = [
     "PaymentMonthSummary",
     "PaymentState",
     "Receipt",
+    "Region",
     "ReceiptCounter",
     "Refund",
     "RefundState",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.czech import czech, fold
@@ -53,7 +53,9 @@ class Municipality(Base):
     reminder_days_before: Mapped[int | None]
     reminder_days_after: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
 
+    region: Mapped[Region] = relationship()  # noqa: F821
     services: Mapped[list[Service]] = relationship(  # noqa: F821
         back_populates="municipality", order_by=lambda: _services_order()
     )

@@ -42,6 +42,8 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20), default=StaffRole.VIEWER)
     # None only for operators.
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # An operator's region (a municipality's staff belong to its region through it).
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     # The last TOTP time step accepted: a code cannot be used twice.

@@ -210,7 +210,10 @@ def set_service_active(
     if bool(service.active) == active:
         return None
     change = ServiceStateChange(
-        service=service, active=active, effective_date=effective_date, note=(note or "").strip()[:MAX_NOTE],
+        service=service,
+        active=active,
+        effective_date=effective_date,
+        note=(note or "").strip()[:MAX_NOTE],
         staff_id=_staff_id(actor),
     )
     session.add(change)
@@ -320,13 +323,29 @@ def create_municipality(
     while session.scalar(select(Municipality.id).where(Municipality.slug == slug)) is not None:
         n += 1
         slug = f"{base}-{n}"
-    m = Municipality(name=name, slug=slug, ico=ico, district=district or None, onboarding_state=state, demo_mode=True)
+    from app.regions import get_or_create_region
+
+    # The acting operator's region; the deployment's default for the CLI and the seed.
+    region_id = getattr(actor, "region_id", None) or get_or_create_region(session).id
+    m = Municipality(
+        name=name,
+        slug=slug,
+        ico=ico,
+        district=district or None,
+        onboarding_state=state,
+        demo_mode=True,
+        region_id=region_id,
+    )
     session.add(m)
     if state != S.NOT_CONTACTED:
         session.add(
             MunicipalityStateChange(
-                municipality=m, from_state=None, to_state=state, effective_date=effective_date,
-                note=(note or "").strip()[:MAX_NOTE], staff_id=_staff_id(actor),
+                municipality=m,
+                from_state=None,
+                to_state=state,
+                effective_date=effective_date,
+                note=(note or "").strip()[:MAX_NOTE],
+                staff_id=_staff_id(actor),
             )
         )
     session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:26:11.538245
+Create Date: 2026-12-06 01:28:04.974618
 """
 
 from alembic import op
@@ -72,6 +72,49 @@ def upgrade() -> None:
     with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
         batch_op.create_index('ix_gateway_notification_unprocessed', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
+    op.create_table('payment_month_summary',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('gateway_name', sa.String(length=30), nullable=False),
+    sa.Column('paid_count', sa.Integer(), nullable=False),
+    sa.Column('paid_volume', sa.BigInteger(), nullable=False),
+    sa.Column('refund_count', sa.Integer(), nullable=False),
+    sa.Column('refund_volume', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'municipality_id', 'service_id', 'gateway_name', name=op.f('pk_payment_month_summary'))
+    )
+    op.create_table('region',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=100), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_genitive', sa.String(length=200), nullable=False),
+    sa.Column('nuts_code', sa.String(length=10), nullable=True),
+    sa.Column('operator_name', sa.String(length=300), nullable=False),
+    sa.Column('contact_email', sa.String(length=254), nullable=True),
+    sa.Column('contact_phone', sa.String(length=40), nullable=True),
+    sa.Column('web_url', sa.String(length=300), nullable=True),
+    sa.Column('footer_text', sa.Text(), nullable=False),
+    sa.Column('logo_url', sa.String(length=300), nullable=True),
+    sa.Column('primary_color', sa.String(length=7), nullable=False),
+    sa.Column('report_recipients', sa.Text(), nullable=False),
+    sa.Column('host', sa.String(length=253), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_region')),
+    sa.UniqueConstraint('host', name=op.f('uq_region_host')),
+    sa.UniqueConstraint('nuts_code', name=op.f('uq_region_nuts_code')),
+    sa.UniqueConstraint('slug', name=op.f('uq_region_slug'))
+    )
+    op.create_table('report_dispatch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('recipients', sa.String(length=2000), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_dispatch')),
+    sa.UniqueConstraint('kind', 'period', name=op.f('uq_report_dispatch_kind'))
+    )
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -88,36 +131,17 @@ def upgrade() -> None:
     sa.Column('reminder_days_before', sa.Integer(), nullable=True),
     sa.Column('reminder_days_after', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_municipality_region_id_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('ico', name=op.f('uq_municipality_ico')),
     sa.UniqueConstraint('slug', name=op.f('uq_municipality_slug'))
     )
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_municipality_onboarding_state'), ['onboarding_state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_municipality_region_id'), ['region_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_municipality_search_name'), ['search_name'], unique=False)
 
-    op.create_table('payment_month_summary',
-    sa.Column('month', sa.Date(), nullable=False),
-    sa.Column('municipality_id', sa.Integer(), nullable=False),
-    sa.Column('service_id', sa.Integer(), nullable=False),
-    sa.Column('gateway_name', sa.String(length=30), nullable=False),
-    sa.Column('paid_count', sa.Integer(), nullable=False),
-    sa.Column('paid_volume', sa.BigInteger(), nullable=False),
-    sa.Column('refund_count', sa.Integer(), nullable=False),
-    sa.Column('refund_volume', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('month', 'municipality_id', 'service_id', 'gateway_name', name=op.f('pk_payment_month_summary'))
-    )
-    op.create_table('report_dispatch',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('period', sa.String(length=7), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('recipients', sa.String(length=2000), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_dispatch')),
-    sa.UniqueConstraint('kind', 'period', name=op.f('uq_report_dispatch_kind'))
-    )
     op.create_table('api_key',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -228,6 +252,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=200), nullable=True),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
     sa.Column('totp_enabled', sa.Boolean(), nullable=False),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
@@ -238,11 +263,13 @@ def upgrade() -> None:
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_user_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_staff_user_region_id_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_user')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_user_email'))
     )
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_user_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_staff_user_region_id'), ['region_id'], unique=False)
 
     op.create_table('webhook_endpoint',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -882,6 +909,7 @@ def downgrade() -> None:
 
     op.drop_table('webhook_endpoint')
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_user_region_id'))
         batch_op.drop_index(batch_op.f('ix_staff_user_municipality_id'))
 
     op.drop_table('staff_user')
@@ -904,13 +932,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_key_municipality_id'))
 
     op.drop_table('api_key')
-    op.drop_table('report_dispatch')
-    op.drop_table('payment_month_summary')
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_municipality_search_name'))
+        batch_op.drop_index(batch_op.f('ix_municipality_region_id'))
         batch_op.drop_index(batch_op.f('ix_municipality_onboarding_state'))
 
     op.drop_table('municipality')
+    op.drop_table('report_dispatch')
+    op.drop_table('region')
+    op.drop_table('payment_month_summary')
     with op.batch_alter_table('gateway_notification', schema=None) as batch_op:
         batch_op.drop_index('ix_gateway_notification_unprocessed', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
