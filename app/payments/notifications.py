@@ -73,14 +73,17 @@ def receive_notification(
     problem = notification_field_problem(note)
     if problem:
         raise NotificationRejected(400, f"invalid notification: {problem}")
-    stmt = select(Payment).where(Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference)
+    # Only what the intake needs (the job loads the payment): one indexed lookup.
+    stmt = select(Payment.id, Payment.state).where(
+        Payment.gateway_name == gateway_name, Payment.gateway_reference == note.reference
+    )
     if account is not None:
         stmt = stmt.where(Payment.gateway_account_id == account.id)
-    payment = db_session.scalar(stmt)
-    if payment is None:
+    found = db_session.execute(stmt).first()
+    if found is None:
         raise NotificationRejected(404, "unknown payment reference")
-    payment_id = payment.id
-    if note.implied_status is not None and contradicts_outcome(payment.state, note.implied_status):
+    payment_id, payment_state = found
+    if note.implied_status is not None and contradicts_outcome(payment_state, note.implied_status):
         return Intake("ignored", note.event_id, payment_id=payment_id)
     row = GatewayNotification(
         gateway_name=gateway_name, event_id=note.event_id, event_type=note.event_type, reference=note.reference
@@ -91,7 +94,7 @@ def receive_notification(
     except IntegrityError:
         db_session.rollback()
         return Intake("duplicate", note.event_id, payment_id=payment_id)
-    record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
+    # The payment's history gets the message when the job processes it (one write less here).
     db_session.commit()
     return Intake("accepted", note.event_id, row.id, payment_id=payment_id)
 
@@ -125,6 +128,7 @@ def process_notification(notification_id: int) -> None:
         select(Payment).where(Payment.gateway_name == note.gateway_name, Payment.gateway_reference == note.reference)
     )
     if payment is not None and payment.gateway_reference:
+        record_event(payment, "gateway_message", note.event_type, {"event_id": note.event_id})
         status = gateway_for_payment(payment).get_status(payment.gateway_reference)
         apply_gateway_status(payment, status, source=f"notification {note.event_id}")
     db_session.execute(
