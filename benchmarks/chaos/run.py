@@ -50,7 +50,7 @@ class Timing:
 # The heal stops as soon as every invariant holds: a generous window costs time only when
 # something stays broken (a busy CI machine runs cron and the worker slowly).
 SHORT_TIMING = Timing(drain=10, heal=60, retry_intervals="1,3,10")
-FULL_TIMING = Timing(drain=90, heal=180)
+FULL_TIMING = Timing(drain=60, heal=600)
 
 
 def demo_services(stack: Stack, limit: int = 12) -> list[Service]:
