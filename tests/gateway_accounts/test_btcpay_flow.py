@@ -5,13 +5,14 @@ as pull payments recorded when paid out."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.db import db_session
 from app.gateway_accounts.accounts import check_account_connection
-from app.models import PaymentEvent
+from app.models import PaymentEvent, Receipt
 from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
 from app.payments.refunds import poll_requested_refunds, refund_payment
@@ -56,7 +57,15 @@ def test_processing_then_settled_with_btc_on_the_receipt(live, town, btcpay_fake
     page = client.get(f"/platba/{payment.external_id}/zaplaceno")
     assert page.status_code == 200, (page.status_code, page.text[-1500:])
     body = page.text[page.text.find("<main") :]
-    assert "0.00021740 BTC" in body and "kurz 2300000" in body and "Platba 500" in body, body
+    assert "0,00021740 BTC" in body and "kurz 2\xa0300\xa0000 Kč" in body and "Platba 500" in body, body
+    # The receipt states the channel, the CZK amount and the BTC amount and rate BTCPay reported.
+    receipt = db_session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
+    pdf = client.get(f"/potvrzeni/{receipt.token}.pdf").data
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split()
+    )
+    assert "Způsob platby Bitcoin (BTCPay)" in text and "Zaplacená částka 500 Kč" in text
+    assert "Zaplaceno bitcoinem 0,00021740 BTC (kurz 2 300 000 Kč za 1 BTC)" in text, text
 
 
 def test_partial_stays_open_with_the_remainder_then_expires(live, town, btcpay_fake) -> None:  # type: ignore[no-untyped-def]
