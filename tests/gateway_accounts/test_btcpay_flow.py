@@ -5,6 +5,7 @@ as pull payments recorded when paid out."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from app.models import PaymentEvent, Receipt
 from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
 from app.payments.refunds import poll_requested_refunds, refund_payment
+from tests.admin.staff_helpers import login, make_staff
 from tests.gateway_accounts.conftest import (
     BTCPAY_SECRET,
     add_account,
@@ -187,3 +189,25 @@ def test_waiting_for_confirmations_is_not_expired_by_housekeeping(live, town, bt
     btcpay_fake.confirm(payment.gateway_reference)
     assert poll_started(timedelta(0)) == 1
     assert reload(payment.id).state == "paid"
+
+
+def test_review_and_clerk_pages_describe_the_bitcoin_payment(live, town, btcpay_fake) -> None:  # type: ignore[no-untyped-def]
+    m, service = town
+    add_account(m, "gopay", {"GOPAY_GOID": "8123456789", "GOPAY_CLIENT_ID": "id", "GOPAY_CLIENT_SECRET": "s"})
+    account = add_account(m, "btcpay", btcpay_settings(btcpay_fake))
+    btcpay_fake.add_webhook(f"{live.extensions['live_base']}/webhooks/btcpay/{account.public_id}", BTCPAY_SECRET)
+    # Two gateways to choose from: the Bitcoin choice is described by its note.
+    client = live.test_client()
+    form = client.get(f"/obec/{m.slug}/{service.slug}").text
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+    data = {"name": "Jana Nováková", "email": "jana@example.cz", "form_token": token}
+    review = client.get(client.post(f"/obec/{m.slug}/{service.slug}", data=data).headers["Location"]).text
+    assert 'aria-describedby="gateway-btcpay-note"' in review and 'id="gateway-btcpay-note"' in review
+    payment = start_as_citizen(client, service, "btcpay")
+    btcpay_fake.pay(payment.gateway_reference, confirmed=True)
+    btcpay_fake.flush()
+    assert reload(payment.id).state == "paid"
+    clerk = live.test_client()
+    login(clerk, make_staff("clerk", m))
+    detail = clerk.get(f"/admin/platby/{payment.external_id}").text
+    assert "0,00021740 BTC (kurz 2\xa0300\xa0000 Kč za 1 BTC)" in detail
