@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 from sqlalchemy import func, select
 
@@ -16,7 +17,8 @@ from app.gateway_accounts.accounts import check_account_connection
 from app.models import PaymentEvent, Receipt
 from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
-from app.payments.refunds import poll_requested_refunds, refund_payment
+from app.payments.refund_claims import mail_refund_claim
+from app.payments.refunds import poll_requested_refunds, refund_claim_url, refund_payment
 from tests.admin.staff_helpers import login, make_staff
 from tests.gateway_accounts.conftest import (
     BTCPAY_SECRET,
@@ -25,6 +27,7 @@ from tests.gateway_accounts.conftest import (
     reload,
     start_as_citizen,
 )
+from tests.test_receipts import smtp_server  # noqa: F401 - a real SMTP server on loopback (fixture)
 
 
 def _events(payment_id: int) -> int:
@@ -211,3 +214,21 @@ def test_review_and_clerk_pages_describe_the_bitcoin_payment(live, town, btcpay_
     login(clerk, make_staff("clerk", m))
     detail = clerk.get(f"/admin/platby/{payment.external_id}").text
     assert "0,00021740 BTC (kurz 2\xa0300\xa0000 Kč za 1 BTC)" in detail
+
+
+def test_the_payer_gets_the_claim_link_by_email(live, town, btcpay_fake, smtp_server) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    inbox, port = smtp_server
+    live.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="portal@platby.example.cz")
+    _account, _client, payment = _setup(live, town, btcpay_fake)
+    btcpay_fake.pay(payment.gateway_reference, confirmed=True)
+    btcpay_fake.flush()
+    inbox.messages.clear()  # the receipt
+    refund = refund_payment(reload(payment.id), 20000, reason="část")
+    claim = refund_claim_url(payment, refund.gateway_reference)
+    assert claim and claim.startswith(btcpay_fake.url)
+    mails = [message_from_bytes(raw, policy=policy.default) for _f, _to, raw in inbox.messages]
+    assert [(m["To"], m["Subject"]) for m in mails] == [("jana@example.cz", f"Vrácení platby – {town[0].name}")]
+    body = mails[0].get_body(("plain",)).get_content()
+    assert claim in body and "200\xa0Kč" in body and "adresu své bitcoinové peněženky" in body
+    # An unknown refund: nothing to send.
+    assert mail_refund_claim(refund.id + 1000) == "missing"
