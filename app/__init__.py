@@ -39,7 +39,7 @@ def init_db(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from app.money import format_czk
+    from app.money import format_btc, format_czk, format_rate
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -56,6 +56,8 @@ def init_extensions(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     limiter.init_app(app)
     app.jinja_env.filters["czk"] = format_czk
+    app.jinja_env.filters["btc"] = format_btc
+    app.jinja_env.filters["btc_rate"] = format_rate
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale

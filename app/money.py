@@ -73,6 +73,33 @@ def format_czk(amount: int | None, *, symbol: bool = True, locale: str | Locale 
     return _CODE_BEFORE_DIGIT.sub("\\1\u00a0", _DIGIT_BEFORE_CODE.sub("\u00a0\\1", text))
 
 
+def format_btc(value: object, *, locale: str | Locale | None = None) -> str:
+    """A BTC amount as the gateway reported it (a decimal string) with its 8 places, in the
+    request's language: '0.00021740' → '0,00021740' (Czech). Text that is not a number is
+    shown as it came."""
+    number = _decimal(value)
+    if number is None:
+        return str(value or "")
+    return format_decimal(number, format="#,##0.00000000", locale=Locale.parse(locale) if locale else _current_locale())
+
+
+def format_rate(value: object, *, locale: str | Locale | None = None) -> str:
+    """An exchange rate in Kč (a decimal string), at most two places: '2300000' →
+    '2 300 000', '2312345.678' → '2 312 345,68' (Czech)."""
+    number = _decimal(value)
+    if number is None:
+        return str(value or "")
+    return format_decimal(number, format="#,##0.##", locale=Locale.parse(locale) if locale else _current_locale())
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+    except (ArithmeticError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
 def amount_input(amount: int) -> str:
     """An amount as a form field's value, the same in every language so that
     ``parse_czk`` reads it back: 125050 → '1 250,50', 50000 → '500'."""

@@ -57,6 +57,7 @@ def step(label: str):  # type: ignore[no-untyped-def]
 
 def load(url: str, payments: int) -> None:
     import app.models  # noqa: F401  (registers every table)
+    from app.czech import fold
     from app.demo_data import load_municipality_rows
 
     engine = create_engine(url)
@@ -86,11 +87,11 @@ def load(url: str, payments: int) -> None:
         for i, r in enumerate(rows, start=1):
             conn.execute(
                 text(
-                    "INSERT INTO municipality (id, name, slug, ico, district, status, population, onboarding_state,"
-                    " demo_mode, created_at, region_id) VALUES (:id, :name, :slug, :ico, :district, :status, :pop,"
-                    " 'active', false, timestamp '2022-12-01', 1)"
+                    "INSERT INTO municipality (id, name, search_name, slug, ico, district, status, population,"
+                    " onboarding_state, demo_mode, created_at, region_id) VALUES (:id, :name, :search_name, :slug, :ico,"
+                    " :district, :status, :pop, 'active', false, timestamp '2022-12-01', 1)"
                 ),
-                {"id": i, "name": r["name"], "slug": f"obec-{i}", "ico": r["ico"], "district": r["district"],
+                {"id": i, "name": r["name"], "search_name": fold(r["name"]), "slug": f"obec-{i}", "ico": r["ico"], "district": r["district"],
                  "status": r["status"], "pop": int(r["population_2017"] or 0)},
             )
         n = len(rows)
@@ -120,12 +121,12 @@ def load(url: str, payments: int) -> None:
             conn.execute(text("SELECT setseed(:s)"), {"s": (lo % 997) / 997})
             # r1 picks the state, r2 the gateway; 88 % settled, the rest never paid.
             conn.execute(text(f"""
-                INSERT INTO payment (id, external_id, municipality_id, service_id, amount, amount_refunded, currency,
+                INSERT INTO payment (id, external_id, municipality_id, service_id, amount, amount_refunded, amount_overpaid, currency,
                     payer_name, payer_email, variable_symbol, state, gateway_name, gateway_reference,
                     created_at, updated_at, paid_at)
                 SELECT g, 'bench' || g, (sid - 1) / {SERVICES_PER_MUNICIPALITY} + 1, sid, amount,
                     CASE WHEN state = 'refunded' THEN amount WHEN state = 'partially_refunded' THEN amount / 2
-                         ELSE 0 END,
+                         ELSE 0 END, 0,
                     'CZK', 'Plátce ' || g, 'platce' || g || '@example.cz', lpad((g % 10000000000)::text, 10, '0'),
                     state, gw, 'ref' || g, t, t, CASE WHEN state IN ('paid', 'partially_refunded', 'refunded')
                                                         THEN t + interval '3 minutes' END
@@ -199,12 +200,14 @@ def measure(url: str, months: list[tuple[int, int]], repeat: int) -> None:
 
             from app.models import Payment
             from app.models.payment import SETTLED_STATES
+            from app.reporting.summary import ACCOUNT_KEY
 
+            # The query of paid_in_range (the recount): by gateway and merchant account.
             stmt = (
-                select(Payment.municipality_id, Payment.service_id, Payment.gateway_name, func.count(),
+                select(Payment.municipality_id, Payment.service_id, Payment.gateway_name, ACCOUNT_KEY, func.count(),
                        func.sum(Payment.amount))
                 .where(Payment.paid_at >= start, Payment.paid_at < end, Payment.state.in_(sorted(SETTLED_STATES)))
-                .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name)
+                .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name, ACCOUNT_KEY)
             )
             compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
             plan = conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
@@ -212,12 +215,13 @@ def measure(url: str, months: list[tuple[int, int]], repeat: int) -> None:
             for line in plan:
                 print("   ", line)
         for year, month in months:
-            times = []
+            times, cpu = [], []
             for _ in range(repeat):
                 db_session.remove()
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 report = build_monthly_report(year, month)
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
             s, e = month_bounds_utc(year, month)
             t = time.perf_counter()
             direct = sum(f.count for f in paid_in_range(db_session(), s, e).values())
@@ -230,8 +234,10 @@ def measure(url: str, months: list[tuple[int, int]], repeat: int) -> None:
                 f"monthly report {year}-{month:02d}: {report.total.current.count:,} payments "
                 f"({report.total.previous.count:,} previous month, {report.total.year_ago.count:,} a year before), "
                 f"{report.refunds.current.count:,} refunds, {len(report.by_service)} service lines — "
-                f"first {times[0]:.3f} s, median {statistics.median(times):.3f} s, max {max(times):.3f} s "
-                f"(for comparison: scanning the month's payments {scan:.3f} s; full recount check {verify:.3f} s)"
+                f"first {times[0]:.3f} s, median {statistics.median(times):.3f} s, max {max(times):.3f} s, "
+                f"CPU of this process median {statistics.median(cpu) * 1000:.0f} ms "
+                f"(for comparison: scanning the month's payments {scan:.3f} s; full recount check {verify:.3f} s); "
+                f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
 
 

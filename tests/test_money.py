@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from app.money import MAX_AMOUNT, AmountError, amount_input, format_czk, parse_czk, to_decimal_string
+from app.money import (
+    MAX_AMOUNT,
+    AmountError,
+    amount_input,
+    format_btc,
+    format_czk,
+    format_rate,
+    parse_czk,
+    to_decimal_string,
+)
 
 NBSP = "\u00a0"
 
@@ -179,3 +188,14 @@ def test_english_pages_print_amounts_the_english_way(app, client) -> None:  # ty
     s = make_service(m, amount_mode=AmountMode.PAYER, amount=None, amount_min=2000, amount_max=125050)
     assert f"1{NBSP}250,50{NBSP}Kč" in client.get(f"/obec/{m.slug}/{s.slug}").text
     assert f"CZK{NBSP}1,250.50" in client.get(f"/obec/{m.slug}/{s.slug}?lang=en").text
+
+
+def test_btc_amounts_and_rates_in_the_language_of_the_page() -> None:
+    assert format_btc("0.0002174", locale="cs") == "0,00021740"
+    assert format_btc("1.5", locale="en") == "1.50000000"
+    assert format_rate("2300000", locale="cs") == "2\xa0300\xa0000"
+    assert format_rate("2312345.678", locale="cs") == "2\xa0312\xa0345,68"
+    assert format_rate("2312345.678", locale="en") == "2,312,345.68"
+    # Whatever else a gateway sent is shown as it came, never a 500.
+    assert format_btc("n/a", locale="cs") == "n/a" and format_rate("Infinity", locale="cs") == "Infinity"
+    assert format_btc(None, locale="cs") == ""

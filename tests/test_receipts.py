@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -147,10 +148,16 @@ def test_numbers_are_gapless_under_concurrent_payments_on_postgresql(postgres_ur
     assert not errors, errors
     with app.app_context():
         numbers = sorted(db_session.scalars(select(Receipt.number).where(Receipt.municipality_id == m.id)))
-        paid = db_session.scalar(select(func.count(Payment.id)).where(Payment.service_id == s.id, Payment.state == "paid"))
+        paid = db_session.scalar(
+            select(func.count(Payment.id)).where(Payment.service_id == s.id, Payment.state == "paid")
+        )
         assert len(rolled_back) == 3 and paid == n - 3
         assert numbers == list(range(1, n - 3 + 1))
-        assert sorted(db_session.scalars(select(Receipt.number).where(Receipt.municipality_id == other.id))) == [1, 2, 3]
+        assert sorted(db_session.scalars(select(Receipt.number).where(Receipt.municipality_id == other.id))) == [
+            1,
+            2,
+            3,
+        ]
         db_session.remove()
     app.extensions["db_engine"].dispose()
 
@@ -188,10 +195,20 @@ def test_success_page_links_the_pdf_and_the_verify_page(any_db_app):
     text = pdf_text(r.data)
     paid_at = local_time(payment.paid_at).strftime("%d. %m. %Y %H:%M")
     for expected in (
-        "Potvrzení o zaplacení", receipt.full_number, "Hrádek nad Nisou", "IČO 00262854",
-        "Poplatek za komunální odpad", "Jiří Šťastný", "800", payment.variable_symbol, paid_at,
-        payment.external_id, payment.gateway_reference, "není daňovým dokladem",
-        "nejsou předmětem daně z přidané hodnoty", f"/potvrzeni/{receipt.token}",
+        "Potvrzení o zaplacení",
+        receipt.full_number,
+        "Hrádek nad Nisou",
+        "IČO 00262854",
+        "Poplatek za komunální odpad",
+        "Jiří Šťastný",
+        "800",
+        payment.variable_symbol,
+        paid_at,
+        payment.external_id,
+        payment.gateway_reference,
+        "není daňovým dokladem",
+        "nejsou předmětem daně z přidané hodnoty",
+        f"/potvrzeni/{receipt.token}",
     ):
         assert expected in text.replace("\n", " "), expected
 
@@ -272,9 +289,7 @@ def test_with_redis_the_email_job_is_queued_only_after_commit(postgres_url, redi
 
     inbox, port = smtp_server
     queue_name = f"test-receipts-{uuid.uuid4().hex[:8]}"
-    app = make_test_app(
-        postgres_url, REDIS_URL=redis_url, RQ_QUEUE=queue_name, MAIL_SERVER="127.0.0.1", MAIL_PORT=port
-    )
+    app = make_test_app(postgres_url, REDIS_URL=redis_url, RQ_QUEUE=queue_name, MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     redis = Redis.from_url(redis_url)
     queue = Queue(queue_name, connection=redis)
     try:
@@ -290,7 +305,10 @@ def test_with_redis_the_email_job_is_queued_only_after_commit(postgres_url, redi
             assert queue.jobs[0].func_name == "app.receipts.jobs.send_receipt_email"
             SimpleWorker([queue], connection=redis).work(burst=True)
             assert len(inbox.messages) == 1
-            assert receipt_for_payment(p).full_number in message_from_bytes(inbox.messages[0][2], policy=policy.default)["Subject"]
+            assert (
+                receipt_for_payment(p).full_number
+                in message_from_bytes(inbox.messages[0][2], policy=policy.default)["Subject"]
+            )
             db_session.remove()
     finally:
         queue.delete(delete_jobs=True)
@@ -323,3 +341,47 @@ def test_resend_command_sends_the_same_number_again(app, smtp_server):
     assert db_session.scalar(select(func.count(Receipt.id))) == 1
     bad = runner.invoke(args=["receipts", "resend", "nonexistent"])
     assert bad.exit_code != 0 and "no receipt" in bad.output
+
+
+def pdftotext(data: bytes) -> str:
+    """The PDF's text by poppler's pdftotext, whitespace (no-break spaces too) folded."""
+    out = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout
+    return " ".join(out.decode().split())
+
+
+def test_a_bitcoin_receipt_states_the_channel_the_btc_and_the_rate(app, client):
+    m = make_municipality(name="Jablonec nad Nisou")
+    s = make_service(m, amount=50000)
+    # What BTCPay reported for an invoice paid with 20 % too much (PaidOver).
+    details = {"btc_amount": "0.00021740", "btc_paid": "0.00026088", "rate": "2300000", "gateway_status": "paid"}
+    bitcoin = _paid(make_payment(s, gateway_name="btcpay", gateway_reference="InvBtc42", gateway_details=details,
+                                 amount_overpaid=10000))  # fmt: skip
+    card = _paid(make_payment(s, gateway_name="gopay", gateway_reference="3000123"))
+    receipt = receipt_for_payment(bitcoin)
+
+    text = pdftotext(client.get(f"/potvrzeni/{receipt.token}.pdf").data)
+    for expected in (
+        "Zaplacená částka 500 Kč",
+        "Způsob platby Bitcoin (BTCPay), faktura InvBtc42",
+        "Zaplaceno bitcoinem 0,00026088 BTC (kurz 2 300 000 Kč za 1 BTC)",
+        "Přeplatek k vrácení 100 Kč",
+        "Poplatek je vyčíslen v korunách",
+    ):
+        assert expected in text, (expected, text)
+    # The document is Czech even when downloaded from a page in English.
+    client.get("/?lang=en")
+    assert pdftotext(client.get(f"/potvrzeni/{receipt.token}.pdf").data) == text
+    verify = " ".join(client.get(f"/potvrzeni/{receipt.token}").text.split())
+    assert "<dd>Bitcoin (BTCPay)</dd>" in verify
+    assert "0.00026088 BTC (rate 2,300,000 CZK per 1 BTC)" in verify
+
+    from app.receipts.mailing import build_receipt_email
+
+    body = build_receipt_email(receipt, b"%PDF-1.7").get_body(("plain",)).get_content()
+    assert "Způsob platby: Bitcoin (BTCPay)" in body
+    assert "Zaplaceno bitcoinem: 0,00026088 BTC (kurz 2\xa0300\xa0000 Kč za 1 BTC)" in body
+    assert "Přeplatek k vrácení: 100\xa0Kč" in body
+
+    card_text = pdftotext(client.get(f"/potvrzeni/{receipt_for_payment(card).token}.pdf").data)
+    assert "Způsob platby GoPay, transakce 3000123" in card_text
+    assert "BTC" not in card_text and "Přeplatek" not in card_text

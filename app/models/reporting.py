@@ -27,8 +27,15 @@ class ReportDispatch(Base):
     sent_at: Mapped[datetime | None]
 
 
+# ``PaymentMonthSummary.gateway_account_id`` of payments without a municipality's merchant
+# account (the installation-wide gateway configuration, bank transfers): a key column
+# cannot be NULL.
+NO_GATEWAY_ACCOUNT = 0
+
+
 class PaymentMonthSummary(Base):
-    """Settled payments and refunds per Prague month, municipality, service and gateway.
+    """Settled payments and refunds per Prague month, municipality, service, gateway and
+    the municipality's merchant account (``Payment.gateway_account_id``; 0: none).
 
     Kept exact in the same transaction as the payment transitions (listeners in
     app.reporting.summary); bulk loads call ``rebuild_payment_summary``. The monthly and
@@ -40,6 +47,9 @@ class PaymentMonthSummary(Base):
     municipality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gateway_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    gateway_account_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, default=NO_GATEWAY_ACCOUNT
+    )
     paid_count: Mapped[int] = mapped_column(default=0)
     paid_volume: Mapped[int] = mapped_column(BigInteger, default=0)  # haléře
     refund_count: Mapped[int] = mapped_column(default=0)
@@ -54,6 +64,6 @@ Index(
     "ix_payment_paid_at_report",
     Payment.paid_at,
     postgresql_where=Payment.paid_at.is_not(None),
-    postgresql_include=["state", "municipality_id", "service_id", "gateway_name", "amount"],
+    postgresql_include=["state", "municipality_id", "service_id", "gateway_name", "gateway_account_id", "amount"],
     sqlite_where=Payment.paid_at.is_not(None),
 )

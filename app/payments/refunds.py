@@ -23,6 +23,7 @@ from app.gateways import gateway_for_payment
 from app.models import Payment, PaymentState, Refund, RefundState, StaffUser
 from app.models.refund import APPLYING_REFUND
 from app.payments.errors import RefundError
+from app.payments.refund_claims import claim_url, schedule_refund_claim_mail
 from app.payments.transitions import transition_payment
 from app.staff.audit import audit
 from gateway import GatewayError
@@ -100,6 +101,8 @@ def refund_payment(
         complete_refund(refund, succeeded=True)
     _audit(locked, refund, before, staff)
     db_session.commit()
+    if refund.state == R.REQUESTED:
+        schedule_refund_claim_mail(refund)  # the payer collects it (BTCPay): tell them where
     return refund
 
 
@@ -224,8 +227,4 @@ def poll_requested_refunds(older_than: timedelta = timedelta(0)) -> int:
 
 def refund_claim_url(payment: Payment, refund_reference: str) -> str | None:
     """Where the payer claims a BTCPay refund with their wallet address (None elsewhere)."""
-    try:
-        status_of = getattr(gateway_for_payment(payment), "refund_status", None)
-        return status_of(refund_reference).claim_url if status_of is not None else None
-    except GatewayError:
-        return None
+    return claim_url(payment, refund_reference)

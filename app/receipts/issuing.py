@@ -12,6 +12,7 @@ import re
 import secrets
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from app.bulk import ids_in, insert_rows
 from app.db import db_session, utcnow
 from app.models import Obligation, Payment, PaymentItem, Receipt, ReceiptCounter
 from app.models.payment import SETTLED_STATES
+from app.payments.labels import gateway_label
 from app.timeutil import to_prague
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -175,7 +177,21 @@ def receipt_context(receipt: Receipt) -> dict[str, object]:
         "account": _account_text(payment),
         # The demo gateway moves no money: its receipts say so on their face.
         "demo": payment.gateway_name == "demo",
+        # How it was paid, in words ("Bitcoin (BTCPay)", "GoPay", "Bankovní převod").
+        "channel": gateway_label(payment.gateway_name),
+        "bitcoin": bitcoin_facts(payment),
     }
+
+
+def bitcoin_facts(payment: Payment) -> dict[str, str] | None:
+    """What BTCPay reported for a Bitcoin payment (kept in ``gateway_details``): the BTC
+    that arrived (else the invoice's BTC amount) and the rate in Kč for 1 BTC that BTCPay
+    fixed for the invoice. None for other payments or when BTCPay said nothing."""
+    details = payment.gateway_details or {}
+    btc = details.get("btc_paid") or details.get("btc_amount")
+    if payment.gateway_name != "btcpay" or not btc:
+        return None
+    return {"btc": str(btc), "rate": str(details.get("rate") or "")}
 
 
 def _account_text(payment: Payment) -> str | None:
@@ -191,8 +207,12 @@ def _account_text(payment: Payment) -> str | None:
 def item_rows(payment: Payment) -> list[dict[str, object]]:
     """Each obligation of a payment of several: service, customer ID, period, amount."""
     return [
-        {"service": i.service.name, "customer_id": i.obligation.customer_id, "period": i.obligation.period,
-         "amount": i.amount}
+        {
+            "service": i.service.name,
+            "customer_id": i.obligation.customer_id,
+            "period": i.obligation.period,
+            "amount": i.amount,
+        }
         for i in payment.items
     ]
 
@@ -201,9 +221,11 @@ def render_receipt_pdf(receipt: Receipt) -> bytes:
     import segno
     from weasyprint import HTML
 
-    context = receipt_context(receipt)
-    qr = segno.make(str(context["verify_url"]), error="m", micro=False).png_data_uri(scale=4, border=2)
-    html = render_template("receipts/receipt_pdf.html", qr_data_uri=qr, **context)
+    # The document is Czech whatever the language of the page it is downloaded from.
+    with force_locale("cs"):
+        context = receipt_context(receipt)
+        qr = segno.make(str(context["verify_url"]), error="m", micro=False).png_data_uri(scale=4, border=2)
+        html = render_template("receipts/receipt_pdf.html", qr_data_uri=qr, **context)
     return HTML(string=html, base_url=current_app.root_path).write_pdf()
 
 

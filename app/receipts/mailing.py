@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from flask import render_template
+from flask_babel import force_locale
 
 from app.db import SessionFactory, utcnow
 from app.mail import MAIL_ERRORS, deliver, mail_configured, sender
@@ -24,7 +25,8 @@ def build_receipt_email(receipt: Receipt, pdf: bytes) -> EmailMessage:
     msg["From"] = formataddr(("Platební portál", sender()))
     msg["To"] = formataddr((payment.payer_name, payment.payer_email))
     msg["Message-ID"] = make_msgid(domain=sender().rpartition("@")[2] or None)
-    msg.set_content(render_template("receipts/email.txt", **receipt_context(receipt)))
+    with force_locale("cs"):  # the e-mail is Czech, as its subject
+        msg.set_content(render_template("receipts/email.txt", **receipt_context(receipt)))
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_filename(receipt))
     return msg
 

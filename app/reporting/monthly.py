@@ -3,7 +3,9 @@
 What the work order asks for: the joined municipalities, those in negotiation, and the
 payments of the month — here also newly joined municipalities, active services, payments
 by municipality, service and channel compared with the previous month and the same month
-a year before, and refunds as their own line.
+a year before, and refunds as their own line; the channels are card gateways, Bitcoin and
+bank transfers; each municipality's payments are split by its merchant (gateway)
+account, the one each payment was created with (``Payment.gateway_account_id``).
 
 The figures come from the payment summary (app.reporting.summary), which is kept exact
 on every transition. Counting rules:
@@ -28,7 +30,8 @@ from sqlalchemy.orm import Session
 from app.czech import sort_key
 from app.db import db_session, utcnow
 from app.i18n import N_
-from app.models import Municipality, OnboardingState, Service
+from app.models import GatewayAccount, Municipality, OnboardingState, Service
+from app.models.reporting import NO_GATEWAY_ACCOUNT
 from app.onboarding.pipeline import (
     NEGOTIATION_STATES,
     STATE_LABELS,
@@ -46,9 +49,10 @@ MONTH_NAMES = (
     "červenec", "srpen", "září", "říjen", "listopad", "prosinec",
 )  # fmt: skip
 
-# Payments whose gateway is a bank transfer (matched by variable symbol) rather than a card
-# gateway. Everything else is a card gateway.
+# Payments whose gateway is a bank transfer (matched by variable symbol) or Bitcoin rather
+# than a card gateway. Everything else is a card gateway.
 TRANSFER_GATEWAYS = frozenset({"bank_transfer"})
+BITCOIN_GATEWAYS = frozenset({"btcpay"})
 CHANNEL_LABELS = {
     "demo": N_("Platební brána – demo"),
     "stripe": N_("Platební karta (Stripe)"),
@@ -60,7 +64,10 @@ CHANNEL_LABELS = {
 
 
 def channel_kind(gateway_name: str) -> str:
-    return "transfer" if gateway_name in TRANSFER_GATEWAYS else "card"
+    """The channel a gateway belongs to: "card", "bitcoin" or "transfer"."""
+    if gateway_name in TRANSFER_GATEWAYS:
+        return "transfer"
+    return "bitcoin" if gateway_name in BITCOIN_GATEWAYS else "card"
 
 
 def channel_label(gateway_name: str) -> str:
@@ -70,7 +77,24 @@ def channel_label(gateway_name: str) -> str:
     return _(label)
 
 
-CHANNEL_KIND_LABELS = {"card": N_("Platební brána (karta)"), "transfer": N_("Bankovní převod")}
+CHANNEL_KINDS = ("card", "bitcoin", "transfer")
+CHANNEL_KIND_LABELS = {
+    "card": N_("Platební brána (karta)"),
+    "bitcoin": N_("Bitcoin"),
+    "transfer": N_("Bankovní převod"),
+}
+# The merchant account of payments made without one of the municipality's accounts.
+NO_ACCOUNT_LABELS = {"card": N_("Společný účet portálu"), "transfer": N_("Účet obce (převody)")}
+
+
+def account_line_label(gateway_name: str, label: str | None, active: bool = True) -> str:
+    """A merchant account in the report: its label; a deactivated one says so; payments
+    without an account name the portal's shared account (or the municipality's own bank
+    account for transfers)."""
+    if label is None:
+        kind = channel_kind(gateway_name)
+        return _(NO_ACCOUNT_LABELS["transfer" if kind == "transfer" else "card"])
+    return label if active else _("%(label)s (neaktivní)", label=label)
 
 
 class ReportPeriodError(ValueError):
@@ -128,6 +152,21 @@ PERIODS = ("current", "previous", "year_ago")
 
 
 @dataclass
+class AccountBreakdown:
+    """A municipality's payments split by merchant account: ``accounts`` add up to
+    ``municipality`` (its line in ``by_municipality``)."""
+
+    municipality: Line
+    accounts: list[Line]  # key (gateway_account_id or 0, gateway_name); detail: the channel
+
+    @property
+    def total(self) -> Line:
+        """The municipality's total as the last row of its accounts."""
+        m = self.municipality
+        return Line(m.key, _("Obec celkem"), "", m.current, m.previous, m.year_ago)
+
+
+@dataclass
 class MunicipalityRow:
     id: int
     name: str
@@ -162,6 +201,7 @@ class MonthlyReport:
     by_channel: list[Line]
     by_channel_kind: list[Line]
     refunds_by_municipality: list[Line]
+    by_account: list[AccountBreakdown] = field(default_factory=list)
 
     @property
     def period(self) -> str:
@@ -202,16 +242,12 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     joined = sorted((r for r in states if r.state == OnboardingState.ACTIVE), key=by_name)
     negotiation = sorted((r for r in states if r.state in NEGOTIATION_STATES), key=by_name)
     first_day = date(year, month, 1)
-    newly = sorted(
-        (row(mid, "", None) for mid, d in joined_on.items() if first_day <= d <= as_of), key=by_name
-    )
+    newly = sorted((row(mid, "", None) for mid, d in joined_on.items() if first_day <= d <= as_of), key=by_name)
     current_state = {r.id: r for r in states}
     for r in newly:
         r.state, r.since = current_state[r.id].state, current_state[r.id].since
     snapshots = {name: snapshot_on(last_day(*ym), session=session) for name, ym in months.items()}
-    newly_counts = {
-        name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()
-    }
+    newly_counts = {name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()}
 
     # Payments and refunds of the three months.
     total = Line("total", "Platby celkem")
@@ -221,9 +257,11 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     channels: dict[str, Line] = {}
     kinds: dict[str, Line] = {}
     refunds_by_m: dict[int, Line] = {}
-    service_names = {
-        s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id))
+    accounts: dict[int, dict[tuple[int, str], Line]] = {}
+    account_names = {
+        a.id: a for a in session.execute(select(GatewayAccount.id, GatewayAccount.label, GatewayAccount.active))
     }
+    service_names = {s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id))}
 
     def m_line(mid: int) -> Line:
         if mid not in municipalities:
@@ -233,16 +271,25 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
 
     for r in joined:
         m_line(r.id)
+
+    def account_line(mid: int, account_id: int, gw: str) -> Line:
+        lines = accounts.setdefault(mid, {})
+        if (account_id, gw) not in lines:
+            account = account_names.get(account_id) if account_id != NO_GATEWAY_ACCOUNT else None
+            label = account_line_label(gw, account.label if account else None, account.active if account else True)
+            lines[(account_id, gw)] = Line((account_id, gw), label, channel_label(gw))
+        return lines[(account_id, gw)]
+
     for which, (y, mth) in months.items():
-        for (mid, sid, gw), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
+        for (mid, sid, gw, account_id), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
             session, y, mth
         ).items():
             if refund_count:
                 refunds_total.figures(which).add(refund_count, refund_volume)
                 if which == "current":
-                    refunds_by_m.setdefault(
-                        mid, Line(mid, names[mid].name, names[mid].district or "")
-                    ).current.add(refund_count, refund_volume)
+                    refunds_by_m.setdefault(mid, Line(mid, names[mid].name, names[mid].district or "")).current.add(
+                        refund_count, refund_volume
+                    )
             if not paid_count:
                 continue
             total.figures(which).add(paid_count, paid_volume)
@@ -255,12 +302,14 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
                 paid_count, paid_volume
             )
             kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(paid_count, paid_volume)
+            account_line(mid, account_id, gw).figures(which).add(paid_count, paid_volume)
 
     def ordered(lines: Iterable[Line]) -> list[Line]:
         return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))
 
-    for kind in ("card", "transfer"):
+    for kind in CHANNEL_KINDS:
         kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind])))
+    by_municipality = ordered(municipalities.values())
     return MonthlyReport(
         year=year,
         month=month,
@@ -275,9 +324,14 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         newly_joined_counts=newly_counts,
         total=total,
         refunds=refunds_total,
-        by_municipality=ordered(municipalities.values()),
+        by_municipality=by_municipality,
         by_service=ordered(services.values()),
         by_channel=ordered(channels.values()),
-        by_channel_kind=[kinds["card"], kinds["transfer"]],
+        by_channel_kind=[kinds[kind] for kind in CHANNEL_KINDS],
         refunds_by_municipality=ordered(refunds_by_m.values()),
+        by_account=[
+            AccountBreakdown(line, ordered(accounts[line.key].values()))
+            for line in by_municipality
+            if line.key in accounts
+        ],
     )

@@ -113,7 +113,10 @@ def monthly_charts(r: MonthlyReport) -> dict[str, Markup]:
 def monthly_body(r: MonthlyReport) -> str:
     """The report's content, for the operator page (inside the portal's layout)."""
     return _render(
-        "reporting/_monthly_body.html", r=r, charts=monthly_charts(r), generated=generated_text(r.generated_at),
+        "reporting/_monthly_body.html",
+        r=r,
+        charts=monthly_charts(r),
+        generated=generated_text(r.generated_at),
         **_helpers(),
     )
 
@@ -194,6 +197,20 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
     compare_sheet("Kanály", r.by_channel_kind + r.by_channel, "Kanál", None, None)
     compare_sheet("Obce", r.by_municipality, "Obec", "Okres", r.total)
     compare_sheet("Služby", r.by_service, "Služba", "Obec", r.total)
+    accounts = wb.create_sheet("Účty bran")
+    accounts.append(
+        ["Obec", "Účet brány", "Kanál"] + [f"{label} – {what}" for label in labels for what in ("počet", "objem (Kč)")]
+    )
+    _bold(accounts, 1)
+    for group in r.by_account:
+        for ln in group.accounts:
+            accounts.append([group.municipality.label, *_compare_rows([ln], True)[0]])
+        accounts.append([group.municipality.label, *_compare_rows([group.total], True)[0]])
+        _bold(accounts, accounts.max_row)
+    accounts.append(["Celkem", "", "", *_compare_rows([r.total], False)[0][1:]])
+    _bold(accounts, accounts.max_row)
+    _money_columns(accounts, start=5, step=2)
+    _widths(accounts, [30, 34, 24])
     refunds = wb.create_sheet("Vrácené platby")
     refunds.append(["Obec", "Počet", "Částka (Kč)"])
     _bold(refunds, 1)
@@ -204,12 +221,18 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
 
     def municipality_sheet(title: str, rows: list[MunicipalityRow], state: bool) -> None:
         sheet = wb.create_sheet(title)
-        sheet.append(["Obec", "IČO", "Okres", "Stav", "Ve stavu od", "Připojena od"] if state
-                     else ["Obec", "IČO", "Okres", "Připojena od"])
+        sheet.append(
+            ["Obec", "IČO", "Okres", "Stav", "Ve stavu od", "Připojena od"]
+            if state
+            else ["Obec", "IČO", "Okres", "Připojena od"]
+        )
         _bold(sheet, 1)
         for m in rows:
-            sheet.append([m.name, m.ico, m.district, m.state_label, m.since, m.joined_on] if state
-                         else [m.name, m.ico, m.district, m.joined_on])
+            sheet.append(
+                [m.name, m.ico, m.district, m.state_label, m.since, m.joined_on]
+                if state
+                else [m.name, m.ico, m.district, m.joined_on]
+            )
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 if isinstance(cell.value, date):
@@ -227,7 +250,9 @@ def monthly_csv(r: MonthlyReport) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, delimiter=";", lineterminator="\r\n")
     labels = [r.period_labels[p] for p in PERIODS]
-    w.writerow(["oddíl", "položka", "upřesnění"] + [f"{label} – {what}" for label in labels for what in ("počet", "objem Kč")])
+    w.writerow(
+        ["oddíl", "položka", "upřesnění"] + [f"{label} – {what}" for label in labels for what in ("počet", "objem Kč")]
+    )
 
     def counts(section: str, label: str, values: list[int]) -> None:
         row: list[str] = [section, label, ""]
@@ -257,10 +282,21 @@ def monthly_csv(r: MonthlyReport) -> bytes:
         line("obec", ln)
     for ln in r.by_service:
         line("služba", ln)
+    for group in r.by_account:
+        for ln in group.accounts:
+            line(
+                "účet brány",
+                Line(
+                    ln.key, ln.label, f"{group.municipality.label}; {ln.detail}", ln.current, ln.previous, ln.year_ago
+                ),
+            )
     for ln in r.refunds_by_municipality:
         w.writerow(["vrácení podle obce", ln.label, ln.detail, str(ln.current.count), csv_kc(ln.current.volume)])
-    for section, rows in (("připojená obec", r.joined), ("obec v jednání", r.in_negotiation),
-                          ("nově připojená obec", r.newly_joined)):
+    for section, rows in (
+        ("připojená obec", r.joined),
+        ("obec v jednání", r.in_negotiation),
+        ("nově připojená obec", r.newly_joined),
+    ):
         for m in rows:
             since = f"; od {czech_date(m.since)}" if m.since and section != "připojená obec" else ""
             joined = f"; připojena {czech_date(m.joined_on)}" if m.joined_on else ""
@@ -308,7 +344,10 @@ def yearly_charts(y: YearlyIndicators) -> dict[str, Markup]:
 
 def yearly_body(y: YearlyIndicators) -> str:
     return _render(
-        "reporting/_yearly_body.html", y=y, charts=yearly_charts(y), generated=generated_text(y.generated_at),
+        "reporting/_yearly_body.html",
+        y=y,
+        charts=yearly_charts(y),
+        generated=generated_text(y.generated_at),
         **_helpers(),
     )
 
@@ -350,22 +389,46 @@ def yearly_xlsx(y: YearlyIndicators) -> bytes:
     _bold(ws, 2)
     _widths(ws, [48, 18, 18, 18])
     tx = wb.create_sheet("Transakce")
-    tx.append(["Měsíc", "Počet plateb", "Finanční objem transakcí (Kč)", "z toho bránou – počet",
-               "bránou – objem (Kč)", "z toho převodem – počet", "převodem – objem (Kč)"])
+    tx.append(
+        [
+            "Měsíc",
+            "Počet plateb",
+            "Finanční objem transakcí (Kč)",
+            "z toho kartou (bránou) – počet",
+            "kartou – objem (Kč)",
+            "z toho převodem – počet",
+            "převodem – objem (Kč)",
+            "z toho bitcoinem – počet",
+            "bitcoinem – objem (Kč)",
+        ]
+    )
     _bold(tx, 1)
-    for months, total, label in ((y.first_half, y.first_half_total, "Celkem 1. pololetí"),
-                                 (y.second_half, y.second_half_total, "Celkem 2. pololetí")):
+    for months, total, label in (
+        (y.first_half, y.first_half_total, "Celkem 1. pololetí"),
+        (y.second_half, y.second_half_total, "Celkem 2. pololetí"),
+    ):
         for m in months:
-            tx.append([m.label, m.total.count, kc(m.total.volume), m.card.count, kc(m.card.volume),
-                       m.transfer.count, kc(m.transfer.volume)])
+            tx.append(
+                [
+                    m.label,
+                    m.total.count,
+                    kc(m.total.volume),
+                    m.card.count,
+                    kc(m.card.volume),
+                    m.transfer.count,
+                    kc(m.transfer.volume),
+                    m.bitcoin.count,
+                    kc(m.bitcoin.volume),
+                ]
+            )
         tx.append([label, total.count, kc(total.volume)])
         _bold(tx, tx.max_row)
     tx.append([f"Celkem {y.year}", y.year_total.count, kc(y.year_total.volume)])
     _bold(tx, tx.max_row)
-    for col in (3, 5, 7):
+    for col in (3, 5, 7, 9):
         for row in tx.iter_rows(min_row=2, min_col=col, max_col=col):
             row[0].number_format = '#,##0.00 "Kč"'
-    _widths(tx, [24, 14, 28, 20, 20, 22, 22])
+    _widths(tx, [24, 14, 28, 22, 20, 22, 22, 22, 22])
     return _save(wb)
 
 
@@ -376,8 +439,10 @@ def yearly_csv(y: YearlyIndicators) -> bytes:
     for p in (y.previous_year_end, y.mid_year, y.year_end):
         for label, attr in STATE_ROWS:
             w.writerow([f"stav k {czech_date(p.day)}", label, str(getattr(p, attr)), ""])
-    for months, total, label in ((y.first_half, y.first_half_total, "Celkem 1. pololetí"),
-                                 (y.second_half, y.second_half_total, "Celkem 2. pololetí")):
+    for months, total, label in (
+        (y.first_half, y.first_half_total, "Celkem 1. pololetí"),
+        (y.second_half, y.second_half_total, "Celkem 2. pololetí"),
+    ):
         for m in months:
             w.writerow(["transakce", m.label, str(m.total.count), csv_kc(m.total.volume)])
         w.writerow(["transakce", label, str(total.count), csv_kc(total.volume)])

@@ -1,5 +1,5 @@
 """The payment summary: settled payments and refunds per Prague month, municipality,
-service and gateway, kept exact in the same transaction as the payment transitions.
+service, gateway and merchant account, kept exact in the same transaction as the payment transitions.
 
 - ``paid_in_range`` / ``refunds_in_range`` count straight from payments and their Refund
   records (the truth; used to rebuild and to verify the summary);
@@ -24,6 +24,7 @@ from app.models import Payment, PaymentMonthSummary, RefundState
 from app.models import Refund as RefundRow
 from app.models.payment import SETTLED_STATES
 from app.models.refund import refund_being_applied
+from app.models.reporting import NO_GATEWAY_ACCOUNT
 from app.timeutil import month_bounds_utc, shift_month, to_prague
 
 
@@ -38,7 +39,13 @@ class Figures:
 
 
 # -- counting from the payments themselves -----------------------------------------
-Group = tuple[int, int, str]  # (municipality_id, service_id, gateway_name)
+Group = tuple[int, int, str, int]  # (municipality_id, service_id, gateway_name, gateway_account_id)
+# The payment's merchant account as the summary keys it (0: none).
+ACCOUNT_KEY = func.coalesce(Payment.gateway_account_id, NO_GATEWAY_ACCOUNT)
+
+
+def account_key(gateway_account_id: int | None) -> int:
+    return NO_GATEWAY_ACCOUNT if gateway_account_id is None else gateway_account_id
 
 
 def paid_in_range(session: Session, start: datetime, end: datetime) -> dict[Group, Figures]:
@@ -48,13 +55,14 @@ def paid_in_range(session: Session, start: datetime, end: datetime) -> dict[Grou
             Payment.municipality_id,
             Payment.service_id,
             Payment.gateway_name,
+            ACCOUNT_KEY,
             func.count(),
             func.sum(Payment.amount),
         )
         .where(Payment.paid_at >= start, Payment.paid_at < end, Payment.state.in_(sorted(SETTLED_STATES)))
-        .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name)
+        .group_by(Payment.municipality_id, Payment.service_id, Payment.gateway_name, ACCOUNT_KEY)
     )
-    return {(m, s, g): Figures(int(c), int(v or 0)) for m, s, g, c, v in session.execute(stmt)}
+    return {(m, s, g, a): Figures(int(c), int(v or 0)) for m, s, g, a, c, v in session.execute(stmt)}
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Refund:
     municipality_id: int
     service_id: int
     gateway_name: str
+    gateway_account_id: int
     amount: int
     at: datetime
 
@@ -70,13 +79,20 @@ class Refund:
 def refunds_in_range(session: Session, start: datetime, end: datetime) -> list[Refund]:
     """Every refund that succeeded in [start, end), from the Refund records."""
     rows = session.execute(
-        select(RefundRow.payment_id, Payment.municipality_id, Payment.service_id, Payment.gateway_name,
-               RefundRow.amount, RefundRow.completed_at)
+        select(
+            RefundRow.payment_id,
+            Payment.municipality_id,
+            Payment.service_id,
+            Payment.gateway_name,
+            ACCOUNT_KEY,
+            RefundRow.amount,
+            RefundRow.completed_at,
+        )
         .join(Payment, Payment.id == RefundRow.payment_id)
         .where(RefundRow.state == RefundState.SUCCEEDED, RefundRow.completed_at >= start, RefundRow.completed_at < end)
         .order_by(RefundRow.completed_at, RefundRow.id)
     )
-    return [Refund(pid, mid, sid, gw, int(amount), at) for pid, mid, sid, gw, amount, at in rows]
+    return [Refund(pid, mid, sid, gw, acc, int(amount), at) for pid, mid, sid, gw, acc, amount, at in rows]
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
@@ -92,18 +108,19 @@ def month_of(moment: datetime) -> date:
 
 
 def _bump(session: Session, month: date, payment: Payment, **amounts: int) -> None:
-    _bump_group(session, month, payment.municipality_id, payment.service_id, payment.gateway_name, **amounts)
+    group = (payment.municipality_id, payment.service_id, payment.gateway_name, account_key(payment.gateway_account_id))
+    _bump_group(session, month, group, **amounts)
 
 
-def _bump_group(
-    session: Session, month: date, municipality_id: int, service_id: int, gateway_name: str, **amounts: int
-) -> None:
+def _bump_group(session: Session, month: date, group: Group, **amounts: int) -> None:
     values = {"paid_count": 0, "paid_volume": 0, "refund_count": 0, "refund_volume": 0, **amounts}
+    municipality_id, service_id, gateway_name, gateway_account_id = group
     key = {
         "month": month,
         "municipality_id": municipality_id,
         "service_id": service_id,
         "gateway_name": gateway_name,
+        "gateway_account_id": gateway_account_id,
     }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -127,18 +144,23 @@ def count_paid(payment: Payment, session: Session) -> None:
 
 def count_paid_many(payment_ids: list[int], session: Session) -> None:
     """``count_paid`` for a batch paid together: one summary bump per month and group."""
-    groups: dict[tuple[date, int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+    groups: dict[tuple[date, Group], list[int]] = defaultdict(lambda: [0, 0])
     rows = session.execute(
         select(
-            Payment.municipality_id, Payment.service_id, Payment.gateway_name, Payment.paid_at, Payment.amount
+            Payment.municipality_id,
+            Payment.service_id,
+            Payment.gateway_name,
+            ACCOUNT_KEY,
+            Payment.paid_at,
+            Payment.amount,
         ).where(ids_in(Payment.id, payment_ids, session))
     )
-    for municipality_id, service_id, gateway_name, paid_at, amount in rows:
-        figures = groups[(month_of(paid_at), municipality_id, service_id, gateway_name)]
+    for municipality_id, service_id, gateway_name, account, paid_at, amount in rows:
+        figures = groups[(month_of(paid_at), (municipality_id, service_id, gateway_name, account))]
         figures[0] += 1
         figures[1] += amount
-    for (month, municipality_id, service_id, gateway_name), (count, volume) in sorted(groups.items()):
-        _bump_group(session, month, municipality_id, service_id, gateway_name, paid_count=count, paid_volume=volume)
+    for (month, group), (count, volume) in sorted(groups.items()):
+        _bump_group(session, month, group, paid_count=count, paid_volume=volume)
 
 
 def count_refund(payment: Payment, session: Session) -> None:
@@ -148,7 +170,7 @@ def count_refund(payment: Payment, session: Session) -> None:
 
 
 # -- rebuilding and verifying --------------------------------------------------------------
-Key = tuple[int, int, str]
+Key = Group
 
 
 def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
@@ -158,7 +180,7 @@ def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
         rows[key][0] += fig.count
         rows[key][1] += fig.volume
     for r in refunds_in_range(session, start, end):
-        key = (r.municipality_id, r.service_id, r.gateway_name)
+        key = (r.municipality_id, r.service_id, r.gateway_name, r.gateway_account_id)
         rows[key][2] += 1
         rows[key][3] += r.amount
     return {k: (v[0], v[1], v[2], v[3]) for k, v in rows.items()}
@@ -167,10 +189,18 @@ def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
 def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
     t = PaymentMonthSummary
     return {
-        (m, s, g): (pc, pv, rc, rv)
-        for m, s, g, pc, pv, rc, rv in session.execute(
-            select(t.municipality_id, t.service_id, t.gateway_name, t.paid_count, t.paid_volume, t.refund_count,
-                   t.refund_volume).where(t.month == date(year, month, 1))
+        (m, s, g, a): (pc, pv, rc, rv)
+        for m, s, g, a, pc, pv, rc, rv in session.execute(
+            select(
+                t.municipality_id,
+                t.service_id,
+                t.gateway_name,
+                t.gateway_account_id,
+                t.paid_count,
+                t.paid_volume,
+                t.refund_count,
+                t.refund_volume,
+            ).where(t.month == date(year, month, 1))
         )
         if pc or rc
     }
@@ -190,10 +220,16 @@ def verify_month(year: int, month: int, *, session: Session | None = None) -> li
 def _months_with_data(session: Session) -> list[tuple[int, int]]:
     first = session.scalar(select(func.min(Payment.paid_at)).where(Payment.paid_at.is_not(None)))
     last = max(
-        (d for d in (
-            session.scalar(select(func.max(Payment.paid_at))),
-            session.scalar(select(func.max(RefundRow.completed_at)).where(RefundRow.state == RefundState.SUCCEEDED)),
-        ) if d is not None),
+        (
+            d
+            for d in (
+                session.scalar(select(func.max(Payment.paid_at))),
+                session.scalar(
+                    select(func.max(RefundRow.completed_at)).where(RefundRow.state == RefundState.SUCCEEDED)
+                ),
+            )
+            if d is not None
+        ),
         default=None,
     )
     if first is None or last is None:
@@ -215,8 +251,17 @@ def rebuild_payment_summary(*, session: Session | None = None) -> int:
     n = 0
     for year, month in _months_with_data(session):
         rows = [
-            {"month": date(year, month, 1), "municipality_id": k[0], "service_id": k[1], "gateway_name": k[2],
-             "paid_count": v[0], "paid_volume": v[1], "refund_count": v[2], "refund_volume": v[3]}
+            {
+                "month": date(year, month, 1),
+                "municipality_id": k[0],
+                "service_id": k[1],
+                "gateway_name": k[2],
+                "gateway_account_id": k[3],
+                "paid_count": v[0],
+                "paid_volume": v[1],
+                "refund_count": v[2],
+                "refund_volume": v[3],
+            }
             for k, v in recount_month(session, year, month).items()
         ]
         if rows:

@@ -1,7 +1,8 @@
 """The yearly indicators, in the shape of the portal section of the annual report:
 the state at 30 June and at 31 December (joined municipalities, active services,
 municipalities before contract and interested) and the payments with their volume per
-month, each half-year's total and the year's."""
+month (card gateways, Bitcoin and bank transfers beside the total), each half-year's
+total and the year's."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import db_session, utcnow
 from app.models import OnboardingState, PaymentMonthSummary
 from app.onboarding.pipeline import snapshot_on
-from app.reporting.monthly import TRANSFER_GATEWAYS, month_name
+from app.reporting.monthly import channel_kind, month_name
 from app.reporting.summary import Figures
 
 MONTH_TITLES = (
@@ -39,6 +40,7 @@ class MonthFigures:
     label: str  # "Leden 2025"
     total: Figures = field(default_factory=Figures)
     card: Figures = field(default_factory=Figures)
+    bitcoin: Figures = field(default_factory=Figures)
     transfer: Figures = field(default_factory=Figures)
 
 
@@ -83,6 +85,10 @@ class YearlyIndicators:
         return self._sum(self.months, "transfer").count > 0
 
     @property
+    def has_bitcoin(self) -> bool:
+        return self._sum(self.months, "bitcoin").count > 0
+
+    @property
     def halves(self) -> list[tuple[StatePoint, list[MonthFigures], Figures]]:
         """The annual report's two blocks: the state at the half-year's end, its months, total."""
         return [
@@ -116,7 +122,7 @@ def payments_by_month(year: int, *, session: Session | None = None) -> list[Mont
     for month, gateway, count, volume in session.execute(stmt):
         row = months[month.month - 1]
         row.total.add(int(count), int(volume or 0))
-        (row.transfer if gateway in TRANSFER_GATEWAYS else row.card).add(int(count), int(volume or 0))
+        getattr(row, channel_kind(gateway)).add(int(count), int(volume or 0))
     return months
 
 

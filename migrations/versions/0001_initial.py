@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 01:28:04.974618
+Create Date: 2026-12-06 02:24:35.237373
 """
 
 from alembic import op
@@ -77,11 +77,12 @@ def upgrade() -> None:
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('gateway_name', sa.String(length=30), nullable=False),
+    sa.Column('gateway_account_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('paid_count', sa.Integer(), nullable=False),
     sa.Column('paid_volume', sa.BigInteger(), nullable=False),
     sa.Column('refund_count', sa.Integer(), nullable=False),
     sa.Column('refund_volume', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('month', 'municipality_id', 'service_id', 'gateway_name', name=op.f('pk_payment_month_summary'))
+    sa.PrimaryKeyConstraint('month', 'municipality_id', 'service_id', 'gateway_name', 'gateway_account_id', name=op.f('pk_payment_month_summary'))
     )
     op.create_table('region',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -616,7 +617,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_payment_municipality_paid', ['municipality_id', 'paid_at'], unique=False)
         batch_op.create_index('ix_payment_municipality_state_created', ['municipality_id', 'state', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payment_obligation_id'), ['obligation_id'], unique=False)
-        batch_op.create_index('ix_payment_paid_at_report', ['paid_at'], unique=False, postgresql_where=sa.text('paid_at IS NOT NULL'), postgresql_include=['state', 'municipality_id', 'service_id', 'gateway_name', 'amount'], sqlite_where=sa.text('paid_at IS NOT NULL'))
+        batch_op.create_index('ix_payment_paid_at_report', ['paid_at'], unique=False, postgresql_where=sa.text('paid_at IS NOT NULL'), postgresql_include=['state', 'municipality_id', 'service_id', 'gateway_name', 'gateway_account_id', 'amount'], sqlite_where=sa.text('paid_at IS NOT NULL'))
         batch_op.create_index('ix_payment_payer_email_trgm', ['payer_email'], unique=False, postgresql_using='gin', postgresql_ops={'payer_email': 'gin_trgm_ops'})
         batch_op.create_index('ix_payment_payer_name_trgm', ['payer_name'], unique=False, postgresql_using='gin', postgresql_ops={'payer_name': 'gin_trgm_ops'})
         batch_op.create_index('ix_payment_service_created', ['service_id', 'created_at', 'id'], unique=False)
@@ -830,7 +831,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_service_created')
         batch_op.drop_index('ix_payment_payer_name_trgm', postgresql_using='gin', postgresql_ops={'payer_name': 'gin_trgm_ops'})
         batch_op.drop_index('ix_payment_payer_email_trgm', postgresql_using='gin', postgresql_ops={'payer_email': 'gin_trgm_ops'})
-        batch_op.drop_index('ix_payment_paid_at_report', postgresql_where=sa.text('paid_at IS NOT NULL'), postgresql_include=['state', 'municipality_id', 'service_id', 'gateway_name', 'amount'], sqlite_where=sa.text('paid_at IS NOT NULL'))
+        batch_op.drop_index('ix_payment_paid_at_report', postgresql_where=sa.text('paid_at IS NOT NULL'), postgresql_include=['state', 'municipality_id', 'service_id', 'gateway_name', 'gateway_account_id', 'amount'], sqlite_where=sa.text('paid_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_payment_obligation_id'))
         batch_op.drop_index('ix_payment_municipality_state_created')
         batch_op.drop_index('ix_payment_municipality_paid')

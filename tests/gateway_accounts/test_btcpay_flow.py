@@ -5,16 +5,21 @@ as pull payments recorded when paid out."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 from sqlalchemy import func, select
 
 from app.db import db_session
 from app.gateway_accounts.accounts import check_account_connection
-from app.models import PaymentEvent
+from app.models import PaymentEvent, Receipt
 from app.payments.errors import PaymentError
 from app.payments.expiry import poll_started
-from app.payments.refunds import poll_requested_refunds, refund_payment
+from app.payments.refund_claims import mail_refund_claim
+from app.payments.refunds import poll_requested_refunds, refund_claim_url, refund_payment
+from tests.admin.staff_helpers import login, make_staff
 from tests.gateway_accounts.conftest import (
     BTCPAY_SECRET,
     add_account,
@@ -22,6 +27,7 @@ from tests.gateway_accounts.conftest import (
     reload,
     start_as_citizen,
 )
+from tests.test_receipts import smtp_server  # noqa: F401 - a real SMTP server on loopback (fixture)
 
 
 def _events(payment_id: int) -> int:
@@ -56,7 +62,15 @@ def test_processing_then_settled_with_btc_on_the_receipt(live, town, btcpay_fake
     page = client.get(f"/platba/{payment.external_id}/zaplaceno")
     assert page.status_code == 200, (page.status_code, page.text[-1500:])
     body = page.text[page.text.find("<main") :]
-    assert "0.00021740 BTC" in body and "kurz 2300000" in body and "Platba 500" in body, body
+    assert "0,00021740 BTC" in body and "kurz 2\xa0300\xa0000 Kč" in body and "Platba 500" in body, body
+    # The receipt states the channel, the CZK amount and the BTC amount and rate BTCPay reported.
+    receipt = db_session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
+    pdf = client.get(f"/potvrzeni/{receipt.token}.pdf").data
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split()
+    )
+    assert "Způsob platby Bitcoin (BTCPay)" in text and "Zaplacená částka 500 Kč" in text
+    assert "Zaplaceno bitcoinem 0,00021740 BTC (kurz 2 300 000 Kč za 1 BTC)" in text, text
 
 
 def test_partial_stays_open_with_the_remainder_then_expires(live, town, btcpay_fake) -> None:  # type: ignore[no-untyped-def]
@@ -178,3 +192,43 @@ def test_waiting_for_confirmations_is_not_expired_by_housekeeping(live, town, bt
     btcpay_fake.confirm(payment.gateway_reference)
     assert poll_started(timedelta(0)) == 1
     assert reload(payment.id).state == "paid"
+
+
+def test_review_and_clerk_pages_describe_the_bitcoin_payment(live, town, btcpay_fake) -> None:  # type: ignore[no-untyped-def]
+    m, service = town
+    add_account(m, "gopay", {"GOPAY_GOID": "8123456789", "GOPAY_CLIENT_ID": "id", "GOPAY_CLIENT_SECRET": "s"})
+    account = add_account(m, "btcpay", btcpay_settings(btcpay_fake))
+    btcpay_fake.add_webhook(f"{live.extensions['live_base']}/webhooks/btcpay/{account.public_id}", BTCPAY_SECRET)
+    # Two gateways to choose from: the Bitcoin choice is described by its note.
+    client = live.test_client()
+    form = client.get(f"/obec/{m.slug}/{service.slug}").text
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+    data = {"name": "Jana Nováková", "email": "jana@example.cz", "form_token": token}
+    review = client.get(client.post(f"/obec/{m.slug}/{service.slug}", data=data).headers["Location"]).text
+    assert 'aria-describedby="gateway-btcpay-note"' in review and 'id="gateway-btcpay-note"' in review
+    payment = start_as_citizen(client, service, "btcpay")
+    btcpay_fake.pay(payment.gateway_reference, confirmed=True)
+    btcpay_fake.flush()
+    assert reload(payment.id).state == "paid"
+    clerk = live.test_client()
+    login(clerk, make_staff("clerk", m))
+    detail = clerk.get(f"/admin/platby/{payment.external_id}").text
+    assert "0,00021740 BTC (kurz 2\xa0300\xa0000 Kč za 1 BTC)" in detail
+
+
+def test_the_payer_gets_the_claim_link_by_email(live, town, btcpay_fake, smtp_server) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    inbox, port = smtp_server
+    live.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="portal@platby.example.cz")
+    _account, _client, payment = _setup(live, town, btcpay_fake)
+    btcpay_fake.pay(payment.gateway_reference, confirmed=True)
+    btcpay_fake.flush()
+    inbox.messages.clear()  # the receipt
+    refund = refund_payment(reload(payment.id), 20000, reason="část")
+    claim = refund_claim_url(payment, refund.gateway_reference)
+    assert claim and claim.startswith(btcpay_fake.url)
+    mails = [message_from_bytes(raw, policy=policy.default) for _f, _to, raw in inbox.messages]
+    assert [(m["To"], m["Subject"]) for m in mails] == [("jana@example.cz", f"Vrácení platby – {town[0].name}")]
+    body = mails[0].get_body(("plain",)).get_content()
+    assert claim in body and "200\xa0Kč" in body and "adresu své bitcoinové peněženky" in body
+    # An unknown refund: nothing to send.
+    assert mail_refund_claim(refund.id + 1000) == "missing"

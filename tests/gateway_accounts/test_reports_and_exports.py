@@ -34,3 +34,9 @@ def test_gateway_and_account_in_the_export_and_the_monthly_split(live, town, gop
     report = build_monthly_report(now.year, now.month)
     labels = {line.label for line in report.by_channel}
     assert {"Platební karta (GoPay)", "Bitcoin (BTCPay)"} <= labels
+    # Bitcoin is its own channel, and the municipality sees what each of its accounts collected.
+    assert next(ln for ln in report.by_channel if ln.key == "btcpay").detail == "Bitcoin"
+    group = next(g for g in report.by_account if g.municipality.key == m.id)
+    accounts = {ln.label: (ln.current.count, ln.current.volume) for ln in group.accounts}
+    assert accounts == {"GoPay – účet obce": (1, 50000), "BTCPay obce": (1, 50000)}
+    assert (group.municipality.current.count, group.municipality.current.volume) == (2, 100000)
