@@ -433,3 +433,22 @@ def test_row_errors_are_said_in_the_readers_language(app):  # type: ignore[no-un
     assert "The file was not imported: Line 1 (header)" in english.replace("&#34;", '"')
     czech = c.get(url + "?lang=cs").text
     assert "Řádek 1 (záhlaví): Chybí povinný sloupec: „Zákaznické číslo“." in czech
+
+
+def test_a_failed_import_says_it_failed(app):  # type: ignore[no-untyped-def]
+    m = make_municipality()
+    service = make_service(m)
+    record = ObligationImport(
+        service_id=service.id,
+        filename="platci.csv",
+        size=10,
+        status=ImportStatus.FAILED,
+        report={"summary": "Import selhal kvůli chybě serveru; nic nebylo importováno.", "error": "RuntimeError"},
+    )
+    db_session.add(record)
+    db_session.commit()
+    c = _client(app, "viewer", m)
+    page = c.get(f"/admin/predpisy/importy/{record.id}").text
+    assert "Import selhal kvůli chybě serveru" in page and "Importováno předpisů" not in page
+    english = c.get(f"/admin/predpisy/importy/{record.id}?lang=en").text
+    assert "The import failed because of a server error; nothing was imported." in english
