@@ -99,6 +99,7 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                     func.coalesce(Service.iban, Municipality.iban),
                     item.id,
                     Payment.amount,
+                    Service.id,
                 )
                 .outerjoin(item, item.payment_id == Payment.id)
                 .join(Service, Service.id == func.coalesce(item.service_id, Payment.service_id))
@@ -121,6 +122,10 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
             continue
         refunded = refunded_per_item([(r[16], r[6]) for r in rows], rows[0][7])
         for number, (r, back) in enumerate(zip(rows, refunded, strict=True), 1):
+            # Filtered by a service: that service's fees only (their shares of the refunds
+            # counted over all the payment's fees).
+            if f.service_id and r[18] != f.service_id:
+                continue
             # "1 z 3", not "1/3": a spreadsheet would read that as a date.
             yield (*r[:7], back, *r[8:16], f"{number} z {len(rows)}", r[17])
 

@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, func, or_, select, text, union_all
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.db import db_session, utcnow
 from app.models import Payment, PaymentItem, PaymentState
@@ -125,7 +125,16 @@ def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | No
     if f.date_to:
         conds.append(Payment.created_at < prague_midnight_utc(f.date_to + timedelta(days=1)))
     if f.service_id:
-        conds.append(Payment.service_id == f.service_id)
+        # The payment's own service, or one of its fees (a household's payment is filed
+        # under its first fee's service; the dog's fee in it is found under the dog too).
+        # One set of ids from two indexed lookups (an OR of the two would scan the
+        # municipality's payments when the service has few).
+        own = aliased(Payment)
+        ids = union_all(
+            select(own.id).where(own.service_id == f.service_id),
+            select(PaymentItem.payment_id).where(PaymentItem.service_id == f.service_id),
+        )
+        conds.append(Payment.id.in_(ids))
     if f.amount_min is not None:
         conds.append(Payment.amount >= f.amount_min)
     if f.amount_max is not None:

@@ -147,3 +147,20 @@ def test_xlsx_export_has_a_row_per_fee(app, household, tmp_path) -> None:  # typ
     whole = mine[0][col["Celá platba (Kč)"]]
     assert Decimal(str(whole.value)) == Decimal(2100) and whole.data_type == "n" and "Kč" in whole.number_format
     assert all(ws.column_dimensions[c.column_letter].width >= len(t) for c, t in zip(mine[0], header, strict=True))
+
+
+def test_filtering_by_a_later_fees_service_finds_the_payment(app, household) -> None:  # type: ignore[no-untyped-def]
+    """The household's payment is filed under its first fee (waste); filtered by the dog's
+    service it is found too, and that export has the dog's fee only, with its refund."""
+    c, p, dog = _clerk(app, household["m"]), household["payment"], household["dog"]
+    listing = c.get(f"/admin/platby?service={dog.id}").text
+    assert f"/admin/platby/{p.external_id}" in listing
+    other = make_service(household["m"], name="Poplatek z pobytu", slug="pobyt")
+    assert f"/admin/platby/{p.external_id}" not in c.get(f"/admin/platby?service={other.id}").text
+    r = c.post("/admin/platby/export", data={"format": "csv", "service": str(dog.id)})
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    col = {name: i for i, name in enumerate(rows[0])}
+    assert [
+        (r[0], r[col["Služba"]], r[col["Částka (Kč)"]], r[col["Vráceno (Kč)"]], r[col["Položka platby"]])
+        for r in rows[1:]
+    ] == [(p.external_id, "Poplatek ze psa", "300,00", "300,00", "3 z 3")]
