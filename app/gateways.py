@@ -125,6 +125,7 @@ def demo_page_texts() -> Any:
         pay=_("Zaplatit"),
         decline=_("Zamítnout platbu"),
         cancel=_("Zrušit a vrátit se"),
+        unknown_action=_("Neznámá volba: zvolte Zaplatit, Zamítnout platbu, nebo Zrušit a vrátit se."),
         states={
             GatewayStatus.PENDING: _("čeká na zaplacení"),
             GatewayStatus.PAID: _("zaplacena"),

@@ -206,5 +206,9 @@ def test_demo_gateway_page_is_czech_by_default(app, client) -> None:  # type: ig
         "Zrušit a vrátit se",
     ):
         assert czech in page, czech
+    bad = client.post(gateway_url, data={"action": "refund"})
+    assert bad.status_code == 400 and "Neznámá volba" in html.unescape(bad.text)
+    assert "Unknown choice" in html.unescape(client.post(gateway_url + "?lang=en", data={"action": "x"}).text)
+    client.get("/?lang=cs")
     client.post(gateway_url, data={"action": "decline"})
     assert "Tato platba již byla zpracována (zamítnuta)." in client.get(gateway_url).text

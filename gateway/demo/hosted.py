@@ -43,6 +43,7 @@ class PageTexts:
     pay: str = "Zaplatit"
     decline: str = "Zamítnout platbu"
     cancel: str = "Zrušit a vrátit se"
+    unknown_action: str = "Neznámá volba: zvolte Zaplatit, Zamítnout platbu, nebo Zrušit a vrátit se."
     states: Mapping[str, str] = field(
         default_factory=lambda: {
             GatewayStatus.PENDING: "čeká na zaplacení",
@@ -81,7 +82,7 @@ def make_blueprint(get_gateway: Callable[[], DemoGateway], texts: Callable[[], P
             abort(404)
         outcome = OUTCOMES.get(request.form.get("action", ""))
         if outcome is None:
-            abort(400, "unknown action")
+            abort(400, texts().unknown_action)
         txn = gw.complete(reference, outcome)
         return redirect(txn.return_url, code=303)
 
