@@ -12,7 +12,7 @@ from admin import bp
 from admin.forms import ObligationImportForm
 from admin.guards import current_staff, scoped_get_or_404, staff_required
 from app.db import db_session
-from app.i18n import N_
+from app.i18n import N_, Text
 from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
 from app.obligations import listing as ao
 from app.obligations.reading import COLUMN_LABELS
@@ -34,17 +34,32 @@ IMPORT_STATUS_LABELS = {
 }
 
 
+def _said(stored: object, fallback: str) -> str:
+    """A stored text in the page's language: from its msgid and values, or (a report of
+    an older version) the stored message looked up as a msgid."""
+    text = Text.from_dict(stored)
+    if text is not None:
+        return str(text)
+    return _(fallback) if fallback else ""
+
+
 def _import_summary(report: dict) -> str:  # type: ignore[type-arg]
+    if report.get("error"):
+        return _("Import selhal kvůli chybě serveru; nic nebylo importováno.")
     if report.get("file_errors"):
-        return _("Soubor nebyl importován: %(errors)s", errors=" ".join(_(e) for e in report["file_errors"]))
+        return _("Soubor nebyl importován: %(errors)s", errors=" ".join(report["file_errors"]))
     if report.get("imported") is False:
         bad = len({e["line"] for e in report.get("errors") or []}) or report.get("error_count") or 0
-        return _("Soubor nebyl importován: chybných řádků je %(bad)s z %(total)s. Opravte je a nahrajte soubor znovu.",
-                 bad=bad, total=report.get("total_rows") or 0)
+        return _(
+            "Soubor nebyl importován: chybných řádků je %(bad)s z %(total)s. Opravte je a nahrajte soubor znovu.",
+            bad=bad,
+            total=report.get("total_rows") or 0,
+        )
     text = _(
         "Importováno předpisů: %(count)s (nových %(inserted)s, změněných %(updated)s, beze změny %(unchanged)s).",
         count=(report.get("inserted") or 0) + (report.get("updated") or 0) + (report.get("unchanged") or 0),
-        inserted=report.get("inserted") or 0, updated=report.get("updated") or 0,
+        inserted=report.get("inserted") or 0,
+        updated=report.get("updated") or 0,
         unchanged=report.get("unchanged") or 0,
     )
     if report.get("error_count"):
@@ -57,8 +72,11 @@ def _scoped_import(import_id: int) -> ObligationImport:
     """An import of a service of the user's municipality (any, for the operator)."""
     if not 0 < import_id < 2**31:
         abort(404)
-    stmt = select(ObligationImport).join(Service, Service.id == ObligationImport.service_id).where(
-        ObligationImport.id == import_id)
+    stmt = (
+        select(ObligationImport)
+        .join(Service, Service.id == ObligationImport.service_id)
+        .where(ObligationImport.id == import_id)
+    )
     if not current_staff.is_operator:
         stmt = stmt.where(Service.municipality_id == current_staff.municipality_id)
     record = db_session.scalar(stmt)
@@ -75,9 +93,16 @@ def obligations(service_id: int):  # type: ignore[no-untyped-def]
     raw_after = (request.args.get("after") or "").strip()
     after = parse_id(raw_after)
     page = ao.list_obligations(service, f, after=after, page_size=current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/obligations.html", service=service, f=f, page=page, after=after,
-                           imports=ao.latest_imports(service), state_labels_o=OBLIGATION_STATE_LABELS,
-                           import_labels=IMPORT_STATUS_LABELS), 200 if not f.errors else 422
+    return render_template(
+        "admin/obligations.html",
+        service=service,
+        f=f,
+        page=page,
+        after=after,
+        imports=ao.latest_imports(service),
+        state_labels_o=OBLIGATION_STATE_LABELS,
+        import_labels=IMPORT_STATUS_LABELS,
+    ), 200 if not f.errors else 422
 
 
 @bp.route("/sluzby/<int:service_id>/predpisy/import", methods=["GET", "POST"])
@@ -94,12 +119,22 @@ def obligation_upload(service_id: int):  # type: ignore[no-untyped-def]
         except ao.UploadError as exc:
             form.file.errors = [str(exc)]
         else:
-            record = ao.upload_import(service, data, upload.filename or "predpisy.csv",
-                                      allow_partial=bool(form.allow_partial.data), actor=current_staff.email)
+            record = ao.upload_import(
+                service,
+                data,
+                upload.filename or "predpisy.csv",
+                allow_partial=bool(form.allow_partial.data),
+                actor=current_staff.email,
+            )
             return redirect(url_for("admin.obligation_import", import_id=record.id), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/obligation_upload.html", form=form, service=service,
-                           max_mb=ao.max_upload_bytes() / 1024 / 1024, columns=COLUMN_LABELS), status
+    return render_template(
+        "admin/obligation_upload.html",
+        form=form,
+        service=service,
+        max_mb=ao.max_upload_bytes() / 1024 / 1024,
+        columns=COLUMN_LABELS,
+    ), status
 
 
 @bp.get("/predpisy/importy/<int:import_id>")
@@ -107,13 +142,25 @@ def obligation_upload(service_id: int):  # type: ignore[no-untyped-def]
 def obligation_import(import_id: int):  # type: ignore[no-untyped-def]
     record = _scoped_import(import_id)
     errors, error_count = ao.import_errors(record)
+    # Stored texts said again in the page's language (the job ran in Czech).
+    errors = [{**e, "message": _said(e.get("text"), str(e.get("message") or ""))} for e in errors]
     report = dict(record.report or {})
+    stored = list(report.get("file_error_texts") or [])
+    report["file_errors"] = [
+        _said(stored[i] if i < len(stored) else None, str(m)) for i, m in enumerate(report.get("file_errors") or [])
+    ]
     if report.get("summary"):
         # The stored summary is in the language of the import job: say it again in the page's.
         report["summary"] = _import_summary(report)
-    return render_template("admin/obligation_import.html", record=record, service=record.service,
-                           report=report, errors=errors, error_count=error_count,
-                           # Stored messages said again in the page's language (no % formatting).
-                           tr=_,
-                           columns=COLUMN_LABELS, import_labels=IMPORT_STATUS_LABELS,
-                           running=record.status in (ImportStatus.PENDING, ImportStatus.RUNNING))
+    return render_template(
+        "admin/obligation_import.html",
+        record=record,
+        service=record.service,
+        report=report,
+        errors=errors,
+        error_count=error_count,
+        tr=_,
+        columns=COLUMN_LABELS,
+        import_labels=IMPORT_STATUS_LABELS,
+        running=record.status in (ImportStatus.PENDING, ImportStatus.RUNNING),
+    )

@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin import bp
 from admin.forms import RefundForm
@@ -27,12 +28,14 @@ from app.messages import message_for
 from app.models import (
     Payment,
     PaymentEvent,
+    PaymentItem,
     PaymentState,
     Refund,
     RefundState,
     Service,
     StaffRole,
 )
+from app.models.payment import refunded_per_item
 from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
@@ -48,7 +51,8 @@ def _service_options() -> list[tuple[int, str]]:
     if mid is None:
         return []
     rows = db_session.execute(
-        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(czech(Service.name))).all()
+        select(Service.id, Service.name).where(Service.municipality_id == mid).order_by(czech(Service.name))
+    ).all()
     return [(sid, name) for sid, name in rows]
 
 
@@ -56,10 +60,17 @@ def _service_options() -> list[tuple[int, str]]:
 @staff_required()
 def payments():  # type: ignore[no-untyped-def]
     f = ap.PaymentFilter.from_args(request.args)
-    page = ap.list_payments(f, current_municipality_id(), cursor=request.args.get("cursor"),
-                            page_size=current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/payments.html", f=f, page=page, services=_service_options(),
-                           states=list(PaymentState), filter_args=f.to_args())
+    page = ap.list_payments(
+        f, current_municipality_id(), cursor=request.args.get("cursor"), page_size=current_app.config["ADMIN_PAGE_SIZE"]
+    )
+    return render_template(
+        "admin/payments.html",
+        f=f,
+        page=page,
+        services=_service_options(),
+        states=list(PaymentState),
+        filter_args=f.to_args(),
+    )
 
 
 @bp.get("/platby/<external_id>")
@@ -70,20 +81,58 @@ def payment_detail(external_id: str):  # type: ignore[no-untyped-def]
     return _detail(payment, RefundForm())
 
 
+def item_rows(payment: Payment) -> list[dict[str, object]]:
+    """Each fee of a payment of several: service, obligation, amount and what of the
+    payment's refunds falls on it (the last items first, as the obligations are debited)."""
+    items = db_session.scalars(
+        select(PaymentItem)
+        .where(PaymentItem.payment_id == payment.id)
+        .options(selectinload(PaymentItem.service), selectinload(PaymentItem.obligation))
+        .order_by(PaymentItem.position, PaymentItem.id)
+    ).all()
+    back = refunded_per_item([(i.id, i.amount) for i in items], payment.amount_refunded)
+    return [
+        {
+            "service": i.service.name,
+            "customer_id": i.obligation.customer_id,
+            "payer": i.obligation.payer_name,
+            "period": i.obligation.period,
+            "amount": i.amount,
+            "refunded": r,
+        }
+        for i, r in zip(items, back, strict=True)
+    ]
+
+
 def _detail(payment: Payment, form: RefundForm, status: int = 200, gateway_refusal: str | None = None):  # type: ignore[no-untyped-def]
     events = db_session.scalars(
-        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)
+    ).all()
     refundable = payment.is_refundable
     # Refunds the gateway completes later (BTCPay: the payer claims them with a wallet).
-    waiting = db_session.scalars(select(Refund).where(
-        Refund.payment_id == payment.id, Refund.state == RefundState.REQUESTED).order_by(Refund.id)).all()
-    pending = [{"amount": r.amount, "claim_url": refund_claim_url(payment, r.gateway_reference)
-                if r.gateway_reference else None} for r in waiting]
-    return render_template("admin/payment_detail.html", payment=payment, events=events, form=form,
-                           refundable=refundable, receipt=receipt_for_payment(payment),
-                           pending_refunds=pending, gateway_refusal=gateway_refusal,
-                           refundable_left=refundable_amount(payment),
-                           events_in_words=[describe_event(e) for e in events]), status
+    waiting = db_session.scalars(
+        select(Refund).where(Refund.payment_id == payment.id, Refund.state == RefundState.REQUESTED).order_by(Refund.id)
+    ).all()
+    pending = [
+        {
+            "amount": r.amount,
+            "claim_url": refund_claim_url(payment, r.gateway_reference) if r.gateway_reference else None,
+        }
+        for r in waiting
+    ]
+    return render_template(
+        "admin/payment_detail.html",
+        payment=payment,
+        events=events,
+        form=form,
+        refundable=refundable,
+        receipt=receipt_for_payment(payment),
+        pending_refunds=pending,
+        gateway_refusal=gateway_refusal,
+        refundable_left=refundable_amount(payment),
+        items=item_rows(payment),
+        events_in_words=[describe_event(e) for e in events],
+    ), status
 
 
 @bp.post("/platby/<external_id>/vratit")
@@ -109,8 +158,9 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                 try:
                     # Records the refund, moves the payment and writes the audit row in one
                     # transaction, committed at once (the gateway has moved money).
-                    refund = refund_by_staff(payment, amount, reason=form.reason.data or "",
-                                             staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+                    refund = refund_by_staff(
+                        payment, amount, reason=form.reason.data or "", staff=current_staff._get_current_object()
+                    )  # type: ignore[attr-defined]
                 except RefundError as exc:
                     db_session.rollback()
                     if exc.code == "gateway_error":
@@ -122,7 +172,9 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                     if refund.state == RefundState.SUCCEEDED:
                         flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
                     else:
-                        flash(_("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
-                              "success")
+                        flash(
+                            _("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
+                            "success",
+                        )
                     return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)

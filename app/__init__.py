@@ -139,7 +139,12 @@ def init_gateways(app: Flask) -> None:
 
         return get_gateway("demo")
 
-    bp = make_blueprint(demo_gateway)
+    def demo_texts():  # type: ignore[no-untyped-def]
+        from app.gateways import demo_page_texts
+
+        return demo_page_texts()
+
+    bp = make_blueprint(demo_gateway, texts=demo_texts)
     csrf.exempt(bp)
     app.register_blueprint(bp)
 
@@ -181,8 +186,14 @@ def init_blueprints(app: Flask) -> None:
 def init_errors(app: Flask) -> None:
     def page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):  # the API's machine-readable shape (app/api/errors.py)
-            slug = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                    429: "rate_limited", 500: "server_error"}.get(code, "error")
+            slug = {
+                400: "bad_request",
+                403: "forbidden",
+                404: "not_found",
+                405: "method_not_allowed",
+                429: "rate_limited",
+                500: "server_error",
+            }.get(code, "error")
             return {"error": {"code": slug, "message": message, "field": None, "row": None}}, code
         if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
             return {"error": message}, code
@@ -317,8 +328,10 @@ def init_security_headers(app: Flask) -> None:
             # A page whose form redirects to a municipality's own gateway (GoPay, GP webpay,
             # its BTCPay server): that origin joins form-action for this response only.
             origins = " ".join(sorted(set(extra)))
-            resp.headers.add("Content-Security-Policy", csp.replace(
-                f"form-action {form_action};", f"form-action {form_action} {origins};"))
+            resp.headers.add(
+                "Content-Security-Policy",
+                csp.replace(f"form-action {form_action};", f"form-action {form_action} {origins};"),
+            )
             present.add("content-security-policy")
         for name, value in security + hsts if app.config.get("SESSION_COOKIE_SECURE") else security:
             if name.lower() not in present:

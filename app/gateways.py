@@ -100,3 +100,39 @@ def gateway_for_payment(payment: Any) -> Gateway:
 
 
 __all__ = ["SqlDemoStore", "build_account_gateway", "gateway_for_payment", "get_gateway", "replace"]
+
+
+def demo_page_texts() -> Any:
+    """The demo gateway's hosted page in the request's language (gateway/ translates
+    nothing itself: the portal hands it its words)."""
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+
+    from app.money import format_czk
+    from gateway.demo.hosted import PageTexts, czech_amount
+
+    def amount(value: int, currency: str) -> str:
+        return format_czk(value) if currency == "CZK" else czech_amount(value, currency)
+
+    return PageTexts(
+        lang=str(get_locale() or "cs"),
+        title=_("Demo platební brána"),
+        badge=_("DEMO – žádné skutečné peníze"),
+        amount_label=_("Částka k zaplacení"),
+        # Formatted by the page with the state in words.
+        done=_("Tato platba již byla zpracována (%(state)s)."),
+        back=_("Zpět do portálu"),
+        pay=_("Zaplatit"),
+        decline=_("Zamítnout platbu"),
+        cancel=_("Zrušit a vrátit se"),
+        unknown_action=_("Neznámá volba: zvolte Zaplatit, Zamítnout platbu, nebo Zrušit a vrátit se."),
+        states={
+            GatewayStatus.PENDING: _("čeká na zaplacení"),
+            GatewayStatus.PAID: _("zaplacena"),
+            GatewayStatus.FAILED: _("zamítnuta"),
+            GatewayStatus.CANCELLED: _("zrušena"),
+            GatewayStatus.EXPIRED: _("vypršela"),
+            GatewayStatus.PROCESSING: _("zpracovává se"),
+        },
+        amount=amount,
+    )

@@ -115,8 +115,15 @@ def _check(page, catalog, *english: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_citizen_pages_in_english(app, client, catalog) -> None:  # type: ignore[no-untyped-def]
     m = make_municipality(name="Hrádek nad Nisou", slug="hradek-nad-nisou")
-    s = make_service(m, name="Poplatek ze psa", slug="pes", amount_mode=AmountMode.PAYER, amount=None,
-                     amount_min=10000, amount_max=500000)
+    s = make_service(
+        m,
+        name="Poplatek ze psa",
+        slug="pes",
+        amount_mode=AmountMode.PAYER,
+        amount=None,
+        amount_min=10000,
+        amount_max=500000,
+    )
     home = _check(client.get("/?lang=en"), catalog, "Pay a fee to your municipality", "Find your municipality")
     assert "Zaplaťte poplatek své obci" not in home
     _check(client.get(f"/obec/{m.slug}"), catalog, "What you can pay", "Poplatek ze psa")
@@ -125,21 +132,37 @@ def test_citizen_pages_in_english(app, client, catalog) -> None:  # type: ignore
     _check(form, catalog, "Payer's full name", "Email for the payment confirmation (receipt)")
     token = re.search(r'name="form_token" value="([^"]+)"', form.text).group(1)
     bad = client.post(f"/obec/{m.slug}/{s.slug}", data={"form_token": token, "name": "", "email": "x", "amount": "-5"})
-    text = _check(bad, catalog, "There is a problem with the form", "Enter the payer's full name.",
-                  "Enter a valid email address")
+    text = _check(
+        bad, catalog, "There is a problem with the form", "Enter the payer's full name.", "Enter a valid email address"
+    )
     assert "Vyplňte jméno a příjmení plátce." not in text
 
     token = re.search(r'name="form_token" value="([^"]+)"', bad.text).group(1)
-    r = client.post(f"/obec/{m.slug}/{s.slug}", data={"form_token": token, "name": "Jana Nováková",
-                                                     "email": "jana@example.cz", "amount": "250"})
+    r = client.post(
+        f"/obec/{m.slug}/{s.slug}",
+        data={"form_token": token, "name": "Jana Nováková", "email": "jana@example.cz", "amount": "250"},
+    )
     assert r.status_code == 303, r.text
     review_url = r.headers["Location"]
-    _check(client.get(review_url), catalog, "Check your payment", "Change details",
-           "I agree to the terms and conditions")
+    _check(
+        client.get(review_url), catalog, "Check your payment", "Change details", "I agree to the terms and conditions"
+    )
     r = client.post(review_url, data={"consent": "yes", "gateway": "demo"})
     assert r.status_code == 303
     gateway_url = r.headers["Location"].replace("http://localhost", "")
+    # The demo gateway's page speaks the payer's language too (its words come from the portal).
+    text = _check(
+        client.get(gateway_url),
+        catalog,
+        "Demo payment gateway",
+        "DEMO – no real money",
+        "Decline the payment",
+        "Cancel and go back",
+        "CZK\xa0250",
+    )
+    assert "Zaplatit" not in text and "Kč" not in text
     r = client.post(gateway_url, data={"action": "pay"})
+    _check(client.get(gateway_url), catalog, "This payment has already been processed (paid).", "Back to the portal")
     assert deliver_notifications(app, client) == [202]
     r = client.get(r.headers["Location"].replace("http://localhost", ""))
     assert r.headers["Location"].endswith("/zaplaceno")
@@ -150,8 +173,42 @@ def test_privacy_page_and_admin_login_in_english(client, catalog) -> None:  # ty
     privacy = client.get("/ochrana-osobnich-udaju?lang=en")
     # The binding legal text (and so its title, also in <title>) stays Czech; the page says so.
     privacy.set_data(re.sub(r"<title>.*?</title>", "", privacy.get_data(as_text=True), flags=re.S))
-    _check(privacy, catalog, "All versions", "Text fingerprint (SHA-256):",
-           "This document is available only in Czech")
-    login = _check(client.get("/admin/login?lang=en"), catalog, "Sign in to the administration", "Password",
-                   "Forgotten your password?")
+    _check(privacy, catalog, "All versions", "Text fingerprint (SHA-256):", "This document is available only in Czech")
+    login = _check(
+        client.get("/admin/login?lang=en"),
+        catalog,
+        "Sign in to the administration",
+        "Password",
+        "Forgotten your password?",
+    )
     assert "Přihlášení do administrace" not in login
+
+
+def test_demo_gateway_page_is_czech_by_default(app, client) -> None:  # type: ignore[no-untyped-def]
+    m = make_municipality(name="Hrádek nad Nisou", slug="hradek-nad-nisou")
+    s = make_service(m, name="Poplatek ze psa", slug="pes", amount_mode=AmountMode.FIXED, amount=125050)
+    form = client.get(f"/obec/{m.slug}/{s.slug}")
+    token = re.search(r'name="form_token" value="([^"]+)"', form.text).group(1)
+    r = client.post(
+        f"/obec/{m.slug}/{s.slug}", data={"form_token": token, "name": "Jana Nováková", "email": "jana@example.cz"}
+    )
+    assert r.status_code == 303, r.text
+    r = client.post(r.headers["Location"], data={"consent": "yes", "gateway": "demo"})
+    gateway_url = r.headers["Location"].replace("http://localhost", "")
+    page = html.unescape(client.get(gateway_url).text)
+    assert 'lang="cs"' in page
+    for czech in (
+        "Demo platební brána",
+        "DEMO – žádné skutečné peníze",
+        "1\xa0250,50\xa0Kč",
+        "Zaplatit",
+        "Zamítnout platbu",
+        "Zrušit a vrátit se",
+    ):
+        assert czech in page, czech
+    bad = client.post(gateway_url, data={"action": "refund"})
+    assert bad.status_code == 400 and "Neznámá volba" in html.unescape(bad.text)
+    assert "Unknown choice" in html.unescape(client.post(gateway_url + "?lang=en", data={"action": "x"}).text)
+    client.get("/?lang=cs")
+    client.post(gateway_url, data={"action": "decline"})
+    assert "Tato platba již byla zpracována (zamítnuta)." in client.get(gateway_url).text

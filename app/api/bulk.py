@@ -75,7 +75,7 @@ def upsert_rows(service: Service, rows: list[Any], *, valid_rows_only: bool) -> 
             {"row": line_to_row.get(e.line, -1), "field": e.column, "code": "invalid_row", "message": e.message}
         )
     for message in result.file_errors:
-        errors.append({"row": -1, "field": None, "code": "rejected", "message": message})
+        errors.append({"row": -1, "field": None, "code": "rejected", "message": str(message)})
     errors.sort(key=lambda e: e["row"])
     report.update(
         written=result.imported,

@@ -6,6 +6,7 @@ Every legal move of a payment is in ``ALLOWED_TRANSITIONS``; the only code that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -86,8 +87,13 @@ GATEWAY_STATUS_TARGET: dict[GatewayStatus, PaymentState | None] = {
 }
 # The outcome a payment has reached for good (a refund does not undo "paid"); created,
 # started and expired payments have none yet.
-_OUTCOME = {S.PAID: S.PAID, S.PARTIALLY_REFUNDED: S.PAID, S.REFUNDED: S.PAID, S.FAILED: S.FAILED,
-            S.CANCELLED: S.CANCELLED}
+_OUTCOME = {
+    S.PAID: S.PAID,
+    S.PARTIALLY_REFUNDED: S.PAID,
+    S.REFUNDED: S.PAID,
+    S.FAILED: S.FAILED,
+    S.CANCELLED: S.CANCELLED,
+}
 
 
 def gateway_target(state: PaymentState | str, status: GatewayStatus) -> PaymentState | None:
@@ -133,10 +139,18 @@ class Payment(Base):
         Index("ix_payment_state_created", "state", "created_at", "id"),
         # Payer search (substring, case-insensitive) stays fast with a million rows:
         # trigram indexes on PostgreSQL (pg_trgm, created before the table below).
-        Index("ix_payment_payer_name_trgm", "payer_name", postgresql_using="gin",
-              postgresql_ops={"payer_name": "gin_trgm_ops"}),
-        Index("ix_payment_payer_email_trgm", "payer_email", postgresql_using="gin",
-              postgresql_ops={"payer_email": "gin_trgm_ops"}),
+        Index(
+            "ix_payment_payer_name_trgm",
+            "payer_name",
+            postgresql_using="gin",
+            postgresql_ops={"payer_name": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_payment_payer_email_trgm",
+            "payer_email",
+            postgresql_using="gin",
+            postgresql_ops={"payer_email": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -180,9 +194,7 @@ class Payment(Base):
     municipality: Mapped[Municipality] = relationship()  # noqa: F821
     obligation: Mapped[Obligation | None] = relationship()  # noqa: F821
     gateway_account: Mapped[GatewayAccount | None] = relationship()  # noqa: F821
-    events: Mapped[list[PaymentEvent]] = relationship(
-        back_populates="payment", order_by="PaymentEvent.id"
-    )
+    events: Mapped[list[PaymentEvent]] = relationship(back_populates="payment", order_by="PaymentEvent.id")
     # Several obligations paid at once; empty for a payment of one service or obligation.
     items: Mapped[list[PaymentItem]] = relationship(back_populates="payment", order_by="PaymentItem.position")
 
@@ -215,6 +227,24 @@ class Payment(Base):
     def is_final(self) -> bool:
         """No move is left: failed, cancelled or fully refunded."""
         return not ALLOWED_TRANSITIONS[PaymentState(self.state)]
+
+    @property
+    def service_names(self) -> list[str]:
+        """The services this payment pays, each once, in the items' order (one for a
+        payment of one fee; "Odpad", "Pes" for a household's fees)."""
+        return list(dict.fromkeys(i.service.name for i in self.items)) or [self.service.name]
+
+
+def refunded_per_item(items: Sequence[tuple[Any, int]], total_refunded: int) -> list[int]:
+    """How much of a payment's refunds falls on each item ((key, amount) in order): the
+    last items first, each at most its amount, so a partial refund undoes whole fees where
+    it can. The obligations' debits and the staff's views and exports share this rule."""
+    left = total_refunded
+    out = [0] * len(items)
+    for i in range(len(items) - 1, -1, -1):
+        out[i] = min(items[i][1], max(left, 0))
+        left -= out[i]
+    return out
 
 
 # The migration must create the extension too (autogenerate does not emit it).
@@ -274,8 +304,12 @@ class GatewayNotification(Base):
     __table_args__ = (
         UniqueConstraint("gateway_name", "event_id"),
         # The sweep's question, "unprocessed since when", reads only the few open rows.
-        Index("ix_gateway_notification_unprocessed", "received_at",
-              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+        Index(
+            "ix_gateway_notification_unprocessed",
+            "received_at",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.citizens.birth_number import birth_number_hmac
 from app.db import db_session
+from app.i18n import N_, Text
 from app.mail import is_valid_email
 from app.models import (
     Obligation,
@@ -46,7 +46,7 @@ def _validate(
             columns = map_header(line, row)
             break
     if not header_line:
-        raise ImportFileError(gettext("Soubor je prázdný: chybí záhlaví i řádky s předpisy."))
+        raise ImportFileError(Text(N_("Soubor je prázdný: chybí záhlaví i řádky s předpisy.")))
     width = len(columns)
     known_indexes = set(columns.values())
     good: list[dict[str, Any]] = []
@@ -69,18 +69,43 @@ def _validate(
             extra = [i for i, c in enumerate(row) if i not in known_indexes and c is not None and c != ""]
             if extra:
                 row_errors.append(
-                    RowError(line, None, gettext("Řádek má hodnotu ve sloupci bez názvu (sloupec %(column)s); záhlaví má %(width)s sloupců.", column=extra[0] + 1, width=width))
+                    RowError(
+                        line,
+                        None,
+                        Text(
+                            N_(
+                                "Řádek má hodnotu ve sloupci bez názvu (sloupec %(column)s); záhlaví má %(width)s sloupců."
+                            ),
+                            column=extra[0] + 1,
+                            width=width,
+                        ),
+                    )
                 )
         customer_id = cell_text(row[ic])
         if not customer_id:
-            row_errors.append(RowError(line, "customer_id", gettext("Chybí zákaznické číslo.")))
+            row_errors.append(RowError(line, "customer_id", Text(N_("Chybí zákaznické číslo."))))
         elif not customer_id_ok(customer_id):
             row_errors.append(
-                RowError(line, "customer_id", gettext("Zákaznické číslo „%(value)s“ smí mít nejvýš 50 znaků: písmena, číslice, mezery a - / . _", value=customer_id[:60]))
+                RowError(
+                    line,
+                    "customer_id",
+                    Text(
+                        N_("Zákaznické číslo „%(value)s“ smí mít nejvýš 50 znaků: písmena, číslice, mezery a - / . _"),
+                        value=customer_id[:60],
+                    ),
+                )
             )
         elif customer_id in seen_ids:
             row_errors.append(
-                RowError(line, "customer_id", gettext("Zákaznické číslo „%(value)s“ je v souboru už na řádku %(line)s.", value=customer_id, line=seen_ids[customer_id]))
+                RowError(
+                    line,
+                    "customer_id",
+                    Text(
+                        N_("Zákaznické číslo „%(value)s“ je v souboru už na řádku %(line)s."),
+                        value=customer_id,
+                        line=seen_ids[customer_id],
+                    ),
+                )
             )
         else:
             seen_ids[customer_id] = line
@@ -88,37 +113,45 @@ def _validate(
         if "  " in payer_name:
             payer_name = " ".join(payer_name.split())
         if not payer_name:
-            row_errors.append(RowError(line, "payer_name", gettext("Chybí jméno plátce.")))
+            row_errors.append(RowError(line, "payer_name", Text(N_("Chybí jméno plátce."))))
         elif len(payer_name) > 200:
-            row_errors.append(RowError(line, "payer_name", gettext("Jméno plátce je delší než 200 znaků.")))
+            row_errors.append(RowError(line, "payer_name", Text(N_("Jméno plátce je delší než 200 znaků."))))
         amount = due = vs = None
         try:
             amount = parse_amount(row[iamount])
         except BadValue as exc:
-            row_errors.append(RowError(line, "amount", str(exc)))
+            row_errors.append(RowError(line, "amount", exc.text))
         if idue >= 0:
             try:
                 due = parse_date(row[idue])
             except BadValue as exc:
-                row_errors.append(RowError(line, "due_date", str(exc)))
+                row_errors.append(RowError(line, "due_date", exc.text))
         if ivs >= 0:
             try:
                 vs = parse_variable_symbol(row[ivs])
             except BadValue as exc:
-                row_errors.append(RowError(line, "variable_symbol", str(exc)))
+                row_errors.append(RowError(line, "variable_symbol", exc.text))
             if vs:
                 if vs in seen_vs:
                     row_errors.append(
-                        RowError(line, "variable_symbol", gettext("Variabilní symbol %(value)s je v souboru už na řádku %(line)s.", value=vs, line=seen_vs[vs]))
+                        RowError(
+                            line,
+                            "variable_symbol",
+                            Text(
+                                N_("Variabilní symbol %(value)s je v souboru už na řádku %(line)s."),
+                                value=vs,
+                                line=seen_vs[vs],
+                            ),
+                        )
                     )
                 else:
                     seen_vs[vs] = line
         period = cell_text(row[iperiod]) if iperiod >= 0 else ""
         if len(period) > 40:
-            row_errors.append(RowError(line, "period", gettext("Období je delší než 40 znaků.")))
+            row_errors.append(RowError(line, "period", Text(N_("Období je delší než 40 znaků."))))
         note = cell_text(row[inote]) if inote >= 0 else ""
         if len(note) > 500:
-            row_errors.append(RowError(line, "note", gettext("Poznámka je delší než 500 znaků.")))
+            row_errors.append(RowError(line, "note", Text(N_("Poznámka je delší než 500 znaků."))))
         # Only the HMAC is kept, and an error never repeats the number.
         birth_hmac = None
         if ibirth >= 0:
@@ -126,16 +159,20 @@ def _validate(
             if birth_number:
                 birth_hmac = birth_number_hmac(birth_number)
                 if birth_hmac is None:
-                    row_errors.append(RowError(line, "birth_number", gettext("Rodné číslo musí mít 9 nebo 10 číslic.")))
+                    row_errors.append(
+                        RowError(line, "birth_number", Text(N_("Rodné číslo musí mít 9 nebo 10 číslic.")))
+                    )
         # For reminders (app/obligations/reminders.py); an unusable address is an error,
         # so the clerk learns of it now and not when no reminder arrives.
         email = cell_text(row[iemail]) if iemail >= 0 else ""
         if email and not is_valid_email(email):
-            row_errors.append(RowError(line, "email", gettext("E-mail „%(value)s“ není platná adresa.", value=email[:60])))
+            row_errors.append(
+                RowError(line, "email", Text(N_("E-mail „%(value)s“ není platná adresa."), value=email[:60]))
+            )
         # The household groups the obligations one payer pays together (app/obligations/household.py).
         household = cell_text(row[ihouse]) if ihouse >= 0 else ""
         if len(household) > 50:
-            row_errors.append(RowError(line, "household", gettext("Domácnost je delší než 50 znaků.")))
+            row_errors.append(RowError(line, "household", Text(N_("Domácnost je delší než 50 znaků."))))
         if row_errors:
             errors.extend(row_errors)
             continue
@@ -155,9 +192,8 @@ def _validate(
             }
         )
     if report.total_rows == 0:
-        raise ImportFileError(gettext("Soubor neobsahuje žádné předpisy: je v něm jen záhlaví."))
+        raise ImportFileError(Text(N_("Soubor neobsahuje žádné předpisy: je v něm jen záhlaví.")))
     return good, seen_ids
-
 
 
 def import_obligations(
@@ -180,12 +216,12 @@ def import_obligations(
         report.file_errors.append(too_big_message(len(data), limit))
         return report
     if not data.strip():
-        report.file_errors.append(gettext("Soubor je prázdný."))
+        report.file_errors.append(Text(N_("Soubor je prázdný.")))
         return report
     try:
         good, _ = _validate(read_rows(data, filename), report)
     except ImportFileError as exc:
-        report.file_errors.append(str(exc))
+        report.file_errors.extend(exc.texts)
         report.errors.clear()
         return report
 
@@ -215,7 +251,11 @@ def import_obligations(
             # Freed by this file: the holder is in it with another symbol.
             if not (sid == service.id and cid in in_file and in_file[cid] != vs):
                 report.errors.append(
-                    RowError(r["_line"], "variable_symbol", gettext("Variabilní symbol %(value)s už v obci používá jiný předpis.", value=vs))
+                    RowError(
+                        r["_line"],
+                        "variable_symbol",
+                        Text(N_("Variabilní symbol %(value)s už v obci používá jiný předpis."), value=vs),
+                    )
                 )
                 continue
         checked.append(r)
@@ -256,10 +296,14 @@ def import_obligations(
         # A variable symbol still held by a row this file could not move (in a partial
         # import): refuse the whole file rather than half of it.
         session.rollback()
-        report.file_errors.append(gettext(
-            "Soubor nebyl importován: variabilní symboly v něm se kříží s jinými předpisy obce. "
-            "Opravte chybné řádky a nahrajte soubor znovu."
-        ))
+        report.file_errors.append(
+            Text(
+                N_(
+                    "Soubor nebyl importován: variabilní symboly v něm se kříží s jinými předpisy obce. "
+                    "Opravte chybné řádky a nahrajte soubor znovu."
+                )
+            )
+        )
         report.seconds = time.perf_counter() - started
         return report
     except Exception:
@@ -285,10 +329,11 @@ except ImportError:  # pragma: no cover - SQLite-only installs
     _INTEGRITY_ERRORS = (IntegrityError,)
 
 
-def too_big_message(size: int, limit: int) -> str:
-    return gettext(
-        "Soubor je příliš velký (%(size)s MB); největší povolená velikost je %(limit)s MB.",
-        size=f"{size / 1024 / 1024:.1f}", limit=f"{limit / 1024 / 1024:.0f}",
+def too_big_message(size: int, limit: int) -> Text:
+    return Text(
+        N_("Soubor je příliš velký (%(size)s MB); největší povolená velikost je %(limit)s MB."),
+        size=f"{size / 1024 / 1024:.1f}",
+        limit=f"{limit / 1024 / 1024:.0f}",
     )
 
 

@@ -13,6 +13,7 @@ from app.models import (
     Payment,
     PaymentItem,
 )
+from app.models.payment import refunded_per_item
 from app.models.refund import refund_being_applied
 
 
@@ -45,17 +46,6 @@ def _subtract(session: Session, obligation_id: int, delta: int) -> None:
             updated_at=utcnow(),
         )
     )
-
-
-def refunded_per_item(items: list[tuple[int, int]], total_refunded: int) -> list[int]:
-    """How much of a refund falls on each item: the last items first (each at most its
-    amount), so a partial refund undoes whole fees where it can."""
-    left = total_refunded
-    out = [0] * len(items)
-    for i in range(len(items) - 1, -1, -1):
-        out[i] = min(items[i][1], max(left, 0))
-        left -= out[i]
-    return out
 
 
 def credit_obligation(payment: Payment, session: Session) -> None:

@@ -11,9 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask_babel import gettext
-
-from app.i18n import N_
+from app.i18n import N_, Text
 from app.obligations.values import cell_text
 
 DEFAULT_MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -26,12 +24,27 @@ Progress = Callable[[int, int], None]
 # Header synonyms, compared without case, diacritics and punctuation.
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "customer_id": (
-        "zakaznicke cislo", "cislo zakaznika", "cislo platce", "id platce", "id zakaznika",
-        "kod platce", "osobni cislo", "evidencni cislo", "zakaznik", "customer id",
+        "zakaznicke cislo",
+        "cislo zakaznika",
+        "cislo platce",
+        "id platce",
+        "id zakaznika",
+        "kod platce",
+        "osobni cislo",
+        "evidencni cislo",
+        "zakaznik",
+        "customer id",
     ),
     "payer_name": (
-        "jmeno", "platce", "jmeno platce", "jmeno a prijmeni", "prijmeni a jmeno", "nazev platce",
-        "nazev", "poplatnik", "name",
+        "jmeno",
+        "platce",
+        "jmeno platce",
+        "jmeno a prijmeni",
+        "prijmeni a jmeno",
+        "nazev platce",
+        "nazev",
+        "poplatnik",
+        "name",
     ),
     "amount": ("castka", "castka kc", "castka v kc", "k uhrade", "castka k uhrade", "predpis", "amount"),
     "due_date": ("splatnost", "datum splatnosti", "splatno", "splatnost do", "due date"),
@@ -68,10 +81,15 @@ def _fold(text: str) -> str:
 _HEADER_INDEX = {_fold(s): key for key, synonyms in COLUMN_SYNONYMS.items() for s in synonyms}
 
 
-
-
 class ImportFileError(Exception):
-    """The file as a whole cannot be read; the message is Czech and shown as is."""
+    """The file as a whole cannot be read; ``texts`` say why (translated when shown)."""
+
+    def __init__(self, *texts: Text) -> None:
+        super().__init__(*(t.msgid for t in texts))
+        self.texts = list(texts)
+
+    def __str__(self) -> str:
+        return " ".join(str(t) for t in self.texts)
 
 
 # -- reading the file ------------------------------------------------------------------
@@ -80,17 +98,25 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _decode(data: bytes) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:4096]:
-        raise ImportFileError(gettext(
-            "Soubor je v nepodporovaném kódování (UTF-16 nebo binární data). Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250."
-        ))
+        raise ImportFileError(
+            Text(
+                N_(
+                    "Soubor je v nepodporovaném kódování (UTF-16 nebo binární data). Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250."
+                )
+            )
+        )
     if data.startswith(codecs.BOM_UTF8):
         try:
             text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportFileError(gettext(
-                "Soubor se hlásí jako UTF-8, ale obsahuje neplatné znaky (bajt %(byte)s). Uložte jej znovu v kódování UTF-8.",
-                byte=exc.start + 3,
-            )) from None
+            raise ImportFileError(
+                Text(
+                    N_(
+                        "Soubor se hlásí jako UTF-8, ale obsahuje neplatné znaky (bajt %(byte)s). Uložte jej znovu v kódování UTF-8."
+                    ),
+                    byte=exc.start + 3,
+                )
+            ) from None
     else:
         try:
             text = data.decode("utf-8")
@@ -98,16 +124,22 @@ def _decode(data: bytes) -> str:
             try:
                 text = data.decode("cp1250")
             except UnicodeDecodeError:
-                raise ImportFileError(gettext(
-                    "Kódování souboru nelze rozpoznat. Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250."
-                )) from None
+                raise ImportFileError(
+                    Text(
+                        N_("Kódování souboru nelze rozpoznat. Uložte jej jako CSV v kódování UTF-8 nebo Windows-1250.")
+                    )
+                ) from None
     bad = _CONTROL_RE.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise ImportFileError(gettext(
-            "Soubor obsahuje neplatné řídicí znaky (řádek %(line)s); nejde o textový soubor CSV v kódování UTF-8 nebo Windows-1250.",
-            line=line,
-        ))
+        raise ImportFileError(
+            Text(
+                N_(
+                    "Soubor obsahuje neplatné řídicí znaky (řádek %(line)s); nejde o textový soubor CSV v kódování UTF-8 nebo Windows-1250."
+                ),
+                line=line,
+            )
+        )
     return text
 
 
@@ -137,7 +169,9 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFileError(gettext("Řádek %(line)s: soubor CSV je poškozený (%(error)s).", line=start, error=exc)) from None
+            raise ImportFileError(
+                Text(N_("Řádek %(line)s: soubor CSV je poškozený (%(error)s)."), line=start, error=str(exc))
+            ) from None
         yield start, row
 
 
@@ -149,10 +183,12 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFileError(gettext(
-            "Soubor XLSX nelze přečíst (%(error)s). Uložte jej znovu v Excelu jako .xlsx nebo jako CSV.",
-            error=type(exc).__name__,
-        )) from None
+        raise ImportFileError(
+            Text(
+                N_("Soubor XLSX nelze přečíst (%(error)s). Uložte jej znovu v Excelu jako .xlsx nebo jako CSV."),
+                error=type(exc).__name__,
+            )
+        ) from None
     try:
         ws = wb.worksheets[0]
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -165,12 +201,12 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
     if data.startswith(b"PK\x03\x04"):
         return _xlsx_rows(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(gettext("Starý formát Excelu (.xls) není podporován. Uložte soubor jako .xlsx nebo CSV."))
+        raise ImportFileError(
+            Text(N_("Starý formát Excelu (.xls) není podporován. Uložte soubor jako .xlsx nebo CSV."))
+        )
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise ImportFileError(gettext("Soubor má příponu .xlsx, ale není platný soubor Excelu."))
+        raise ImportFileError(Text(N_("Soubor má příponu .xlsx, ale není platný soubor Excelu.")))
     return _csv_rows(data)
-
-
 
 
 # -- import ----------------------------------------------------------------------------
@@ -185,19 +221,25 @@ def map_header(line: int, header: list[Any]) -> dict[str, int]:
         if key is None:
             unknown.append(name)
         elif key in columns:
-            raise ImportFileError(gettext("Řádek %(line)s: sloupec „%(name)s“ je v záhlaví dvakrát.", line=line, name=name))
+            raise ImportFileError(
+                Text(N_("Řádek %(line)s: sloupec „%(name)s“ je v záhlaví dvakrát."), line=line, name=name)
+            )
         else:
             columns[key] = index
     problems = []
-    missing = [gettext(COLUMN_LABELS[k]) for k in REQUIRED_COLUMNS if k not in columns]
+    missing = [Text(N_("„%(name)s“"), name=Text(COLUMN_LABELS[k])) for k in REQUIRED_COLUMNS if k not in columns]
     if missing:
-        problems.append(gettext("Chybí povinný sloupec: %(columns)s.", columns=", ".join(f"„{m}“" for m in missing)))
+        problems.append(Text(N_("Chybí povinný sloupec: %(columns)s."), columns=missing))
     if unknown:
-        allowed = ", ".join(gettext(label) for label in COLUMN_LABELS.values())
-        problems.append(gettext(
-            "Neznámý sloupec: %(columns)s (povolené sloupce: %(allowed)s).",
-            columns=", ".join(f"„{u[:60]}“" for u in unknown), allowed=allowed,
-        ))
+        problems.append(
+            Text(
+                N_("Neznámý sloupec: %(columns)s (povolené sloupce: %(allowed)s)."),
+                columns=[Text(N_("„%(name)s“"), name=u[:60]) for u in unknown],
+                allowed=[Text(label) for label in COLUMN_LABELS.values()],
+            )
+        )
     if problems:
-        raise ImportFileError(gettext("Řádek %(line)s (záhlaví): %(problems)s", line=line, problems=" ".join(problems)))
+        raise ImportFileError(
+            *(Text(N_("Řádek %(line)s (záhlaví): %(problems)s"), line=line, problems=p) for p in problems)
+        )
     return columns

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from flask import current_app
@@ -18,20 +20,52 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, db_session, utcnow
-from app.models import ExportJob, ExportStatus, GatewayAccount, Municipality, Obligation, Payment, Service
+from app.models import (
+    ExportJob,
+    ExportStatus,
+    GatewayAccount,
+    Municipality,
+    Obligation,
+    Payment,
+    PaymentItem,
+    Service,
+)
+from app.models.payment import refunded_per_item
 from app.payments.labels import gateway_label, state_label
 from app.payments.search import PaymentFilter, apply_filters, apply_order
 from app.timeutil import to_prague
 
 # -- exports ---------------------------------------------------------------------------
+# One row per fee: a payment of several fees (a household's waste fees and the dog, one
+# PaymentItem each) gives a row per item with that item's service, customer ID and amount,
+# the payment's columns repeated. The municipality books each fee to its own budget item,
+# so the clerk sums "Částka" by "Služba" (a pivot table, SUMIF) and the column still adds
+# up to what was paid; "Celá platba" and the shared identifier match the gateway's payout.
+# A payment of one fee stays one row. New columns go at the end (clerks' sheets refer to
+# the columns by position).
 EXPORT_HEADER = [
-    "Identifikátor", "Vytvořeno", "Zaplaceno", "Obec", "Služba", "Stav", "Částka (Kč)", "Vráceno (Kč)",
-    "Variabilní symbol", "Platební brána", "Číslo platby u brány", "Plátce", "E-mail", "Zákaznické číslo",
-    "Účet brány", "Účet příjemce",
+    "Identifikátor",
+    "Vytvořeno",
+    "Zaplaceno",
+    "Obec",
+    "Služba",
+    "Stav",
+    "Částka (Kč)",
+    "Vráceno (Kč)",
+    "Variabilní symbol",
+    "Platební brána",
+    "Číslo platby u brány",
+    "Plátce",
+    "E-mail",
+    "Zákaznické číslo",
+    "Účet brány",
+    "Účet příjemce",
+    "Položka platby",
+    "Celá platba (Kč)",
 ]
 # Column widths (characters) fitted to what each column holds: spreadsheets open the file
 # readable without widening columns by hand.
-XLSX_WIDTHS = [28, 17, 17, 22, 34, 17, 14, 14, 17, 22, 24, 26, 30, 17, 22, 30]
+XLSX_WIDTHS = [28, 17, 17, 22, 34, 17, 14, 14, 17, 22, 24, 26, 30, 17, 22, 30, 14, 16]
 XLSX_DATE_FORMAT = "d. m. yyyy h:mm"
 # The amount as a number shown with two decimals and "Kč" (Czech Excel: "1 234,50 Kč").
 XLSX_CZK_FORMAT = '#,##0.00\\ "Kč"'
@@ -39,28 +73,61 @@ XLSX_TEXT_FORMAT = "@"
 
 
 def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Session) -> Iterator[tuple[Any, ...]]:
-    """Rows of the filtered list, fetched in batches from a server-side cursor (flat memory)."""
-    stmt = apply_order(
-        apply_filters(
-            select(
-                Payment.external_id, Payment.created_at, Payment.paid_at, Municipality.name, Service.name,
-                Payment.state, Payment.amount, Payment.amount_refunded, Payment.variable_symbol,
-                Payment.gateway_name, Payment.gateway_reference, Payment.payer_name, Payment.payer_email,
-                Obligation.customer_id,
-                GatewayAccount.label,
-                # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
-                func.coalesce(Service.iban, Municipality.iban),
-            )
-            .join(Service, Service.id == Payment.service_id)
-            .outerjoin(Obligation, Obligation.id == Payment.obligation_id)
-            .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
-            .join(Municipality, Municipality.id == Payment.municipality_id),
-            f, municipality_id,
-        ),
-        f.sort,
-    ).execution_options(yield_per=2000, stream_results=True)
-    for row in session.execute(stmt):
-        yield tuple(row)
+    """Rows of the filtered list, one per fee (see EXPORT_HEADER), fetched in batches from
+    a server-side cursor (flat memory)."""
+    item = PaymentItem
+    stmt = (
+        apply_order(
+            apply_filters(
+                select(
+                    Payment.external_id,
+                    Payment.created_at,
+                    Payment.paid_at,
+                    Municipality.name,
+                    Service.name,
+                    Payment.state,
+                    func.coalesce(item.amount, Payment.amount),
+                    Payment.amount_refunded,
+                    Payment.variable_symbol,
+                    Payment.gateway_name,
+                    Payment.gateway_reference,
+                    Payment.payer_name,
+                    Payment.payer_email,
+                    Obligation.customer_id,
+                    GatewayAccount.label,
+                    # The account the fee belongs to: the service's own when it has one (app.qr.account_for).
+                    func.coalesce(Service.iban, Municipality.iban),
+                    item.id,
+                    Payment.amount,
+                    Service.id,
+                )
+                .outerjoin(item, item.payment_id == Payment.id)
+                .join(Service, Service.id == func.coalesce(item.service_id, Payment.service_id))
+                .outerjoin(Obligation, Obligation.id == func.coalesce(item.obligation_id, Payment.obligation_id))
+                .outerjoin(GatewayAccount, GatewayAccount.id == Payment.gateway_account_id)
+                .join(Municipality, Municipality.id == Payment.municipality_id),
+                f,
+                municipality_id,
+            ),
+            f.sort,
+        )
+        .order_by(item.position, item.id)
+        .execution_options(yield_per=2000, stream_results=True)
+    )
+    # The order ends with the payment's id, then its items: a payment's rows come together.
+    for _ext, group in groupby(session.execute(stmt), key=itemgetter(0)):
+        rows = [list(r) for r in group]
+        if rows[0][16] is None:  # a payment of one fee
+            yield (*rows[0][:16], "", rows[0][17])
+            continue
+        refunded = refunded_per_item([(r[16], r[6]) for r in rows], rows[0][7])
+        for number, (r, back) in enumerate(zip(rows, refunded, strict=True), 1):
+            # Filtered by a service: that service's fees only (their shares of the refunds
+            # counted over all the payment's fees).
+            if f.service_id and r[18] != f.service_id:
+                continue
+            # "1 z 3", not "1/3": a spreadsheet would read that as a date.
+            yield (*r[:7], back, *r[8:16], f"{number} z {len(rows)}", r[17])
 
 
 # A cell starting with one of these is a formula to Excel and LibreOffice (a payer named
@@ -97,13 +164,49 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     yield "\ufeff" + buf.getvalue()
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
+    for (
+        ext,
+        created,
+        paid,
+        mun,
+        svc,
+        state,
+        amount,
+        refunded,
+        vs,
+        gw,
+        ref,
+        name,
+        email,
+        customer,
+        acct,
+        acc,
+        item,
+        whole,
+    ) in rows:
         buf.seek(0)
         buf.truncate()
         # States and gateways in Czech words (a file has no request: the catalogue's source).
-        row = [ext, _fmt_dt(created), _fmt_dt(paid), mun, svc, state_label(state, translate=False),
-               _csv_amount(amount), _csv_amount(refunded), vs or "", gateway_label(gw, translate=False), ref or "",
-               name, email, customer or "", acct or "", acc or ""]
+        row = [
+            ext,
+            _fmt_dt(created),
+            _fmt_dt(paid),
+            mun,
+            svc,
+            state_label(state, translate=False),
+            _csv_amount(amount),
+            _csv_amount(refunded),
+            vs or "",
+            gateway_label(gw, translate=False),
+            ref or "",
+            name,
+            email,
+            customer or "",
+            acct or "",
+            acc or "",
+            item,
+            _csv_amount(whole),
+        ]
         writer.writerow([safe_cell(v) for v in row])
         yield buf.getvalue()
 
@@ -147,25 +250,48 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
         return cell(safe_cell(str(value)) if value not in (None, "") else None, XLSX_TEXT_FORMAT)
 
     count = 0
-    for ext, created, paid, mun, svc, state, amount, refunded, vs, gw, ref, name, email, customer, acct, acc in rows:
-        ws.append([
-            text(ext),
-            cell(_local(created), XLSX_DATE_FORMAT),
-            cell(_local(paid), XLSX_DATE_FORMAT),
-            safe_cell(mun),
-            safe_cell(svc),
-            state_label(state, translate=False),
-            cell(Decimal(amount) / 100, XLSX_CZK_FORMAT),
-            cell(Decimal(refunded) / 100, XLSX_CZK_FORMAT),
-            text(vs),
-            gateway_label(gw, translate=False),
-            text(ref),
-            safe_cell(name),
-            safe_cell(email),
-            text(customer),
-            safe_cell(acct or ""),
-            text(acc),
-        ])
+    for (
+        ext,
+        created,
+        paid,
+        mun,
+        svc,
+        state,
+        amount,
+        refunded,
+        vs,
+        gw,
+        ref,
+        name,
+        email,
+        customer,
+        acct,
+        acc,
+        item,
+        whole,
+    ) in rows:
+        ws.append(
+            [
+                text(ext),
+                cell(_local(created), XLSX_DATE_FORMAT),
+                cell(_local(paid), XLSX_DATE_FORMAT),
+                safe_cell(mun),
+                safe_cell(svc),
+                state_label(state, translate=False),
+                cell(Decimal(amount) / 100, XLSX_CZK_FORMAT),
+                cell(Decimal(refunded) / 100, XLSX_CZK_FORMAT),
+                text(vs),
+                gateway_label(gw, translate=False),
+                text(ref),
+                safe_cell(name),
+                safe_cell(email),
+                text(customer),
+                safe_cell(acct or ""),
+                text(acc),
+                text(item),
+                cell(Decimal(whole) / 100, XLSX_CZK_FORMAT),
+            ]
+        )
         count += 1
     wb.save(path)
     return count

@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, func, or_, select, text, union_all
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.db import db_session, utcnow
-from app.models import Payment, PaymentState
+from app.models import Payment, PaymentItem, PaymentState
 from app.models.payment import SETTLED_STATES
 from app.money import AmountError, parse_czk
 from app.timeutil import prague_midnight_utc, to_prague
@@ -125,14 +125,24 @@ def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | No
     if f.date_to:
         conds.append(Payment.created_at < prague_midnight_utc(f.date_to + timedelta(days=1)))
     if f.service_id:
-        conds.append(Payment.service_id == f.service_id)
+        # The payment's own service, or one of its fees (a household's payment is filed
+        # under its first fee's service; the dog's fee in it is found under the dog too).
+        # One set of ids from two indexed lookups (an OR of the two would scan the
+        # municipality's payments when the service has few).
+        own = aliased(Payment)
+        ids = union_all(
+            select(own.id).where(own.service_id == f.service_id),
+            select(PaymentItem.payment_id).where(PaymentItem.service_id == f.service_id),
+        )
+        conds.append(Payment.id.in_(ids))
     if f.amount_min is not None:
         conds.append(Payment.amount >= f.amount_min)
     if f.amount_max is not None:
         conds.append(Payment.amount <= f.amount_max)
     if f.ref:
-        conds.append(or_(Payment.variable_symbol == f.ref, Payment.gateway_reference == f.ref,
-                         Payment.external_id == f.ref))
+        conds.append(
+            or_(Payment.variable_symbol == f.ref, Payment.gateway_reference == f.ref, Payment.external_id == f.ref)
+        )
     if f.payer:
         # ILIKE on PostgreSQL (served by the trigram indexes); lower() LIKE elsewhere.
         like = f"%{_escape_like(f.payer)}%"
@@ -199,14 +209,24 @@ class Page:
     next_cursor: str | None
 
 
-def list_payments(f: PaymentFilter, municipality_id: int | None, *, cursor: str | None = None,
-                  page_size: int = 50, session: Session | None = None) -> Page:
+def list_payments(
+    f: PaymentFilter,
+    municipality_id: int | None,
+    *,
+    cursor: str | None = None,
+    page_size: int = 50,
+    session: Session | None = None,
+) -> Page:
     """One page of the filtered list, ordered by the sort key then id (stable with equal
     timestamps), starting after ``cursor``."""
     session = session or db_session()
     custom_plans(session)
     stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort).options(
-        selectinload(Payment.service), selectinload(Payment.municipality))
+        selectinload(Payment.service),
+        selectinload(Payment.municipality),
+        # A payment of several fees names every service (Odpad + Pes).
+        selectinload(Payment.items).selectinload(PaymentItem.service),
+    )
     if cursor:
         key = decode_cursor(cursor, f.sort)
         if key is not None:
@@ -220,7 +240,6 @@ def count_payments(f: PaymentFilter, municipality_id: int | None, session: Sessi
     session = session or db_session()
     custom_plans(session)
     return session.scalar(apply_filters(select(func.count(Payment.id)), f, municipality_id)) or 0
-
 
 
 def filter_dict(f: PaymentFilter) -> dict[str, Any]:
@@ -244,8 +263,11 @@ def month_stats(municipality_id: int | None, now: datetime | None = None) -> Mon
     assert local is not None
     first = local.date().replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
-    stmt = select(func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0),
-                  func.coalesce(func.sum(Payment.amount_refunded), 0)).where(
+    stmt = select(
+        func.count(Payment.id),
+        func.coalesce(func.sum(Payment.amount), 0),
+        func.coalesce(func.sum(Payment.amount_refunded), 0),
+    ).where(
         Payment.state.in_([str(s) for s in SETTLED_STATES]),
         Payment.paid_at >= prague_midnight_utc(first),
         Payment.paid_at < prague_midnight_utc(nxt),

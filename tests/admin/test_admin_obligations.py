@@ -21,18 +21,28 @@ from tests.admin.test_admin_services import GOOD
 from tests.factories import make_municipality, make_payment, make_service
 
 HEADER = "Zákaznické číslo;Jméno;Částka;Splatnost;Variabilní symbol"
-VALID = "\r\n".join([
-    HEADER,
-    "1001;Jana Nováková;1 250,50;31. 3. 2030;20300001",
-    "1002;Petr Šťastný;800;2030-06-30;",
-]) + "\r\n"
-WITH_ERRORS = "\r\n".join([
-    HEADER,
-    "1001;Jana Nováková;1 250,50;31. 3. 2030;20300001",
-    "1002;Petr Šťastný;-800;2030-06-30;",  # line 3: negative amount
-    "1003;Řehoř Čermák;500;31. 13. 2030;",  # line 4: no such date
-    "1004;Eva Malá;abc;;",  # line 5: not a number
-]) + "\r\n"
+VALID = (
+    "\r\n".join(
+        [
+            HEADER,
+            "1001;Jana Nováková;1 250,50;31. 3. 2030;20300001",
+            "1002;Petr Šťastný;800;2030-06-30;",
+        ]
+    )
+    + "\r\n"
+)
+WITH_ERRORS = (
+    "\r\n".join(
+        [
+            HEADER,
+            "1001;Jana Nováková;1 250,50;31. 3. 2030;20300001",
+            "1002;Petr Šťastný;-800;2030-06-30;",  # line 3: negative amount
+            "1003;Řehoř Čermák;500;31. 13. 2030;",  # line 4: no such date
+            "1004;Eva Malá;abc;;",  # line 5: not a number
+        ]
+    )
+    + "\r\n"
+)
 
 
 def _client(app, role, m):  # type: ignore[no-untyped-def]
@@ -43,8 +53,11 @@ def _client(app, role, m):  # type: ignore[no-untyped-def]
 
 def _upload(c, service, content: bytes | str, filename: str = "predpisy.csv", **extra):  # type: ignore[no-untyped-def]
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return c.post(f"/admin/sluzby/{service.id}/predpisy/import",
-                  data={"file": (io.BytesIO(data), filename), **extra}, content_type="multipart/form-data")
+    return c.post(
+        f"/admin/sluzby/{service.id}/predpisy/import",
+        data={"file": (io.BytesIO(data), filename), **extra},
+        content_type="multipart/form-data",
+    )
 
 
 def _obligations(service) -> dict[str, Obligation]:  # type: ignore[no-untyped-def]
@@ -83,14 +96,19 @@ def test_lookup_settings_are_saved_audited_and_validated(app):  # type: ignore[n
     assert (edit.before["amount_match"], edit.after["amount_match"]) == ("at_most", "any")
 
     # Unknown values are refused with a Czech message and nothing changes.
-    for changes, message in [({"lookup_mode": "sometimes"}, "páruje s předpisem"),
-                             ({"amount_match": "roughly"}, "jakou částku smí plátce"),
-                             ({"lookup_mode": ""}, "páruje s předpisem")]:
+    for changes, message in [
+        ({"lookup_mode": "sometimes"}, "páruje s předpisem"),
+        ({"amount_match": "roughly"}, "jakou částku smí plátce"),
+        ({"lookup_mode": ""}, "páruje s předpisem"),
+    ]:
         r = c.post(f"/admin/sluzby/{s.id}/upravit", data={**GOOD, "amount_match": "exact", **changes})
         assert r.status_code == 422, changes
         assert message in r.text and 'id="error-summary"' in r.text
         db_session.expire_all()
-        assert (db_session.get(Service, s.id).lookup_mode, db_session.get(Service, s.id).amount_match) == ("optional", "any")
+        assert (db_session.get(Service, s.id).lookup_mode, db_session.get(Service, s.id).amount_match) == (
+            "optional",
+            "any",
+        )
 
 
 def test_the_lookup_setting_reaches_the_citizen(app):  # type: ignore[no-untyped-def]
@@ -215,8 +233,13 @@ def test_scoping_and_roles(app):  # type: ignore[no-untyped-def]
     import_path = location.replace("http://localhost", "")
 
     admin_b = _client(app, "municipality_admin", b)
-    for path in [f"/admin/sluzby/{service_a.id}/predpisy", f"/admin/sluzby/{service_a.id}/predpisy/import", import_path,
-                 "/admin/predpisy/importy/999999", "/admin/predpisy/importy/99999999999999"]:
+    for path in [
+        f"/admin/sluzby/{service_a.id}/predpisy",
+        f"/admin/sluzby/{service_a.id}/predpisy/import",
+        import_path,
+        "/admin/predpisy/importy/999999",
+        "/admin/predpisy/importy/99999999999999",
+    ]:
         assert admin_b.get(path).status_code == 404, path
     assert _upload(admin_b, service_a, VALID).status_code == 404
 
@@ -237,8 +260,15 @@ def test_scoping_and_roles(app):  # type: ignore[no-untyped-def]
 def test_running_import_shows_progress_and_refreshes(app):  # type: ignore[no-untyped-def]
     m = make_municipality()
     service = make_service(m)
-    record = ObligationImport(service_id=service.id, filename="velky.csv", content=b"", size=10,
-                              status=ImportStatus.RUNNING, total_rows=10_000, processed_rows=2_500)
+    record = ObligationImport(
+        service_id=service.id,
+        filename="velky.csv",
+        content=b"",
+        size=10,
+        status=ImportStatus.RUNNING,
+        total_rows=10_000,
+        processed_rows=2_500,
+    )
     db_session.add(record)
     db_session.commit()
     page = _client(app, "viewer", m).get(f"/admin/predpisy/importy/{record.id}").text
@@ -264,8 +294,15 @@ def test_only_the_first_errors_are_listed_with_the_count(app):  # type: ignore[n
 
 
 def _add(service, customer_id, amount, paid=0, due=None):  # type: ignore[no-untyped-def]
-    o = Obligation(municipality_id=service.municipality_id, service_id=service.id, customer_id=customer_id,
-                   payer_name=f"Plátce {customer_id}", amount=amount, amount_paid=paid, due_date=due)
+    o = Obligation(
+        municipality_id=service.municipality_id,
+        service_id=service.id,
+        customer_id=customer_id,
+        payer_name=f"Plátce {customer_id}",
+        amount=amount,
+        amount_paid=paid,
+        due_date=due,
+    )
     db_session.add(o)
     db_session.commit()
     return o
@@ -356,3 +393,62 @@ def test_payment_detail_shows_the_receipt(app):  # type: ignore[no-untyped-def]
     assert link and link.group(1).endswith(f"/potvrzeni/{receipt.token}.pdf")
     pdf = c.get(link.group(1))
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def _error_rows(page: str) -> list[tuple[str, str, str]]:
+    import html
+
+    table = page.split('id="import-errors"', 1)[1].split("</table>", 1)[0]
+    return [
+        tuple(html.unescape(c) for c in row)
+        for row in re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)
+    ]
+
+
+def test_row_errors_are_said_in_the_readers_language(app):  # type: ignore[no-untyped-def]
+    """The import job writes its report in its own language; a clerk who chose English
+    reads the row errors in English with their values, and Czech again in Czech."""
+    m = make_municipality()
+    service = make_service(m)
+    c = _client(app, "municipality_admin", m)
+    url = _upload(c, service, WITH_ERRORS + "1005;Eva Malá;100;;12AB\r\n").headers["Location"]
+    english = c.get(url + "?lang=en").text
+    assert _error_rows(english) == [
+        ("3", "Amount", 'The amount "-800" is negative.'),
+        ("4", "Due date", 'The date "31. 13. 2030" does not exist.'),
+        ("5", "Amount", 'The amount "abc" is not a number in crowns (e.g. 1 250,50).'),
+        ("6", "Variable symbol", 'Variable symbol "12AB" may contain digits only.'),
+    ]
+    assert "Částka" not in english and "neexistuje" not in english
+    czech = c.get(url + "?lang=cs").text
+    assert _error_rows(czech)[1] == ("4", "Splatnost", "Datum „31. 13. 2030“ neexistuje.")
+    # A file that cannot be read at all: its reason (a column's name inside) in English too,
+    # also when the import ran in English and is read in Czech.
+    url = _upload(c, service, "Jméno;Částka;Barva\r\nJana;100;modrá\r\n").headers["Location"]
+    english = c.get(url + "?lang=en").text
+    assert 'Line 1 (header): A required column is missing: "Customer ID".' in english.replace("&#34;", '"')
+    assert 'Line 1 (header): Unknown column: "Barva" (allowed columns: Customer ID, Name, ' in english.replace(
+        "&#34;", '"'
+    )
+    assert "The file was not imported: Line 1 (header)" in english.replace("&#34;", '"')
+    czech = c.get(url + "?lang=cs").text
+    assert "Řádek 1 (záhlaví): Chybí povinný sloupec: „Zákaznické číslo“." in czech
+
+
+def test_a_failed_import_says_it_failed(app):  # type: ignore[no-untyped-def]
+    m = make_municipality()
+    service = make_service(m)
+    record = ObligationImport(
+        service_id=service.id,
+        filename="platci.csv",
+        size=10,
+        status=ImportStatus.FAILED,
+        report={"summary": "Import selhal kvůli chybě serveru; nic nebylo importováno.", "error": "RuntimeError"},
+    )
+    db_session.add(record)
+    db_session.commit()
+    c = _client(app, "viewer", m)
+    page = c.get(f"/admin/predpisy/importy/{record.id}").text
+    assert "Import selhal kvůli chybě serveru" in page and "Importováno předpisů" not in page
+    english = c.get(f"/admin/predpisy/importy/{record.id}?lang=en").text
+    assert "The import failed because of a server error; nothing was imported." in english

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from app.db import db_session
-from app.models import ImportStatus, Obligation, ObligationImport, StaffUser
+from app.models import ImportStatus, Obligation, ObligationImport, PaymentItem, StaffUser
 from app.timeutil import prague_today
 from tests.admin.staff_helpers import PASSWORD, make_paid_demo_payment, make_staff
 from tests.browser.helpers import horizontal_overflow, run_axe
@@ -66,6 +66,20 @@ def test_staff_pages_have_no_axe_violations(browser, admin_live):  # type: ignor
     p = make_paid_demo_payment(s, amount=80000, payer_name="Jana Nováková", payer_email="jana@example.cz")
     ob = Obligation(municipality_id=m.id, service_id=s.id, customer_id="0042", payer_name="Jana Nováková", amount=80000)
     db_session.add(ob)
+    # A household's fees in one payment: the list names both services, the detail lists each fee.
+    dog = make_service(m, name="Poplatek ze psa", slug="pes")
+    ob_dog = Obligation(
+        municipality_id=m.id, service_id=dog.id, customer_id="0042", payer_name="Jana Nováková", amount=30000
+    )
+    db_session.add(ob_dog)
+    db_session.flush()
+    several = make_paid_demo_payment(s, amount=110000, payer_name="Jana Nováková", payer_email="jana@example.cz")
+    db_session.add_all(
+        [
+            PaymentItem(payment_id=several.id, obligation_id=ob.id, service_id=s.id, amount=80000, position=0),
+            PaymentItem(payment_id=several.id, obligation_id=ob_dog.id, service_id=dog.id, amount=30000, position=1),
+        ]
+    )
     record = ObligationImport(
         service_id=s.id,
         filename="platci.csv",
@@ -92,6 +106,7 @@ def test_staff_pages_have_no_axe_violations(browser, admin_live):  # type: ignor
         "/admin/platby",
         "/admin/platby?state=paid",
         f"/admin/platby/{p.external_id}",
+        f"/admin/platby/{several.external_id}",
         "/admin/sluzby",
         "/admin/sluzby/nova",
         f"/admin/sluzby/{s.id}/upravit",
