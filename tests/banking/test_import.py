@@ -4,6 +4,7 @@ refusals that leave nothing behind."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -222,3 +223,25 @@ def test_leading_zeros_in_the_payer_list_do_not_hide_an_obligation(bank: Bank) -
     run_import(bank, "fio_week_camt053.xml")
     line = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "77")).one()
     assert line.rule == "obligation_exact"
+
+
+def test_matched_transfers_announce_their_payments_and_paid_obligations_to_webhooks(bank: Bank) -> None:
+    from app.models import WebhookDelivery, WebhookEndpoint
+
+    events = ["payment.paid", "obligation.paid"]
+    ours = WebhookEndpoint(municipality_id=bank.municipality.id, url="http://127.0.0.1:9/", secret="s", events=events)
+    elsewhere = make_municipality(name="Jiná obec", ico="00064581")
+    theirs = WebhookEndpoint(municipality_id=elsewhere.id, url="http://127.0.0.1:9/", secret="s", events=events)
+    db_session.add_all([ours, theirs])
+    db_session.commit()
+    run_import(bank, "fio_week_camt053.xml")
+    deliveries = db_session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    assert {d.endpoint_id for d in deliveries} == {ours.id}
+    paid = [d for d in deliveries if d.event_type == "payment.paid"]
+    external_ids = set(db_session.scalars(select(Payment.external_id)))
+    assert len(paid) == 6 and {json.loads(d.body)["data"]["payment"]["id"] for d in paid} == external_ids
+    # 2026000124 is paid off by two transfers of the same statement: announced once.
+    announced = sorted(json.loads(d.body)["data"]["obligation"]["id"] for d in deliveries
+                       if d.event_type == "obligation.paid")  # fmt: skip
+    assert announced == sorted(o.id for o in bank.obligations.values())
+    assert len({d.event_id for d in deliveries}) == len(deliveries)
