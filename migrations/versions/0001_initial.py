@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:26:11.538245
+Create Date: 2026-12-06 01:54:59.900294
 """
 
 from alembic import op
@@ -386,6 +386,7 @@ def upgrade() -> None:
     sa.Column('amount_paid', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('variable_symbol', sa.String(length=10), nullable=True),
+    sa.Column('specific_symbol', sa.String(length=10), nullable=True),
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
