@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 01:54:59.900294
+Create Date: 2026-12-06 02:08:10.818358
 """
 
 from alembic import op
@@ -732,6 +732,11 @@ def upgrade() -> None:
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('counter_account', sa.String(length=40), nullable=True),
+    sa.Column('counter_bank_code', sa.String(length=11), nullable=True),
+    sa.Column('counter_iban', sa.String(length=34), nullable=True),
+    sa.Column('counter_name', sa.String(length=200), nullable=True),
+    sa.Column('confirmed_by', sa.String(length=254), nullable=True),
     sa.CheckConstraint("state IN ('requested', 'succeeded', 'failed')", name=op.f('ck_refund_state_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
