@@ -40,6 +40,7 @@ RULE_LABELS = {
     "no_vs": N_("Chybí variabilní symbol"),
     "unknown_vs": N_("Neznámý variabilní symbol"),
     "ks_mismatch": N_("Jiný konstantní symbol, než služba používá"),
+    "ss_mismatch": N_("Chybí specifický symbol předpisu, nebo je jiný"),
     "other_account": N_("Služba se platí na jiný účet"),
     "already_paid": N_("Předpis je už zaplacený"),
     "payment_short": N_("Méně, než je částka platby"),

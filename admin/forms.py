@@ -179,6 +179,12 @@ class RefundForm(FlaskForm):
     )
 
 
+class RefundSentForm(FlaskForm):
+    """A bank transfer's refund the clerk sent from the bank (the refund named in the body)."""
+
+    refund = HiddenField(validators=[DataRequired()])
+
+
 class SettingsForm(FlaskForm):
     mode = RadioField(
         _l("Režim plateb"),

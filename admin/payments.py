@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin import bp
-from admin.forms import RefundForm
+from admin.forms import RefundForm, RefundSentForm
 from admin.guards import (
     current_municipality_id,
     current_staff,
@@ -40,8 +41,16 @@ from app.money import AmountError, format_czk, parse_czk
 from app.payments import search as ap
 from app.payments.errors import RefundError
 from app.payments.labels import describe_event
-from app.payments.refunds import refund_by_staff, refund_claim_url, refundable_amount
+from app.payments.refunds import (
+    confirm_refund_sent,
+    refund_by_staff,
+    refund_claim_url,
+    refundable_amount,
+    refunds_to_send,
+    transfer_line,
+)
 from app.receipts.issuing import receipt_for_payment
+from app.validation import parse_id
 
 
 def _service_options() -> list[tuple[int, str]]:
@@ -113,13 +122,16 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200, gateway_refus
     waiting = db_session.scalars(
         select(Refund).where(Refund.payment_id == payment.id, Refund.state == RefundState.REQUESTED).order_by(Refund.id)
     ).all()
+    to_send = refunds_to_send(payment.id)
     pending = [
         {
             "amount": r.amount,
             "claim_url": refund_claim_url(payment, r.gateway_reference) if r.gateway_reference else None,
         }
         for r in waiting
+        if r not in to_send
     ]
+    line = transfer_line(payment)
     return render_template(
         "admin/payment_detail.html",
         payment=payment,
@@ -129,6 +141,8 @@ def _detail(payment: Payment, form: RefundForm, status: int = 200, gateway_refus
         receipt=receipt_for_payment(payment),
         pending_refunds=pending,
         gateway_refusal=gateway_refusal,
+        to_send=to_send,
+        transfer_from=line.counter_display if line is not None else None,
         refundable_left=refundable_amount(payment),
         items=item_rows(payment),
         events_in_words=[describe_event(e) for e in events],
@@ -153,7 +167,9 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                 form.amount.errors = [message_for(RefundError("refund_amount", max=max(remaining, 0)))]
             elif request.form.get("confirm") != "1":
                 # A second look before money moves: amount, reason, "Opravdu vrátit?".
-                return render_template("admin/refund_confirm.html", payment=payment, form=form, amount=amount)
+                line = transfer_line(payment)
+                return render_template("admin/refund_confirm.html", payment=payment, form=form, amount=amount,
+                                       transfer_from=line.counter_display if line is not None else None)
             else:
                 try:
                     # Records the refund, moves the payment and writes the audit row in one
@@ -171,6 +187,9 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                     db_session.commit()
                     if refund.state == RefundState.SUCCEEDED:
                         flash(_("Vráceno %(a)s.", a=format_czk(amount)), "success")
+                    elif refund.counter_display:
+                        flash(_("Vrácení %(a)s na účet %(account)s je k odeslání. Pošlete je z účtu obce a odeslání "
+                                "potvrďte u platby.", a=format_czk(amount), account=refund.counter_display), "success")
                     else:
                         flash(
                             _("Vrácení %(a)s je zadáno; platební brána ho dokončí později.", a=format_czk(amount)),
@@ -178,3 +197,24 @@ def payment_refund(external_id: str):  # type: ignore[no-untyped-def]
                         )
                     return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
     return _detail(payment, form, 422)
+
+
+@bp.post("/platby/<external_id>/vratit/odeslano")
+@staff_required(role=StaffRole.CLERK)
+def payment_refund_sent(external_id: str):  # type: ignore[no-untyped-def]
+    """A bank transfer's refund sent from the municipality's bank by hand: confirmed here."""
+    payment = scoped_get_or_404(Payment, external_id=external_id)
+    form = RefundSentForm()
+    refund_id = parse_id(form.refund.data) if form.validate_on_submit() else None
+    if refund_id is None:
+        abort(400, description=_("Chybí vrácení, jehož odeslání potvrzujete."))
+    try:
+        refund = confirm_refund_sent(payment, refund_id,
+                                     staff=current_staff._get_current_object())  # type: ignore[attr-defined]
+    except RefundError as exc:
+        db_session.rollback()
+        flash(message_for(exc), "error")
+        return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)
+    flash(_("Odeslání vrácení %(a)s na účet %(account)s je potvrzeno.", a=format_czk(refund.amount),
+            account=refund.counter_display), "success")
+    return redirect(url_for("admin.payment_detail", external_id=payment.external_id), code=303)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, insert, text
@@ -57,14 +58,23 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
     tail = list(extra.values())
     tail = [json.dumps(v) if name in json_columns else v for name, v in zip(extra, tail, strict=True)]
-    dumps = [name in json_columns for name in names]
+    # Each column's conversion decided once, not per value: JSON text, plain str for
+    # StrEnum members (psycopg's COPY wants the plain type), else the value as it is.
+    convert = [
+        (n, json.dumps if name in json_columns else _plain)
+        for n, name in enumerate(names)
+        if name in json_columns
+        or any(t is not str and issubclass(t, str) for t in set(map(type, map(itemgetter(name), rows))))
+    ]
     session.flush()
     cursor = session.connection().connection.cursor()
     try:
         quoted = ", ".join(f'"{c}"' for c in columns)
         with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for n, row in enumerate(rows):
-                values = [json.dumps(row[k]) if d else _plain(row[k]) for k, d in zip(names, dumps, strict=True)]
+                values = [row[k] for k in names]
+                for i, fn in convert:
+                    values[i] = fn(values[i])
                 copy.write_row(([new_ids[n]] if ids else []) + values + tail)
     finally:
         cursor.close()

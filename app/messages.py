@@ -46,6 +46,10 @@ MESSAGES: dict[str, Message] = {
     "refund.not_refundable": lambda p: _("Tuto platbu nelze vrátit: není zaplacená nebo už byla vrácena celá."),
     "refund.refund_amount": lambda p: _("Částka k vrácení musí být kladná a nejvýše %(max)s.", max=_czk(p["max"])),
     "refund.refund_reason": lambda p: _("Uveďte důvod vrácení."),
+    "refund.no_counter_account": lambda p: _(
+        "U převodu chybí účet odesílatele, kam peníze vrátit. Vraťte je podle výpisu z banky."
+    ),
+    "refund.not_to_be_sent": lambda p: _("Toto vrácení už není k odeslání."),
     "refund.*": lambda p: _("Platební brána vrácení odmítla. Zkuste to později nebo kontaktujte operátora."),
     # card payments on our page
     "card.invalid_card_token": lambda p: _("Údaje o kartě se nepodařilo ověřit. Zadejte je prosím znovu."),

@@ -127,6 +127,7 @@ class BankTransfer:
     message: str
     recipient_name: str
     spayd: str
+    specific_symbol: str | None = None
 
     @property
     def iban_display(self) -> str:
@@ -149,6 +150,7 @@ def bank_transfer(
     recipient_name: str,
     *,
     constant_symbol: str | None = None,
+    specific_symbol: str | None = None,
 ) -> BankTransfer | None:
     """A transfer to ``iban``; None when the municipality has no account or there is no
     fixed amount (the payer would have to type one: use the card flow then)."""
@@ -157,9 +159,12 @@ def bank_transfer(
     message = _clip(message, MSG_MAX)
     recipient_name = _clip(recipient_name, RN_MAX)
     constant_symbol = constant_symbol if constant_symbol and _KS_RE.match(constant_symbol) else None
+    specific_symbol = specific_symbol if specific_symbol and _VS_RE.match(specific_symbol) else None
     vs = vs if vs and _VS_RE.match(vs) else None
     try:
-        data = spayd(iban, amount, vs, message, recipient_name, constant_symbol=constant_symbol)
+        data = spayd(
+            iban, amount, vs, message, recipient_name, constant_symbol=constant_symbol, specific_symbol=specific_symbol
+        )
     except ValueError:
         return None
     return BankTransfer(
@@ -171,6 +176,7 @@ def bank_transfer(
         message=message,
         recipient_name=recipient_name,
         spayd=data,
+        specific_symbol=specific_symbol,
     )
 
 
@@ -205,6 +211,7 @@ def transfer_for_obligation(service, obligation) -> BankTransfer | None:  # type
         service.name,
         service.municipality.name,
         constant_symbol=service.constant_symbol,
+        specific_symbol=getattr(obligation, "specific_symbol", None),
     )
 
 

@@ -493,3 +493,19 @@ def test_import_messages_come_from_the_catalogue(app) -> None:  # type: ignore[n
         assert (
             "Řádek 2, sloupec Jméno: Chybí jméno plátce." in import_obligations(service, bad.encode(), "a.csv").lines()
         )
+
+
+def test_a_specific_symbol_column_is_read_checked_and_updated(any_db_app):  # type: ignore[no-untyped-def]
+    service = make_service(make_municipality())
+    header = [*HEADER, "Specifický symbol"]
+    rows = [[*ROWS[0], "0042"], [*ROWS[1], ""], [*ROWS[2], "12 34"]]
+    report = import_obligations(service, _csv(rows, header=header).encode(), "predpisy.csv")
+    assert report.ok, report.lines()
+    got = _by_customer(service)
+    assert [got[c].specific_symbol for c in ("1001", "1002", "1003")] == ["0042", None, "1234"]
+    report = import_obligations(service, _csv([[*ROWS[0], "42x"]], header=header).encode(), "predpisy.csv")
+    assert not report.ok and report.errors[0].column == "specific_symbol" and "42x" in report.errors[0].message
+    renamed = ["Číslo plátce", *HEADER[1:], "SS"]
+    report = import_obligations(service, _csv([[*ROWS[0], "99"]], header=renamed).encode(), "predpisy.csv")
+    assert report.ok and report.updated == 1, report.lines()
+    assert _by_customer(service)["1001"].specific_symbol == "99"

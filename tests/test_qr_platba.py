@@ -141,3 +141,18 @@ def test_failed_payment_offers_a_transfer_and_no_account_means_no_qr(app, client
     r = client.get(f"/platba/{q.external_id}/stav")
     assert r.status_code == 200 and "<svg" not in r.text
     assert db_session.scalar(select(Payment.state).where(Payment.id == q.id)) == "failed"
+
+
+def test_an_obligations_transfer_carries_its_specific_symbol(any_db_app):  # type: ignore[no-untyped-def]
+    from app.models import Obligation
+    from app.qr import transfer_for_obligation
+
+    m = make_municipality(iban="CZ0520100000002801234578")
+    service = make_service(m, constant_symbol="0558")
+    o = Obligation(municipality_id=m.id, service_id=service.id, customer_id="C1", payer_name="Dvořák Jan",
+                   amount=150000, variable_symbol="2026000123", specific_symbol="0042")  # fmt: skip
+    db_session.add(o)
+    db_session.commit()
+    t = transfer_for_obligation(service, o)
+    assert t is not None and t.specific_symbol == "0042"
+    assert "*X-VS:2026000123*X-KS:0558*X-SS:0042" in t.spayd

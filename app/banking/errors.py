@@ -27,6 +27,7 @@ BANKING_MESSAGES = {
     "not_unmatched": N_("Tento pohyb už není mezi nespárovanými."),
     "not_matched": N_("Tento pohyb není spárovaný."),
     "nothing_to_pay": N_("Předpis je už zaplacený."),
+    "refund_to_send": N_("U platby čeká vrácení k odeslání z banky: potvrďte jeho odeslání, než spárování zrušíte."),
     "payment_not_waiting": N_("Platba nečeká na převod (je zaplacená, zrušená nebo u platební brány)."),
     "amount_short": N_("Převedená částka je menší než částka platby."),
     "no_target": N_("Předpis nebo platba s tímto variabilním symbolem v obci neexistuje."),

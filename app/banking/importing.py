@@ -178,7 +178,10 @@ def import_statement(
     session.add(row)
     session.flush()
 
-    ins = [LineIn(line.amount, line.currency, line.kind, line.variable_symbol, line.constant_symbol) for _, line in new]
+    ins = [
+        LineIn(line.amount, line.currency, line.kind, line.variable_symbol, line.constant_symbol, line.specific_symbol)
+        for _, line in new
+    ]
     candidates = load_candidates(session, account, ins)
     decisions = [decide(line, candidates, account.currency) for line in ins]
     values = [
@@ -228,15 +231,15 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
     # Payer lists may write symbols with zeros in front; statements never keep them.
     vs_plain = func.ltrim(Obligation.variable_symbol, "0")
     for chunk in _chunks(symbols):
-        for oid, sid, remaining, customer, vs, ks in session.execute(
+        for oid, sid, remaining, customer, vs, ks, ss in session.execute(
             select(
                 Obligation.id, Obligation.service_id, Obligation.amount - Obligation.amount_paid,
-                Obligation.customer_id, vs_plain, Service.constant_symbol,
+                Obligation.customer_id, vs_plain, Service.constant_symbol, Obligation.specific_symbol,
             )
             .join(Service, Service.id == Obligation.service_id)
             .where(Obligation.municipality_id == m, ids_in(vs_plain, chunk, session, String))
         ):  # fmt: skip
-            cand = ObligationCand(oid, sid, max(int(remaining), 0), customer, ks)
+            cand = ObligationCand(oid, sid, max(int(remaining), 0), customer, ks, ss)
             by_id[oid] = cand
             candidates.obligations.setdefault(vs, cand)
         for pid, sid, oid, amount, state, reference, vs, ks in session.execute(
@@ -279,10 +282,10 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
         }
     )
     for chunk in _chunks(customers):
-        for oid, sid, remaining, customer, ks in session.execute(
+        for oid, sid, remaining, customer, ks, ss in session.execute(
             select(
                 Obligation.id, Obligation.service_id, Obligation.amount - Obligation.amount_paid,
-                Obligation.customer_id, Service.constant_symbol,
+                Obligation.customer_id, Service.constant_symbol, Obligation.specific_symbol,
             )
             .join(Service, Service.id == Obligation.service_id)
             .where(
@@ -291,7 +294,7 @@ def load_candidates(session: Session, account: BankAccount, lines: Sequence[Line
             )
             .order_by(Obligation.id)
         ):  # fmt: skip
-            cand = by_id.setdefault(oid, ObligationCand(oid, sid, int(remaining), customer, ks))
+            cand = by_id.setdefault(oid, ObligationCand(oid, sid, int(remaining), customer, ks, ss))
             candidates.by_payer.setdefault(customer, []).append(cand)
     return candidates
 

@@ -22,11 +22,12 @@ from app.banking.errors import BankingError
 from app.banking.importing import record_payments
 from app.banking.matching import Allocation, Decision
 from app.db import db_session, utcnow
-from app.models import BankLine, BankLineMatch, LineStatus, Obligation, Payment, PaymentState
-from app.models.refund import Refund
+from app.models import BANK_TRANSFER, BankLine, BankLineMatch, LineStatus, Obligation, Payment, PaymentState
+from app.models.refund import Refund, RefundState
 from app.money import to_decimal_string
 from app.payments.refunds import complete_refund
 from app.staff.audit import audit, snapshot
+from app.timeutil import to_prague
 
 LINE_FIELDS = ["id", "status", "rule", "amount", "overpayment", "variable_symbol", "matched_by", "returned_at"]
 
@@ -153,6 +154,9 @@ def undo_match(line_id: int, *, staff_email: str, municipality_id: int | None) -
         ):
             payment = session.get(Payment, match.payment_id)
             assert payment is not None
+            if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id,
+                                                      Refund.state == RefundState.REQUESTED).limit(1)):  # fmt: skip
+                raise BankingError("refund_to_send")
             if payment.is_refundable and payment.amount > payment.amount_refunded:
                 # A Refund record (no money leaves: the transfer goes back to the queue).
                 refund = Refund(
@@ -212,5 +216,20 @@ def returns_csv(municipality_id: int | None, session: Session | None = None) -> 
             line.booking_date.isoformat(), to_decimal_string(line.to_return), line.currency,
             line.counter_account or "", line.counter_bank_code or "", line.counter_iban or "",
             line.counter_name or "", line.variable_symbol or "", reason,
+        ])  # fmt: skip
+    # Refunds of credited transfers a clerk asked for and has not yet confirmed as sent.
+    refunds = (
+        select(Refund, Payment)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Payment.gateway_name == BANK_TRANSFER, Refund.state == RefundState.REQUESTED)
+        .order_by(Refund.requested_at, Refund.id)
+    )
+    if municipality_id is not None:
+        refunds = refunds.where(Payment.municipality_id == municipality_id)
+    for refund, payment in session.execute(refunds):
+        writer.writerow([
+            to_prague(refund.requested_at).date().isoformat(), to_decimal_string(refund.amount), payment.currency,
+            refund.counter_account or "", refund.counter_bank_code or "", refund.counter_iban or "",
+            refund.counter_name or "", payment.variable_symbol or "", "vraceni platby",
         ])  # fmt: skip
     return out.getvalue()

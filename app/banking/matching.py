@@ -10,6 +10,9 @@ The rules, in order (the ``rule`` stored on the line):
 - no variable symbol: ``no_vs``; a symbol nobody uses: ``unknown_vs`` (unmatched);
 - the VS of an obligation (předpis):
   - the constant symbol differs from the service's (when both are given): ``ks_mismatch``;
+  - the obligation has a specific symbol (the municipality tells its payers apart by it)
+    and the line does not carry the same one (leading zeros aside; missing counts as
+    different): ``ss_mismatch``;
   - the obligation's service is paid to another account: ``other_account``;
   - nothing left to pay: ``already_paid`` (unmatched: the clerk decides, usually a return);
   - exactly what is left: ``obligation_exact``; less: ``obligation_partial`` (the rest stays
@@ -35,7 +38,7 @@ from app.banking.statements.model import CREDIT
 from app.models.banking import LineStatus
 
 UNMATCHED_RULES = (
-    "wrong_currency", "no_vs", "unknown_vs", "ks_mismatch", "other_account", "already_paid",
+    "wrong_currency", "no_vs", "unknown_vs", "ks_mismatch", "ss_mismatch", "other_account", "already_paid",
     "payment_short", "payment_at_gateway", "amount_short", "amount_out_of_range", "undone",
 )  # fmt: skip
 MATCHED_RULES = (
@@ -52,15 +55,17 @@ class LineIn:
     kind: str
     variable_symbol: str | None
     constant_symbol: str | None
+    specific_symbol: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ObligationCand:
     id: int
     service_id: int
     remaining: int
     customer_id: str
     service_ks: str | None
+    specific_symbol: str | None = None  # the obligation's SS, when it has one
 
 
 @dataclass
@@ -119,6 +124,12 @@ def _ks_differs(line: LineIn, service_ks: str | None) -> bool:
     return bool(service_ks and line.constant_symbol and line.constant_symbol != service_ks.zfill(4))
 
 
+def _ss_differs(line: LineIn, obligation: ObligationCand) -> bool:
+    if not obligation.specific_symbol:
+        return False
+    return (line.specific_symbol or "").lstrip("0") != obligation.specific_symbol.lstrip("0")
+
+
 def _wrong_account(candidates: Candidates, service_id: int) -> bool:
     if candidates.only_service is not None:
         return service_id != candidates.only_service
@@ -154,6 +165,8 @@ def decide(line: LineIn, candidates: Candidates, account_currency: str = "CZK") 
 def _to_obligation(line: LineIn, obligation: ObligationCand, candidates: Candidates) -> Decision:
     if _ks_differs(line, obligation.service_ks):
         return unmatched("ks_mismatch")
+    if _ss_differs(line, obligation):
+        return unmatched("ss_mismatch")
     if _wrong_account(candidates, obligation.service_id):
         return unmatched("other_account")
     if obligation.remaining <= 0:

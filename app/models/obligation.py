@@ -77,6 +77,9 @@ class Obligation(Base):
     amount_paid: Mapped[int] = mapped_column(default=0)  # haléře paid so far, net of refunds
     due_date: Mapped[date | None] = mapped_column(Date)
     variable_symbol: Mapped[str | None] = mapped_column(String(10))
+    # The specific symbol the municipality gives this payer (SS, up to 10 digits), when its
+    # own records use one: a transfer must carry it to be matched (app/banking/matching.py).
+    specific_symbol: Mapped[str | None] = mapped_column(String(10))
     period: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(String(500))
     # HMAC of the payer's birth number when the payer list has that column (keyed like

@@ -2,7 +2,9 @@
 the obligations and the reports count.
 
 A refund is ``requested`` while the gateway has not confirmed it (BTCPay pays out later,
-when the payer claims it), then ``succeeded`` or ``failed``. Only succeeded refunds move
+when the payer claims it), then ``succeeded`` or ``failed``. A bank transfer has no
+gateway to send money back: its refund names the counter-account the money came from and
+stays ``requested`` ("to be sent") until a clerk confirms the payment order was sent. Only succeeded refunds move
 the payment (``amount_refunded``, partially_refunded → refunded); requested ones reserve
 their amount so that no two refunds can exceed the payment.
 """
@@ -50,8 +52,23 @@ class Refund(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # A bank transfer's refund: where the money goes back to, as the statement line had it.
+    counter_account: Mapped[str | None] = mapped_column(String(40))
+    counter_bank_code: Mapped[str | None] = mapped_column(String(11))
+    counter_iban: Mapped[str | None] = mapped_column(String(34))
+    counter_name: Mapped[str | None] = mapped_column(String(200))
+    # The clerk who confirmed the manual payout was sent (a bank transfer's refund).
+    confirmed_by: Mapped[str | None] = mapped_column(String(254))
 
     payment: Mapped[Payment] = relationship()  # noqa: F821
+
+    @property
+    def counter_display(self) -> str:
+        if self.counter_account:
+            return (
+                f"{self.counter_account}/{self.counter_bank_code}" if self.counter_bank_code else self.counter_account
+            )
+        return self.counter_iban or ""
 
 
 # session.info key: the id of the refund whose transition is running, for its listeners.

@@ -54,6 +54,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "birth_number": ("rodne cislo", "rc", "rodne c", "birth number"),
     "email": ("e mail", "email", "mail", "e mail platce", "email platce"),
     "household": ("domacnost", "cislo domacnosti", "kod domacnosti", "household"),
+    "specific_symbol": ("specificky symbol", "ss", "spec symbol", "specificky", "specific symbol"),
 }
 REQUIRED_COLUMNS = ("customer_id", "payer_name", "amount")
 # Translated where shown: gettext(COLUMN_LABELS[key]).
@@ -68,6 +69,7 @@ COLUMN_LABELS = {
     "birth_number": N_("Rodné číslo"),
     "email": N_("E-mail"),
     "household": N_("Domácnost"),
+    "specific_symbol": N_("Specifický symbol"),
 }
 
 

@@ -30,9 +30,10 @@ _UPSERT_COLUMNS = (
     "birth_number_hmac",
     "payer_email",
     "household",
+    "specific_symbol",
 )
 _COMPARED = ("payer_name", "amount", "due_date", "variable_symbol", "period", "note", "birth_number_hmac", "payer_email",
-             "household")
+             "household", "specific_symbol")
 _UPDATED_ON_CONFLICT = (*_COMPARED, "updated_at")
 
 
@@ -45,7 +46,7 @@ def write_postgresql(
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE obligation_import_rows (customer_id varchar(50), payer_name varchar(200), "
         "amount integer, due_date date, variable_symbol varchar(10), period varchar(40), note varchar(500), "
-        "birth_number_hmac varchar(64), payer_email varchar(254), household varchar(50)) "
+        "birth_number_hmac varchar(64), payer_email varchar(254), household varchar(50), specific_symbol varchar(10)) "
         "ON COMMIT DROP"
     )
     cols = ", ".join(_UPSERT_COLUMNS)

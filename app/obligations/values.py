@@ -123,6 +123,17 @@ def parse_date(value: Any) -> date | None:
         raise BadValue(Text(N_("Datum „%(value)s“ neexistuje."), value=raw[:40])) from None
 
 
+def parse_specific_symbol(value: Any) -> str | None:
+    raw = cell_text(value).replace(" ", "")
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise BadValue(Text(N_("Specifický symbol „%(value)s“ smí obsahovat jen číslice."), value=raw[:40]))
+    if len(raw) > 10:
+        raise BadValue(Text(N_("Specifický symbol „%(value)s“ je delší než 10 číslic."), value=raw[:40]))
+    return raw
+
+
 def parse_variable_symbol(value: Any) -> str | None:
     if type(value) is str and value.isdigit() and value.isascii() and len(value) <= 10:
         return value

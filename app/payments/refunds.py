@@ -9,6 +9,12 @@ payer claims it: ``refund()`` says ``succeeded=False``) leaves the Refund ``requ
 that we did not ask for (made in its dashboard) becomes a Refund too
 (``record_gateway_refunds``), so the Refund table is the whole truth the obligations and
 reports count.
+
+A bank transfer (channel ``bank_transfer``) has no gateway to send the money back: its
+refund records the counter-account of the statement line the money came from and stays
+``requested`` — "to be sent" — until a clerk confirms the payment order left the
+municipality's bank (``confirm_refund_sent``); only then does the payment move through the
+state machine, as any refund does.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy import func, select
 
 from app.db import db_session, utcnow
 from app.gateways import gateway_for_payment
-from app.models import Payment, PaymentState, Refund, RefundState, StaffUser
+from app.models import BANK_TRANSFER, BankLine, BankLineMatch, Payment, PaymentState, Refund, RefundState, StaffUser
 from app.models.refund import APPLYING_REFUND
 from app.payments.errors import RefundError
 from app.payments.refund_claims import claim_url, schedule_refund_claim_mail
@@ -79,6 +85,8 @@ def refund_payment(
     refund = Refund(
         payment_id=locked.id, amount=amount, reason=reason[:200], actor=actor, state=R.REQUESTED, requested_at=utcnow()
     )
+    if locked.gateway_name == BANK_TRANSFER:
+        return _request_transfer_refund(locked, refund, before, staff)
     # The payment row stays locked while the gateway is asked: a concurrent refund waits
     # here. The Refund is written after the call, in the same transaction (nobody sees it
     # before the commit anyway, and SQLite's one writer would block the demo gateway's
@@ -104,6 +112,78 @@ def refund_payment(
     if refund.state == R.REQUESTED:
         schedule_refund_claim_mail(refund)  # the payer collects it (BTCPay): tell them where
     return refund
+
+
+def transfer_line(payment: Payment) -> BankLine | None:
+    """The statement line a bank transfer's payment was matched to (None for other channels)."""
+    if payment.gateway_name != BANK_TRANSFER:
+        return None
+    return db_session.scalar(
+        select(BankLine)
+        .join(BankLineMatch, BankLineMatch.line_id == BankLine.id)
+        .where(BankLineMatch.payment_id == payment.id, BankLineMatch.undone_at.is_(None))
+        .order_by(BankLineMatch.id.desc())
+        .limit(1)
+    )
+
+
+def _request_transfer_refund(
+    payment: Payment, refund: Refund, before: dict[str, object], staff: StaffUser | None
+) -> Refund:
+    """A bank transfer's refund "to be sent" to the account the money came from. Commits."""
+    line = transfer_line(payment)
+    if line is None or not (line.counter_account or line.counter_iban):
+        raise RefundError("no_counter_account")
+    refund.counter_account, refund.counter_bank_code = line.counter_account, line.counter_bank_code
+    refund.counter_iban, refund.counter_name = line.counter_iban, line.counter_name
+    db_session.add(refund)
+    db_session.flush()
+    _audit(payment, refund, before, staff)
+    db_session.commit()
+    return refund
+
+
+def confirm_refund_sent(payment: Payment, refund_id: int, *, staff: StaffUser) -> Refund:
+    """The clerk sent a bank transfer's refund from the bank: the refund succeeds and the
+    payment moves (partially_refunded or refunded) with its listeners; audited. Commits.
+    Refused (RefundError, nothing written) unless it is this payment's refund to be sent."""
+    locked = _lock(payment.id)
+    refund = db_session.get(Refund, refund_id, populate_existing=True)
+    if (
+        refund is None
+        or refund.payment_id != locked.id
+        or locked.gateway_name != BANK_TRANSFER
+        or refund.state != R.REQUESTED
+    ):
+        raise RefundError("not_to_be_sent")
+    before = {"state": locked.state, "amount_refunded": locked.amount_refunded, "refund_state": refund.state}
+    refund.confirmed_by = staff.email
+    complete_refund(refund, succeeded=True)
+    audit(
+        "refund.sent",
+        locked,
+        staff=staff,
+        before=before,
+        after={
+            "state": locked.state, "amount_refunded": locked.amount_refunded, "refund_id": refund.id,
+            "refund_state": refund.state, "amount": refund.amount, "counter_account": refund.counter_display,
+        },
+        commit=False,
+    )  # fmt: skip
+    db_session.commit()
+    return refund
+
+
+def refunds_to_send(payment_id: int) -> list[Refund]:
+    """A bank transfer's refunds waiting for the clerk's payout, oldest first."""
+    return list(
+        db_session.scalars(
+            select(Refund)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.payment_id == payment_id, Refund.state == R.REQUESTED, Payment.gateway_name == BANK_TRANSFER)
+            .order_by(Refund.id)
+        )
+    )
 
 
 def refund_by_staff(payment: Payment, amount: int, *, reason: str, staff: StaffUser) -> Refund:

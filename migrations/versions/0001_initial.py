@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 02:24:35.237373
+Create Date: 2026-12-06 02:31:39.074355
 """
 
 from alembic import op
@@ -414,6 +414,7 @@ def upgrade() -> None:
     sa.Column('amount_paid', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('variable_symbol', sa.String(length=10), nullable=True),
+    sa.Column('specific_symbol', sa.String(length=10), nullable=True),
     sa.Column('period', sa.String(length=40), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('birth_number_hmac', sa.String(length=64), nullable=True),
@@ -759,6 +760,11 @@ def upgrade() -> None:
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('counter_account', sa.String(length=40), nullable=True),
+    sa.Column('counter_bank_code', sa.String(length=11), nullable=True),
+    sa.Column('counter_iban', sa.String(length=34), nullable=True),
+    sa.Column('counter_name', sa.String(length=200), nullable=True),
+    sa.Column('confirmed_by', sa.String(length=254), nullable=True),
     sa.CheckConstraint("state IN ('requested', 'succeeded', 'failed')", name=op.f('ck_refund_state_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),

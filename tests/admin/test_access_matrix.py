@@ -55,6 +55,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.payments": (StaffRole.VIEWER, None),
     "admin.payment_detail": (StaffRole.VIEWER, "payment"),
     "admin.payment_refund": (StaffRole.CLERK, "payment"),
+    "admin.payment_refund_sent": (StaffRole.CLERK, "payment"),
     "admin.payments_export": (StaffRole.VIEWER, None),
     "admin.export_status": (StaffRole.VIEWER, "export"),
     "admin.export_download": (StaffRole.VIEWER, "export"),

@@ -102,3 +102,44 @@ def test_accounts_show_the_last_pull_and_its_error_and_the_operator_sees_the_reg
     login(operator, make_staff("operator", None, email="op@kraj.cz"))
     region = operator.get("/admin/operator/banka").get_data(as_text=True)
     assert "Světlá pod Ještědem" in region and "HTTP 503" in region and "19-2000145399/0800" in region
+
+
+def test_a_clerk_refunds_a_transfer_to_its_sender_and_confirms_it_sent(app, bank: Bank) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Refund
+
+    client = clerk_client(app, bank)
+    assert upload(client, "fio_week_camt053.xml").status_code == 303
+    payment = db_session.scalars(select(Payment).where(Payment.variable_symbol == "2026000123")).one()
+    url = f"/admin/platby/{payment.external_id}"
+    assert "19-2000145399/0800" in client.get(url).get_data(as_text=True)
+    form = {"amount": "1 500", "reason": "Zaplaceno dvakrát"}
+    confirm = client.post(f"{url}/vratit", data=form)
+    page = confirm.get_data(as_text=True)
+    assert (
+        confirm.status_code == 200 and "Opravdu vrátit?" in page and 'id="confirm-account">19-2000145399/0800' in page
+    )
+    assert db_session.scalar(select(func.count()).select_from(Refund)) == 0  # nothing before the confirmation
+    r = client.post(f"{url}/vratit", data={**form, "confirm": "1"})
+    assert r.status_code == 303
+    detail = client.get(url).get_data(as_text=True)
+    assert "Vrácení k odeslání z banky" in detail and "Potvrdit odeslání" in detail
+    refund = db_session.scalars(select(Refund)).one()
+    assert (refund.state, refund.counter_display) == ("requested", "19-2000145399/0800")
+    db_session.refresh(payment)
+    assert payment.state == "paid"
+
+    viewer = clerk_client(app, bank, role="viewer")
+    assert viewer.post(f"{url}/vratit/odeslano", data={"refund": str(refund.id)}).status_code == 403
+    assert client.post(f"{url}/vratit/odeslano", data={"refund": "x"}).status_code == 400
+    r = client.post(f"{url}/vratit/odeslano", data={"refund": str(refund.id)})
+    assert r.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).state == "refunded"
+    assert (db_session.get(Refund, refund.id).state, db_session.get(Refund, refund.id).confirmed_by) == (
+        "succeeded", "clerk@svetla.cz")  # fmt: skip
+    page = client.get(url).get_data(as_text=True)
+    assert "Potvrdit odeslání" not in page
+    assert db_session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "refund.sent")) == 1
+    # A second confirmation is refused with a reason, nothing changes.
+    again = client.post(f"{url}/vratit/odeslano", data={"refund": str(refund.id)}, follow_redirects=True)
+    assert "Toto vrácení už není k odeslání." in again.get_data(as_text=True)

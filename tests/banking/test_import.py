@@ -4,6 +4,7 @@ refusals that leave nothing behind."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -222,3 +223,50 @@ def test_leading_zeros_in_the_payer_list_do_not_hide_an_obligation(bank: Bank) -
     run_import(bank, "fio_week_camt053.xml")
     line = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "77")).one()
     assert line.rule == "obligation_exact"
+
+
+def test_matched_transfers_announce_their_payments_and_paid_obligations_to_webhooks(bank: Bank) -> None:
+    from app.models import WebhookDelivery, WebhookEndpoint
+
+    events = ["payment.paid", "obligation.paid"]
+    ours = WebhookEndpoint(municipality_id=bank.municipality.id, url="http://127.0.0.1:9/", secret="s", events=events)
+    elsewhere = make_municipality(name="Jiná obec", ico="00064581")
+    theirs = WebhookEndpoint(municipality_id=elsewhere.id, url="http://127.0.0.1:9/", secret="s", events=events)
+    db_session.add_all([ours, theirs])
+    db_session.commit()
+    run_import(bank, "fio_week_camt053.xml")
+    deliveries = db_session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    assert {d.endpoint_id for d in deliveries} == {ours.id}
+    paid = [d for d in deliveries if d.event_type == "payment.paid"]
+    external_ids = set(db_session.scalars(select(Payment.external_id)))
+    assert len(paid) == 6 and {json.loads(d.body)["data"]["payment"]["id"] for d in paid} == external_ids
+    # 2026000124 is paid off by two transfers of the same statement: announced once.
+    announced = sorted(json.loads(d.body)["data"]["obligation"]["id"] for d in deliveries
+                       if d.event_type == "obligation.paid")  # fmt: skip
+    assert announced == sorted(o.id for o in bank.obligations.values())
+    assert len({d.event_id for d in deliveries}) == len(deliveries)
+
+
+def test_an_obligation_with_a_specific_symbol_is_matched_only_by_a_transfer_carrying_it(bank: Bank) -> None:
+    bank.obligations["123"].specific_symbol = "778899"  # the transfer carries no SS
+    bank.obligations["456"].specific_symbol = "0042"  # the transfer carries SS 42
+    db_session.commit()
+    run_import(bank, "fio_week.gpc")
+    first = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "2026000123")).one()
+    assert (first.status, first.rule) == ("unmatched", "ss_mismatch")
+    both = db_session.scalars(select(BankLine).where(BankLine.amount == 200000)).one()
+    assert (both.status, both.rule) == ("matched", "payer_sum")
+    db_session.refresh(bank.obligations["123"])
+    assert bank.obligations["123"].amount_paid == 0
+
+
+def test_specific_symbol_rules_without_the_database() -> None:
+    from app.banking.matching import ObligationCand
+
+    def rule(ss: str | None) -> str:
+        candidates = Candidates(obligations={"5": ObligationCand(1, 1, 1000, "C1", None, "0042")})
+        return decide(LineIn(1000, "CZK", "credit", "5", None, ss), candidates).rule
+
+    assert [rule("42"), rule("0042"), rule("43"), rule(None)] == ["obligation_exact"] * 2 + ["ss_mismatch"] * 2
+    plain = Candidates(obligations={"5": ObligationCand(1, 1, 1000, "C1", None)})
+    assert decide(LineIn(1000, "CZK", "credit", "5", None, "77"), plain).rule == "obligation_exact"

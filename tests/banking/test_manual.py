@@ -108,3 +108,53 @@ def test_erasing_a_payer_clears_the_bank_line_of_their_transfer(bank: Bank) -> N
     assert result.bank_lines == 1
     assert (line.counter_name, line.counter_account, line.message) == (None, None, None)
     assert line.amount == 150000 and line.status == "matched"  # the accounting record stays
+
+
+def test_a_credited_transfer_is_refunded_to_its_sender_once_the_clerk_confirms_it_sent(bank: Bank) -> None:
+    from app.models import Obligation, PaymentEvent, Refund
+    from app.payments.errors import RefundError
+    from app.payments.refunds import confirm_refund_sent, refund_payment, refundable_amount
+    from tests.admin.staff_helpers import make_staff
+
+    clerk = make_staff("clerk", bank.municipality, email="clerk@svetla.cz")
+    imported(bank)
+    payment = db_session.scalars(select(Payment).where(Payment.variable_symbol == "2026000123")).one()
+    refund = refund_payment(payment, 50000, reason="Poplatek zaplacen dvakrát", actor=clerk.email, staff=clerk)
+    # To be sent: to the account the money came from; nothing moves yet but the amount is kept.
+    assert (refund.state, refund.counter_display, refund.counter_name) == ("requested", "19-2000145399/0800",
+                                                                           "Dvořák Jan")  # fmt: skip
+    db_session.refresh(payment)
+    assert (payment.state, payment.amount_refunded, refundable_amount(payment)) == ("paid", 0, 100000)
+    with pytest.raises(RefundError):  # more than is left after the one to be sent
+        refund_payment(payment, 100001, reason="x", staff=clerk)
+    db_session.rollback()
+    assert "19-2000145399;0800" in returns_csv(bank.municipality.id)
+    line = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "2026000123")).one()
+    with pytest.raises(BankingError) as caught:  # an undo would refund it a second time
+        undo_match(line.id, staff_email="c@o.cz", municipality_id=bank.municipality.id)
+    assert caught.value.code == "refund_to_send"
+
+    confirm_refund_sent(payment, refund.id, staff=clerk)
+    db_session.expire_all()
+    payment = db_session.get(Payment, payment.id)
+    assert (payment.state, payment.amount_refunded) == ("partially_refunded", 50000)
+    refund = db_session.get(Refund, refund.id)
+    assert (refund.state, refund.confirmed_by) == ("succeeded", "clerk@svetla.cz")
+    event = db_session.scalars(select(PaymentEvent).where(PaymentEvent.payment_id == payment.id)
+                               .order_by(PaymentEvent.id.desc())).first()  # fmt: skip
+    assert (event.from_state, event.to_state, event.data["refund_id"]) == ("paid", "partially_refunded", refund.id)
+    assert db_session.get(Obligation, bank.obligations["123"].id).amount_paid == 100000
+    actions = db_session.scalars(select(AuditLog.action).where(AuditLog.object_id == payment.external_id)
+                                 .order_by(AuditLog.id)).all()  # fmt: skip
+    assert actions == ["refund", "refund.sent"]
+    assert "19-2000145399;0800" not in returns_csv(bank.municipality.id)
+    with pytest.raises(RefundError) as again:  # sent once only
+        confirm_refund_sent(payment, refund.id, staff=clerk)
+    assert again.value.code == "not_to_be_sent"
+    db_session.rollback()
+
+    rest = refund_payment(payment, 100000, reason="Zbytek", staff=clerk)
+    confirm_refund_sent(payment, rest.id, staff=clerk)
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).state == "refunded"
+    assert db_session.get(Obligation, bank.obligations["123"].id).amount_paid == 0
