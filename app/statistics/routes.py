@@ -1,0 +1,184 @@
+"""Public statistics pages and their open data, for the country and for each region.
+
+Every answer carries an ETag (from the figures, and the language for the page) and a
+Last-Modified (when the figures were computed) and is public for
+``STATISTICS_CACHE_SECONDS``; a matching conditional GET is answered 304 unrendered."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.db import db_session
+from app.models import Region
+from app.money import format_czk
+from app.reporting.charts import column_chart, hbar_chart
+from app.reporting.monthly import month_name
+from app.statistics import bp
+from app.statistics.channels import CHANNEL_LABELS, CHANNELS
+from app.statistics.figures import YearFigures, area_of, available_years, year_figures
+from app.statistics.opendata import LICENCE_LINK, LICENCE_NAME, LICENCE_URL, to_csv, to_json
+from app.timeutil import prague_today
+
+
+def _region(slug: str) -> Region:
+    region = db_session.scalar(select(Region).where(Region.slug == slug)) if len(slug) <= 100 else None
+    if region is None:
+        abort(404)
+    return region
+
+
+def _year_arg(years: list[int]) -> int | None:
+    """?rok=YYYY: None when absent; 400 when not a year; 404 when the portal has no such year."""
+    text = request.args.get("rok", "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        abort(400, _("Rok musí být čtyřmístné číslo, například %(y)s.", y=prague_today().year))
+    year = int(text)
+    if year not in years:
+        abort(
+            404,
+            _("Statistiky za rok %(y)s nejsou: portál má údaje za roky %(a)s–%(b)s.", y=year, a=years[0], b=years[-1]),
+        )
+    return year
+
+
+def _conditional(tag: str, modified: datetime, build: Callable[[], Response]) -> Response:
+    """304 when the client has this version (If-None-Match, else If-Modified-Since)."""
+    modified = modified.replace(microsecond=0)
+    if request.if_none_match:
+        fresh = request.if_none_match.contains_weak(tag)
+    else:
+        fresh = request.if_modified_since is not None and modified <= request.if_modified_since
+    response = current_app.response_class(status=304) if fresh else build()
+    response.set_etag(tag)
+    response.last_modified = modified
+    response.cache_control.public = True
+    response.cache_control.max_age = max(int(current_app.config.get("STATISTICS_CACHE_SECONDS", 60)), 0)
+    return response
+
+
+def _tag(figures: Sequence[YearFigures], *extra: str) -> str:
+    text = "|".join([*(f.digest for f in figures), *extra])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# -- pages -------------------------------------------------------------------------------
+@bp.get("/statistiky")
+def country():  # type: ignore[no-untyped-def]
+    return _page(None)
+
+
+@bp.get("/kraj/<slug>/statistiky")
+def region(slug: str):  # type: ignore[no-untyped-def]
+    return _page(_region(slug))
+
+
+def _page(region: Region | None) -> Response:
+    years = available_years()
+    year = _year_arg(years) or years[-1]
+    fig = year_figures(year, region)
+    locale = str(get_locale())
+    return _conditional(
+        _tag([fig], "page", locale, request.script_root),
+        fig.modified_at,
+        lambda: current_app.make_response(_render(fig, region, years)),
+    )
+
+
+def _render(fig: YearFigures, region: Region | None, years: list[int]) -> str:
+    months = fig.months()
+    total = fig.year_total()
+    label = lambda m: month_name(m.month.month, "abbreviated")  # noqa: E731
+    count_chart = column_chart(
+        [(label(m), m.total.count) for m in months],
+        title=_("Počet plateb po měsících roku %(y)s", y=fig.year),
+        caption=_("Počet zaplacených plateb v jednotlivých měsících (všechny kanály); čísla jsou v tabulce níže."),
+    )
+    volume_chart = column_chart(
+        [(label(m), m.total.volume) for m in months],
+        title=_("Objem plateb po měsících roku %(y)s", y=fig.year),
+        value_text=lambda v: format_czk(v - v % 100),
+        caption=_("Objem zaplacených plateb v Kč po měsících (zaokrouhleno); přesné částky jsou v tabulce níže."),
+    )
+    channel_chart = hbar_chart(
+        [(_(CHANNEL_LABELS[c]), total.channels[c].count) for c in CHANNELS],
+        title=_("Platby roku %(y)s podle kanálu", y=fig.year),
+        caption=_("Počet plateb roku podle platebního kanálu."),
+    )
+    endpoint = "statistics.country" if region is None else "statistics.region"
+    data_args = {} if region is None else {"slug": region.slug}
+    return render_template(
+        "statistics/page.html",
+        fig=fig,
+        region=region,
+        area=area_of(region),
+        years=years,
+        months=months,
+        total=total,
+        regions=fig.by_region() if region is None else [],
+        channels=[(c, _(CHANNEL_LABELS[c])) for c in CHANNELS],
+        charts={"count": count_chart, "volume": volume_chart, "channels": channel_chart},
+        page_endpoint=endpoint,
+        data_urls={fmt: url_for(f"{endpoint}_{fmt}", **data_args) for fmt in ("csv", "json")},
+        year_data_urls={fmt: url_for(f"{endpoint}_{fmt}", rok=fig.year, **data_args) for fmt in ("csv", "json")},
+        licence_name=LICENCE_NAME,
+        licence_url=LICENCE_URL,
+        num=lambda n: f"{n:,}".replace(",", "\u00a0"),
+        month_label=lambda m: f"{month_name(m.month.month).capitalize()} {m.month.year}",
+    )
+
+
+# -- open data -------------------------------------------------------------------------------
+@bp.get("/statistiky/data.csv")
+def country_csv():  # type: ignore[no-untyped-def]
+    return _data(None, "csv")
+
+
+@bp.get("/statistiky/data.json")
+def country_json():  # type: ignore[no-untyped-def]
+    return _data(None, "json")
+
+
+@bp.get("/kraj/<slug>/statistiky/data.csv")
+def region_csv(slug: str):  # type: ignore[no-untyped-def]
+    return _data(_region(slug), "csv")
+
+
+@bp.get("/kraj/<slug>/statistiky/data.json")
+def region_json(slug: str):  # type: ignore[no-untyped-def]
+    return _data(_region(slug), "json")
+
+
+def _data(region: Region | None, fmt: str) -> Response:
+    """Every year (or ?rok=) of the area; the language of the request plays no part."""
+    years = available_years()
+    year = _year_arg(years)
+    figures = [year_figures(y, region) for y in ([year] if year else years)]
+    modified = max(f.modified_at for f in figures)
+    area = area_of(region)
+    name = f"statistiky-{region.slug if region else 'cr'}{f'-{year}' if year else ''}"
+    page_args = {} if region is None else {"slug": region.slug}
+    page = url_for("statistics.country" if region is None else "statistics.region", _external=True, **page_args)
+
+    def build() -> Response:
+        if fmt == "csv":
+            body, mimetype = to_csv(figures), "text/csv"
+        else:
+            title = f"Statistiky Platebního portálu – {area.name}"
+            body, mimetype = to_json(figures, area, title=title, page_url=page, generated=modified), "application/json"
+        response = current_app.response_class(body, mimetype=mimetype)
+        response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
+        return response
+
+    response = _conditional(_tag(figures, fmt), modified, build)
+    response.headers["Link"] = LICENCE_LINK
+    response.headers["Access-Control-Allow-Origin"] = "*"  # open data: readable from any site
+    return response
