@@ -136,8 +136,27 @@ def month_starts(year: int, today: date | None = None) -> list[date]:
 
 
 def available_years(*, session: Session | None = None) -> list[int]:
-    """From the first year with a payment or an onboarding record to this year."""
-    session = session or db_session()
+    """From the first year with a payment or an onboarding record to this year (cached
+    like the figures)."""
+    timeout = int(current_app.config.get("STATISTICS_CACHE_SECONDS", 60))
+    key = "statistics:years"
+    if timeout > 0:
+        try:
+            hit = cache.get(key)
+        except RedisError:
+            hit = None
+        if isinstance(hit, list) and hit and hit[-1] == prague_today().year:
+            return hit
+    years = _available_years(session or db_session())
+    if timeout > 0:
+        try:
+            cache.set(key, years, timeout=timeout)
+        except RedisError:
+            pass
+    return years
+
+
+def _available_years(session: Session) -> list[int]:
     firsts = [
         session.scalar(select(func.min(PaymentMonthSummary.month))),
         session.scalar(select(func.min(MunicipalityStateChange.effective_date))),
