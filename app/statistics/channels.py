@@ -11,7 +11,11 @@ from app.reporting.monthly import channel_kind
 BITCOIN_GATEWAY = "btcpay"
 CARD, TRANSFER, BITCOIN = "card", "transfer", "bitcoin"
 CHANNELS: tuple[str, ...] = (CARD, TRANSFER, BITCOIN)
-CHANNEL_LABELS = {CARD: N_("Platební karta"), TRANSFER: N_("Bankovní převod"), BITCOIN: "Bitcoin"}  # a name: the same in every language
+CHANNEL_LABELS = {
+    CARD: N_("Platební karta"),
+    TRANSFER: N_("Bankovní převod"),
+    BITCOIN: "Bitcoin",  # a name: the same in every language
+}
 
 
 def payment_channel(gateway_name: str) -> str:
