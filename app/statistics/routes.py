@@ -10,12 +10,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import db_session
+from app.identity.session import citizen_in_session
 from app.models import Region
 from app.money import format_czk
 from app.reporting.charts import column_chart, hbar_chart
@@ -85,6 +86,12 @@ def _page(region: Region | None) -> Response:
     years = available_years()
     year = _year_arg(years) or years[-1]
     fig = year_figures(year, region)
+    if citizen_in_session() or "_flashes" in session:
+        # The header names the citizen's account (or shows a message): not for shared caches.
+        response = current_app.make_response(_render(fig, region, years))
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        return response
     locale = str(get_locale())
     return _conditional(
         _tag([fig], "page", locale, request.script_root),

@@ -320,3 +320,18 @@ def test_payment_channels() -> None:
     assert payment_channel("btcpay") == "bitcoin"
     for card in ("stripe", "gopay", "gpwebpay", "demo"):
         assert payment_channel(card) == "card"
+
+
+def test_a_logged_in_citizen_gets_a_private_page(pg_app, dataset) -> None:  # type: ignore[no-untyped-def]
+    from app.identity.session import CITIZEN_KEY
+    from app.models import Citizen
+
+    citizen = Citizen(provider="bankid", subject="stats-1", name="Jana Nováková")
+    db_session.add(citizen)
+    db_session.commit()
+    client = pg_app.test_client()
+    with client.session_transaction() as sess:
+        sess[CITIZEN_KEY] = citizen.id
+    r = client.get("/statistiky", headers={"If-None-Match": "*"})
+    assert r.status_code == 200 and "ETag" not in r.headers
+    assert "private" in r.headers["Cache-Control"] and "public" not in r.headers["Cache-Control"]
