@@ -144,7 +144,7 @@ def available_years(*, session: Session | None = None) -> list[int]:
         try:
             hit = cache.get(key)
         except RedisError:
-            hit = None
+            return _available_years(session or db_session())
         if isinstance(hit, list) and hit and hit[-1] == prague_today().year:
             return hit
     years = _available_years(session or db_session())
@@ -292,35 +292,31 @@ SEEN_SECONDS = 24 * 3600
 
 def _first_seen(digest: str, now: datetime) -> datetime:
     key = f"statistics:seen:{digest}"
-    try:
-        seen = cache.get(key)
-        if isinstance(seen, datetime):
-            return seen
-        cache.set(key, now, timeout=SEEN_SECONDS)
-    except RedisError:
-        pass
+    seen = cache.get(key)
+    if isinstance(seen, datetime):
+        return seen
+    cache.set(key, now, timeout=SEEN_SECONDS)
     return now
 
 
 def year_figures(year: int, region: Region | None = None) -> YearFigures:
     """``compute_year_figures`` through the cache (Redis when configured, else in the
-    process) for ``STATISTICS_CACHE_SECONDS``; a cache that does not answer is skipped."""
+    process) for ``STATISTICS_CACHE_SECONDS``; a cache that does not answer is skipped
+    for the rest of the call."""
     timeout = int(current_app.config.get("STATISTICS_CACHE_SECONDS", 60))
-    if timeout <= 0:
-        fig = compute_year_figures(year, region)
-        fig.modified_at = _first_seen(fig.digest, fig.modified_at)
-        return fig
     key = f"statistics:{region.slug if region else '-'}:{year}"
-    try:
-        hit = cache.get(key)
-    except RedisError:
-        hit = None
-    if isinstance(hit, YearFigures):
-        return hit
+    if timeout > 0:
+        try:
+            hit = cache.get(key)
+        except RedisError:
+            return compute_year_figures(year, region)
+        if isinstance(hit, YearFigures):
+            return hit
     fig = compute_year_figures(year, region)
-    fig.modified_at = _first_seen(fig.digest, fig.modified_at)
     try:
-        cache.set(key, fig, timeout=timeout)
+        fig.modified_at = _first_seen(fig.digest, fig.modified_at)
+        if timeout > 0:
+            cache.set(key, fig, timeout=timeout)
     except RedisError:
         pass
     return fig
