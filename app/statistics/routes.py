@@ -13,9 +13,11 @@ from datetime import datetime
 from flask import Response, abort, current_app, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.db import db_session
+from app.extensions import cache
 from app.identity.session import citizen_in_session
 from app.models import Region
 from app.money import format_czk
@@ -93,11 +95,29 @@ def _page(region: Region | None) -> Response:
         response.cache_control.no_cache = True
         return response
     locale = str(get_locale())
-    return _conditional(
-        _tag([fig], "page", locale, request.script_root),
-        fig.modified_at,
-        lambda: current_app.make_response(_render(fig, region, years)),
-    )
+    tag = _tag([fig], "page", locale, request.script_root)
+    return _conditional(tag, fig.modified_at, lambda: current_app.make_response(_rendered(tag, fig, region, years)))
+
+
+def _rendered(tag: str, fig: YearFigures, region: Region | None, years: list[int]) -> str:
+    """The page, kept in the cache beside the figures: the same for every anonymous visitor
+    of that version, language and year (its only query; any other query is rendered
+    afresh, as the language link keeps it)."""
+    timeout = int(current_app.config.get("STATISTICS_CACHE_SECONDS", 60))
+    if timeout <= 0 or not set(request.args) <= {"rok", "lang"}:
+        return _render(fig, region, years)
+    key = f"statistics:page:{tag}:{request.args.get('rok', '')}:{len(years)}"
+    try:
+        html = cache.get(key)
+    except RedisError:
+        return _render(fig, region, years)
+    if not isinstance(html, str):
+        html = _render(fig, region, years)
+        try:
+            cache.set(key, html, timeout=timeout)
+        except RedisError:
+            pass
+    return html
 
 
 def _render(fig: YearFigures, region: Region | None, years: list[int]) -> str:

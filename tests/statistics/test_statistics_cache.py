@@ -78,3 +78,25 @@ def test_the_cache_is_redis_when_configured(postgres_url, redis_url) -> None:  #
         finally:
             db_session.remove()
             app.extensions["db_engine"].dispose()
+
+
+def test_the_page_is_kept_per_language_and_year(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    app = make_test_app(postgres_url, STATISTICS_CACHE_SECONDS=60)
+    with app.app_context():
+        try:
+            _service(date(2025, 1, 1))
+            client = app.test_client()
+            czech = client.get("/statistiky?rok=2025")
+            english = client.get("/statistiky?rok=2025&lang=en")
+            assert 'lang="cs"' in czech.text and 'lang="en"' in english.text
+            # Served from the cache: the same bytes (chart ids included), the language link intact.
+            assert client.get("/statistiky?rok=2025").data == english.data
+            assert "?rok=2025&amp;lang=cs" in english.text
+            client.get("/statistiky?lang=cs")
+            assert client.get("/statistiky?rok=2025").data == czech.data
+            # Another query is rendered afresh (its language link keeps it).
+            other = client.get("/statistiky?rok=2025&x=1")
+            assert other.status_code == 200 and "x=1" in other.text
+        finally:
+            db_session.remove()
+            app.extensions["db_engine"].dispose()
