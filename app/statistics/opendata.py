@@ -87,3 +87,49 @@ def to_json(figures: Sequence[YearFigures], area: Area, *, title: str, page_url:
         "zaznamy": rows,
     }
     return json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+CHANNEL_WORDS = {"karta": "platební kartou", "prevod": "bankovním převodem", "bitcoin": "bitcoinem", "celkem": "celkem"}
+
+
+def _describe(column: str) -> tuple[str, str]:
+    """(description, CSVW datatype) of a column."""
+    fixed = {
+        "mesic": ("Kalendářní měsíc (RRRR-MM) podle času Europe/Prague", "gYearMonth"),
+        "kraj_kod": ("Kód kraje podle CZ-NUTS 3 (CZ051)", "string"),
+        "kraj": ("Název kraje", "string"),
+        "pripojene_obce": ("Počet obcí připojených k portálu ke konci měsíce", "integer"),
+        "aktivni_sluzby": ("Počet aktivních služeb připojených obcí ke konci měsíce", "integer"),
+    }
+    if column in fixed:
+        return fixed[column]
+    _, channel, *what = column.split("_")
+    if what == ["pocet"]:
+        return f"Počet plateb zaplacených v měsíci – {CHANNEL_WORDS[channel]}", "integer"
+    return f"Objem plateb zaplacených v měsíci v Kč – {CHANNEL_WORDS[channel]}", "decimal"
+
+
+def csvw_metadata(csv_url: str, title: str) -> str:
+    """The CSV's schema in CSV on the Web (W3C), as the national catalogue recommends
+    beside a CSV: columns, their meaning and types, the key, the licence."""
+    columns = []
+    for name in COLUMNS:
+        description, datatype = _describe(name)
+        columns.append(
+            {
+                "name": name,
+                "titles": name,
+                "dc:description": description,
+                "datatype": datatype,
+                "required": name != "kraj_kod",
+            }
+        )
+    doc = {
+        "@context": ["http://www.w3.org/ns/csvw", {"@language": "cs"}],
+        "url": csv_url,
+        "dc:title": title,
+        "dc:license": {"@id": LICENCE_URL},
+        "dialect": {"delimiter": ",", "encoding": "utf-8", "header": True},
+        "tableSchema": {"columns": columns, "primaryKey": ["mesic", "kraj_kod"]},
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1)

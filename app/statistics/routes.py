@@ -26,7 +26,7 @@ from app.reporting.monthly import month_name
 from app.statistics import bp
 from app.statistics.channels import CHANNEL_LABELS, CHANNELS
 from app.statistics.figures import YearFigures, area_of, available_years, year_figures
-from app.statistics.opendata import LICENCE_LINK, LICENCE_NAME, LICENCE_URL, to_csv, to_json
+from app.statistics.opendata import LICENCE_LINK, LICENCE_NAME, LICENCE_URL, csvw_metadata, to_csv, to_json
 from app.timeutil import prague_today
 
 
@@ -156,6 +156,7 @@ def _render(fig: YearFigures, region: Region | None, years: list[int]) -> str:
         page_endpoint=endpoint,
         data_urls={fmt: url_for(f"{endpoint}_{fmt}", **data_args) for fmt in ("csv", "json")},
         year_data_urls={fmt: url_for(f"{endpoint}_{fmt}", rok=fig.year, **data_args) for fmt in ("csv", "json")},
+        schema_url=url_for(f"{endpoint}_csvw", **data_args),
         licence_name=LICENCE_NAME,
         licence_url=LICENCE_URL,
         num=lambda n: f"{n:,}".replace(",", "\u00a0"),
@@ -184,6 +185,30 @@ def region_json(slug: str):  # type: ignore[no-untyped-def]
     return _data(_region(slug), "json")
 
 
+@bp.get("/statistiky/data.csv-metadata.json")
+def country_csvw():  # type: ignore[no-untyped-def]
+    return _csvw(None)
+
+
+@bp.get("/kraj/<slug>/statistiky/data.csv-metadata.json")
+def region_csvw(slug: str):  # type: ignore[no-untyped-def]
+    return _csvw(_region(slug))
+
+
+def _csvw(region: Region | None) -> Response:
+    """The CSV's schema (CSV on the Web); the same for every year."""
+    args = {} if region is None else {"slug": region.slug}
+    endpoint = "statistics.country_csv" if region is None else "statistics.region_csv"
+    title = f"Statistiky Platebního portálu – {area_of(region).name}"
+    body = csvw_metadata(url_for(endpoint, _external=True, **args), title)
+    response = current_app.response_class(body, mimetype="application/csvm+json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    response.headers["Link"] = LICENCE_LINK
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def _data(region: Region | None, fmt: str) -> Response:
     """Every year (or ?rok=) of the area; the language of the request plays no part."""
     years = available_years()
@@ -207,5 +232,9 @@ def _data(region: Region | None, fmt: str) -> Response:
 
     response = _conditional(_tag(figures, fmt), modified, build)
     response.headers["Link"] = LICENCE_LINK
+    if fmt == "csv":
+        endpoint = "statistics.country_csvw" if region is None else "statistics.region_csvw"
+        schema = url_for(endpoint, **page_args)
+        response.headers.add("Link", f'<{schema}>; rel="describedby"; type="application/csvm+json"')
     response.headers["Access-Control-Allow-Origin"] = "*"  # open data: readable from any site
     return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -335,3 +336,18 @@ def test_a_logged_in_citizen_gets_a_private_page(pg_app, dataset) -> None:  # ty
     r = client.get("/statistiky", headers={"If-None-Match": "*"})
     assert r.status_code == 200 and "ETag" not in r.headers
     assert "private" in r.headers["Cache-Control"] and "public" not in r.headers["Cache-Control"]
+
+
+def test_the_csv_is_described_in_csv_on_the_web(pg_app, dataset) -> None:  # type: ignore[no-untyped-def]
+    client = pg_app.test_client()
+    for base in ("/statistiky", "/kraj/jihocesky-kraj/statistiky"):
+        data = client.get(f"{base}/data.csv")
+        assert f'<{base}/data.csv-metadata.json>; rel="describedby"' in data.headers.get_all("Link")[1]
+        meta = client.get(f"{base}/data.csv-metadata.json")
+        assert meta.status_code == 200 and meta.mimetype == "application/csvm+json"
+        doc = json.loads(meta.data)
+        assert doc["url"].endswith(f"{base}/data.csv")
+        assert [c["name"] for c in doc["tableSchema"]["columns"]] == data.text.split("\r\n")[0].split(",")
+        assert doc["dc:license"] == {"@id": "https://creativecommons.org/licenses/by/4.0/"}
+        assert f"{base}/data.csv-metadata.json" in client.get(base).text
+    assert client.get("/kraj/neznamy/statistiky/data.csv-metadata.json").status_code == 404
