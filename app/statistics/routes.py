@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from babel.numbers import format_compact_decimal
 from flask import Response, abort, current_app, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -20,7 +21,6 @@ from app.db import db_session
 from app.extensions import cache
 from app.identity.session import citizen_in_session
 from app.models import Region
-from app.money import format_czk
 from app.reporting.charts import column_chart, hbar_chart
 from app.reporting.monthly import month_name
 from app.statistics import bp
@@ -124,20 +124,23 @@ def _render(fig: YearFigures, region: Region | None, years: list[int]) -> str:
     months = fig.months()
     total = fig.year_total()
     label = lambda m: month_name(m.month.month, "abbreviated")  # noqa: E731
+    locale = get_locale()
     count_chart = column_chart(
         [(label(m), m.total.count) for m in months],
+        value_text=lambda v: format_compact_decimal(v, locale=locale, fraction_digits=1),
         title=_("Počet plateb po měsících roku %(y)s", y=fig.year),
         caption=_("Počet zaplacených plateb v jednotlivých měsících (všechny kanály); čísla jsou v tabulce níže."),
     )
     volume_chart = column_chart(
         [(label(m), m.total.volume) for m in months],
         title=_("Objem plateb po měsících roku %(y)s", y=fig.year),
-        value_text=lambda v: format_czk(v - v % 100),
+        value_text=lambda v: format_compact_decimal(v // 100, locale=locale, fraction_digits=1),
         caption=_("Objem zaplacených plateb v Kč po měsících (zaokrouhleno); přesné částky jsou v tabulce níže."),
     )
     channel_chart = hbar_chart(
         [(_(CHANNEL_LABELS[c]), total.channels[c].count) for c in CHANNELS],
         title=_("Platby roku %(y)s podle kanálu", y=fig.year),
+        width=440,  # three bars: legible on a phone
         caption=_("Počet plateb roku podle platebního kanálu."),
     )
     endpoint = "statistics.country" if region is None else "statistics.region"
@@ -161,6 +164,7 @@ def _render(fig: YearFigures, region: Region | None, years: list[int]) -> str:
         licence_url=LICENCE_URL,
         num=lambda n: f"{n:,}".replace(",", "\u00a0"),
         month_label=lambda m: f"{month_name(m.month.month).capitalize()} {m.month.year}",
+        month_in_text=lambda m: f"{month_name(m.month.month)} {m.month.year}",
     )
 
 
