@@ -1,6 +1,6 @@
 """The public statistics over a year of the whole country.
 
-    .venv/bin/python benchmarks/bench_statistics.py [--requests 200] [--payments 11000000] [--keep]
+    .venv/bin/python benchmarks/bench_statistics.py [--requests 200] [--cold 20] [--payments 11000000] [--keep]
 
 Creates a fresh PostgreSQL database (on the server DATABASE_URL names, default
 postgres@127.0.0.1:5432) with the schema from the models and loads, all with SQL
@@ -14,7 +14,8 @@ server) and prints, per URL, p50 and p99 over ``--requests`` requests:
 
 - cold: the cache emptied before every request (three queries, walking the histories,
   rendering);
-- warm: the figures cached (rendering only), and a conditional GET answered 304;
+- warm: the figures and the rendered page or data file cached, and a conditional GET
+  answered 304;
 
 with the process's CPU ms per request (``time.process_time``: the app's share, not
 PostgreSQL's) and ``os.getloadavg()`` beside each row. Target: warm p99 < 100 ms.
@@ -176,7 +177,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def measure(url: str, year: int, requests: int) -> None:
+def measure(url: str, year: int, requests: int, cold: int) -> None:
     from app import create_app
     from app.extensions import cache
 
@@ -209,7 +210,7 @@ def measure(url: str, year: int, requests: int) -> None:
             for mode in ("cold", "warm", "warm 304"):
                 times, etag = [], check.headers["ETag"]
                 cpu0 = time.process_time()
-                for _ in range(requests if mode != "cold" else max(requests // 4, 20)):
+                for _ in range(requests if mode != "cold" else cold):
                     if mode == "cold":
                         cache.clear()
                     t = time.perf_counter()
@@ -230,6 +231,7 @@ def measure(url: str, year: int, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--cold", type=int, default=20, help="cold requests per URL (each recomputes)")
     parser.add_argument("--payments", type=int, default=11_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     parser.add_argument("--url", help="measure an already loaded database instead of creating one")
@@ -239,7 +241,7 @@ def main() -> None:
     year = prague_today().year
     print(f"machine: {os.cpu_count()} CPUs, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.url:
-        measure(args.url, year, args.requests)
+        measure(args.url, year, args.requests, args.cold)
         return
     server = make_url(server_url())
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -249,7 +251,7 @@ def main() -> None:
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
         load(url, year, args.payments)
-        measure(url, year, args.requests)
+        measure(url, year, args.requests, args.cold)
     finally:
         if args.keep:
             print(f"kept: {url}")

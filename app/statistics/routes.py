@@ -217,24 +217,17 @@ def _data(region: Region | None, fmt: str) -> Response:
     """Every year (or ?rok=) of the area; the language of the request plays no part."""
     years = available_years()
     year = _year_arg(years)
-    figures = [year_figures(y, region) for y in ([year] if year else years)]
-    modified = max(f.modified_at for f in figures)
-    area = area_of(region)
     name = f"statistiky-{region.slug if region else 'cr'}{f'-{year}' if year else ''}"
     page_args = {} if region is None else {"slug": region.slug}
-    page = url_for("statistics.country" if region is None else "statistics.region", _external=True, **page_args)
+    tag, modified, body = _data_body(region, fmt, [year] if year else years, page_args)
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
 
     def build() -> Response:
-        if fmt == "csv":
-            body, mimetype = to_csv(figures), "text/csv"
-        else:
-            title = f"Statistiky Platebního portálu – {area.name}"
-            body, mimetype = to_json(figures, area, title=title, page_url=page, generated=modified), "application/json"
         response = current_app.response_class(body, mimetype=mimetype)
         response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
         return response
 
-    response = _conditional(_tag(figures, fmt), modified, build)
+    response = _conditional(tag, modified, build)
     response.headers["Link"] = LICENCE_LINK
     if fmt == "csv":
         endpoint = "statistics.country_csvw" if region is None else "statistics.region_csvw"
@@ -242,3 +235,37 @@ def _data(region: Region | None, fmt: str) -> Response:
         response.headers.add("Link", f'<{schema}>; rel="describedby"; type="application/csvm+json"')
     response.headers["Access-Control-Allow-Origin"] = "*"  # open data: readable from any site
     return response
+
+
+def _data_body(
+    region: Region | None, fmt: str, years: list[int], page_args: dict[str, str]
+) -> tuple[str, datetime, str]:
+    """(ETag, Last-Modified, body) of a data file, kept in the cache like the figures (a
+    warm request neither reads nor serialises them)."""
+    timeout = int(current_app.config.get("STATISTICS_CACHE_SECONDS", 60))
+    key = f"statistics:data:{region.slug if region else '-'}:{fmt}:{','.join(map(str, years))}:{request.script_root}"
+    use_cache = timeout > 0
+    if use_cache:
+        try:
+            hit = cache.get(key)
+        except RedisError:
+            hit, use_cache = None, False
+        if isinstance(hit, tuple) and len(hit) == 3:
+            return hit
+    figures = [year_figures(y, region) for y in years]
+    modified = max(f.modified_at for f in figures)
+    area = area_of(region)
+    if fmt == "csv":
+        body = to_csv(figures)
+    else:
+        endpoint = "statistics.country" if region is None else "statistics.region"
+        page = url_for(endpoint, _external=True, **page_args)
+        title = f"Statistiky Platebního portálu – {area.name}"
+        body = to_json(figures, area, title=title, page_url=page, generated=modified)
+    result = (_tag(figures, fmt), modified, body)
+    if use_cache:
+        try:
+            cache.set(key, result, timeout=timeout)
+        except RedisError:
+            pass
+    return result
