@@ -95,7 +95,7 @@ def _page(region: Region | None) -> Response:
         response.cache_control.no_cache = True
         return response
     locale = str(get_locale())
-    tag = _tag([fig], "page", locale, request.script_root)
+    tag = _tag([fig], "page", locale, request.script_root, ",".join(map(str, years)))
     return _conditional(tag, fig.modified_at, lambda: current_app.make_response(_rendered(tag, fig, region, years)))
 
 
