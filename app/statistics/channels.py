@@ -19,7 +19,10 @@ CHANNEL_LABELS = {
 
 
 def payment_channel(gateway_name: str) -> str:
-    """ "card", "transfer" or "bitcoin" for a payment's ``gateway_name``."""
+    """The channel of a payment's ``gateway_name``: "card", "transfer" or "bitcoin".
+
+    The same keys as the reports' ``channel_kind`` once Bitcoin is its own channel there
+    (it then answers all three and this can simply return it)."""
     if gateway_name == BITCOIN_GATEWAY:
         return BITCOIN
     # The reports' own rule for transfers and cards (app.reporting.monthly).
