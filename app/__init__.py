@@ -55,6 +55,7 @@ def init_extensions(app: Flask) -> None:
     if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     limiter.init_app(app)
+    init_cache(app)
     app.jinja_env.filters["czk"] = format_czk
     app.jinja_env.filters["btc"] = format_btc
     app.jinja_env.filters["btc_rate"] = format_rate
@@ -77,6 +78,24 @@ def init_extensions(app: Flask) -> None:
     from app.fragments import FragmentCacheExtension
 
     app.jinja_env.add_extension(FragmentCacheExtension)
+
+
+def init_cache(app: Flask) -> None:
+    """Flask-Caching: RedisCache when REDIS_URL is set (shared by every process), else a
+    SimpleCache in the process. A slow Redis gives up after a second."""
+    from app.extensions import cache
+
+    if app.config.get("REDIS_URL"):
+        config = {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": app.config["REDIS_URL"],
+            "CACHE_KEY_PREFIX": "portal-cache:",
+            "CACHE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    else:
+        config = {"CACHE_TYPE": "SimpleCache"}
+    config["CACHE_DEFAULT_TIMEOUT"] = 60
+    cache.init_app(app, config=config)
 
 
 def init_login(app: Flask) -> None:
@@ -167,6 +186,7 @@ def init_blueprints(app: Flask) -> None:
     from app.legal import bp as legal_bp
     from app.paylinks import bp as paylinks_bp
     from app.receipts import bp as receipts_bp
+    from app.statistics import bp as statistics_bp
     from app.webhooks import bp as webhooks_bp
 
     csrf.exempt(webhooks_bp)
@@ -181,6 +201,7 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(operator_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(paylinks_bp)
+    app.register_blueprint(statistics_bp)
 
 
 def init_errors(app: Flask) -> None:

@@ -115,6 +115,10 @@ def from_env() -> dict[str, object]:
         # from a per-process cache this many seconds old at most; 0 turns it off. A change
         # made in another process shows within this time (app/catalog/cache.py).
         "CATALOG_CACHE_SECONDS": float(os.environ.get("CATALOG_CACHE_SECONDS", "5")),
+        # The public statistics' figures are computed at most this often per year and area
+        # (the cache: Redis when REDIS_URL is set); 0 computes them on every request. Browsers
+        # and proxies may keep a page or data file as long (Cache-Control max-age).
+        "STATISTICS_CACHE_SECONDS": int(os.environ.get("STATISTICS_CACHE_SECONDS", "60")),
         "IDENTITY_PROVIDERS": identity_providers_from_env(),
         # Key for the birth-number HMAC; derived from SECRET_KEY when not set. Changing it
         # (or SECRET_KEY) makes stored HMACs unmatchable until the citizens log in again.

@@ -7,6 +7,7 @@ import functools
 from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -16,6 +17,9 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
+# Computed figures shared by the processes (the public statistics): Redis when REDIS_URL
+# is set, else each process's memory (configured in create_app).
+cache = Cache()
 
 
 def select_locale() -> Locale:

@@ -57,6 +57,15 @@ def test_login_reset_and_lookup_answer_while_redis_is_down(redis_down_app) -> No
     assert lookups[:3] == [200, 200, 200] and lookups[-1] == 429
 
 
+def test_the_statistics_answer_while_redis_is_down(redis_down_app) -> None:  # type: ignore[no-untyped-def]
+    """Their cache is Redis: computed without it, the same figures."""
+    make_municipality()
+    c = redis_down_app.test_client()
+    for path in ("/statistiky", "/statistiky/data.csv", "/kraj/liberecky-kraj/statistiky/data.json"):
+        r = c.get(path)
+        assert r.status_code == 200 and "ETag" in r.headers, path
+
+
 @pytest.fixture
 def database_away(app):  # type: ignore[no-untyped-def]
     """The database stops answering: sessions get an engine on a closed port."""

@@ -196,7 +196,7 @@ def world(app):  # type: ignore[no-untyped-def]
     operator = make_staff("operator")
     other = make_staff("clerk", m)
     values: dict[str, list[Any]] = {
-        "slug": [m.slug],
+        "slug": [m.slug, m.region.slug],  # a municipality and its region (/kraj/<slug>/statistiky)
         "service_slug": [s.slug],
         "external_id": [created.external_id, paid.external_id],
         "token": [receipt.token],
