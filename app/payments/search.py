@@ -200,13 +200,15 @@ class Page:
 
 
 def list_payments(f: PaymentFilter, municipality_id: int | None, *, cursor: str | None = None,
-                  page_size: int = 50, session: Session | None = None) -> Page:
+                  page_size: int = 50, session: Session | None = None, related: bool = True) -> Page:
     """One page of the filtered list, ordered by the sort key then id (stable with equal
-    timestamps), starting after ``cursor``."""
+    timestamps), starting after ``cursor``. ``related``: load each payment's service and
+    municipality with it (the staff list shows them; the API does not)."""
     session = session or db_session()
     custom_plans(session)
-    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort).options(
-        selectinload(Payment.service), selectinload(Payment.municipality))
+    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort)
+    if related:
+        stmt = stmt.options(selectinload(Payment.service), selectinload(Payment.municipality))
     if cursor:
         key = decode_cursor(cursor, f.sort)
         if key is not None:

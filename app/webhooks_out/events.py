@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bulk import ids_in
 from app.db import utcnow
-from app.models import Obligation, Payment, WebhookDelivery, WebhookEndpoint
+from app.models import BankLine, BankLineMatch, Obligation, Payment, WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPES = ("payment.paid", "payment.refunded", "payment.failed", "obligation.paid", "transfer.matched")
 TEST_EVENT = "ping"
 PENDING_DELIVERIES = "webhook_deliveries"
+
+
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z (naive values, from SQLite, are UTC)."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def new_event_id() -> str:
@@ -32,35 +43,55 @@ def emit(
     """One delivery per active endpoint of the municipality that chose this event. Flushes;
     the deliveries are enqueued after the commit (``enqueue_after_commit``)."""
     if endpoints is None:
-        endpoints = [
-            e
-            for e in session.scalars(
-                select(WebhookEndpoint).where(
-                    WebhookEndpoint.municipality_id == municipality_id, WebhookEndpoint.active.is_(True)
-                )
+        endpoints = subscribed(session, municipality_id, event_type)
+    return emit_many(session, municipality_id, event_type, [data], endpoints)
+
+
+def subscribed(session: Session, municipality_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The municipality's active endpoints that chose ``event_type``."""
+    return [
+        e
+        for e in session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.municipality_id == municipality_id, WebhookEndpoint.active.is_(True)
             )
-            if event_type in (e.events or [])
-        ]
-    if not endpoints:
-        return []
-    event_id = new_event_id()
-    body = json.dumps(
-        {"id": event_id, "type": event_type, "created": utcnow().isoformat() + "Z", "data": data},
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    rows = [
-        WebhookDelivery(
-            endpoint_id=e.id,
-            municipality_id=municipality_id,
-            event_id=event_id,
-            event_type=event_type,
-            body=body,
-            next_attempt_at=utcnow(),
         )
-        for e in endpoints
+        if event_type in (e.events or [])
     ]
+
+
+def emit_many(
+    session: Session,
+    municipality_id: int,
+    event_type: str,
+    datas: Sequence[dict[str, Any]],
+    endpoints: Sequence[WebhookEndpoint],
+) -> list[WebhookDelivery]:
+    """An event per item of ``datas`` (each its own id), delivered to each of ``endpoints``;
+    one flush for all of them."""
+    if not endpoints or not datas:
+        return []
+    now = utcnow()
+    rows = []
+    for data in datas:
+        event_id = new_event_id()
+        body = json.dumps(
+            {"id": event_id, "type": event_type, "created": iso(now), "data": data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        )
+        rows.extend(
+            WebhookDelivery(
+                endpoint_id=e.id,
+                municipality_id=municipality_id,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                next_attempt_at=now,
+            )
+            for e in endpoints
+        )
     session.add_all(rows)
     session.flush()
     session.info.setdefault(PENDING_DELIVERIES, []).extend(r.id for r in rows)
@@ -78,7 +109,7 @@ def payment_data(payment: Payment) -> dict[str, Any]:
             "currency": payment.currency,
             "state": payment.state,
             "variable_symbol": payment.variable_symbol,
-            "paid_at": payment.paid_at.isoformat() + "Z" if payment.paid_at else None,
+            "paid_at": iso(payment.paid_at),
         }
     }
 
@@ -114,3 +145,88 @@ def on_refunded(payment: Payment, session: Session) -> None:
 
 def on_failed(payment: Payment, session: Session) -> None:
     emit(session, payment.municipality_id, "payment.failed", payment_data(payment))
+
+
+# -- bank transfers ---------------------------------------------------------------------
+def transfers_data(session: Session, lines: Sequence[BankLine]) -> list[dict[str, Any]]:
+    """Statement lines as agenda systems see them (the API's list and ``transfer.matched``):
+    the line and the payments recorded for it, in one query for all their matches."""
+    matches: dict[int, list[dict[str, Any]]] = {line.id: [] for line in lines}
+    if lines:
+        for line_id, amount, undone_at, external_id, service_id, obligation_id in session.execute(
+            select(
+                BankLineMatch.line_id,
+                BankLineMatch.amount,
+                BankLineMatch.undone_at,
+                Payment.external_id,
+                Payment.service_id,
+                Payment.obligation_id,
+            )
+            .join(Payment, Payment.id == BankLineMatch.payment_id)
+            .where(ids_in(BankLineMatch.line_id, list(matches), session))
+            .order_by(BankLineMatch.id)
+        ):
+            matches[line_id].append(
+                {
+                    "payment_id": external_id,
+                    "service_id": service_id,
+                    "obligation_id": obligation_id,
+                    "amount": amount,
+                    "undone": undone_at is not None,
+                }
+            )
+    return [
+        {
+            "id": line.id,
+            "booking_date": line.booking_date.isoformat(),
+            "value_date": line.value_date.isoformat() if line.value_date else None,
+            "amount": line.amount,
+            "currency": line.currency,
+            "variable_symbol": line.variable_symbol,
+            "constant_symbol": line.constant_symbol,
+            "specific_symbol": line.specific_symbol,
+            "counter_account": line.counter_display or None,
+            "counter_name": line.counter_name,
+            "message": line.message,
+            "state": line.status,
+            "rule": line.rule,
+            "manual": line.matched_by is not None,
+            "overpayment": line.overpayment,
+            "matched_at": iso(line.matched_at),
+            "matches": matches[line.id],
+        }
+        for line in lines
+    ]
+
+
+def on_transfers_matched(session: Session, line_ids: Sequence[int]) -> None:
+    """``transfer.matched`` for each of these lines just matched (by the rules of a
+    statement's import or by a clerk), in the transaction that matched them: one query
+    when no endpoint of their municipality chose the event."""
+    if not line_ids:
+        return
+    ids = sorted(set(line_ids))
+    by_municipality: dict[int, list[WebhookEndpoint]] = {}
+    for e in session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.active.is_(True),
+            WebhookEndpoint.municipality_id.in_(
+                select(BankLine.municipality_id).where(ids_in(BankLine.id, ids, session)).distinct()
+            ),
+        )
+        .order_by(WebhookEndpoint.id)
+    ):
+        if "transfer.matched" in (e.events or []):
+            by_municipality.setdefault(e.municipality_id, []).append(e)
+    for municipality_id, endpoints in sorted(by_municipality.items()):
+        lines = list(
+            session.scalars(
+                select(BankLine)
+                .where(ids_in(BankLine.id, ids, session), BankLine.municipality_id == municipality_id)
+                .order_by(BankLine.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        datas = [{"transfer": t} for t in transfers_data(session, lines)]
+        emit_many(session, municipality_id, "transfer.matched", datas, endpoints)
