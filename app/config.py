@@ -108,6 +108,9 @@ def from_env() -> dict[str, object]:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
         "API_MAX_BODY_BYTES": int(os.environ.get("API_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
         "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "10")),
+        # An API key is read from a per-process cache this many seconds old at most; a key
+        # revoked in another worker stops working there within this time (app/api/keys.py).
+        "API_KEY_CACHE_SECONDS": float(os.environ.get("API_KEY_CACHE_SECONDS", "5")),
         # The citizen pages read the public catalogue (active municipalities and services)
         # from a per-process cache this many seconds old at most; 0 turns it off. A change
         # made in another process shows within this time (app/catalog/cache.py).

@@ -66,6 +66,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--obligations", type=int, default=100_000)
     ap.add_argument("--reads", type=int, default=2000)
+    ap.add_argument(
+        "--redis",
+        default="",
+        help="REDIS_URL for the server (rate limits in Redis, as in production); default: none (in memory)",
+    )
     args = ap.parse_args()
 
     server = make_url(SERVER)
@@ -120,6 +125,8 @@ def main() -> int:
             "BASE_URL": f"http://127.0.0.1:{port}",
         }
         env.pop("REDIS_URL", None)
+        if args.redis:
+            env["REDIS_URL"] = args.redis
         proc = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
@@ -146,6 +153,7 @@ def main() -> int:
             except requests.RequestException:
                 time.sleep(0.2)
 
+        print(f"rate limits in {'Redis' if args.redis else 'memory'}")
         print(f"{os.cpu_count()} CPUs; load average before: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
         batch = 10_000
         cpu = Cpu(proc.pid, name)
