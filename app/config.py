@@ -87,7 +87,9 @@ def from_env() -> dict[str, object]:
         # `flask jobs sweep` (its job was never enqueued, or was lost).
         "NOTIFICATION_SWEEP_AFTER_SECONDS": int(os.environ.get("NOTIFICATION_SWEEP_AFTER_SECONDS", "30")),
         # Failed jobs are retried after these many seconds (one retry per number).
-        "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
+        "JOB_RETRY_INTERVALS": [
+            int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()
+        ],
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", base_url.startswith("https")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

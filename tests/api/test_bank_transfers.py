@@ -94,9 +94,7 @@ def test_pages_by_cursor_and_shows_a_manual_match(app, client) -> None:  # type:
         staff_email="clerk@obec.cz",
         municipality_id=tenant.municipality.id,
     )
-    item = client.get("/api/v1/bank-transfers?state=matched&date_from=2026-11-03", headers=tenant.headers).json[
-        "items"
-    ]
+    item = client.get("/api/v1/bank-transfers?state=matched&date_from=2026-11-03", headers=tenant.headers).json["items"]
     assert [(t["rule"], t["manual"]) for t in item] == [("manual", True)]
     assert item[0]["matches"][0]["payment_id"] == db_session.get(Payment, payment_id).external_id
     assert item[0]["matches"][0]["obligation_id"] == dog.id
