@@ -183,7 +183,27 @@ def import_obligations(
         report.file_errors.append(gettext("Soubor je prázdný."))
         return report
     try:
-        good, _ = _validate(read_rows(data, filename), report)
+        rows = read_rows(data, filename)
+    except ImportFileError as exc:
+        report.file_errors.append(str(exc))
+        return report
+    return import_rows(service, rows, report, progress=progress, allow_partial=allow_partial, started=started)
+
+
+def import_rows(
+    service: Service,
+    rows: Iterator[tuple[int, list[Any]]],
+    report: ImportReport,
+    *,
+    progress: Progress | None = None,
+    allow_partial: bool = False,
+    started: float | None = None,
+) -> ImportReport:
+    """``import_obligations`` for rows already read: (line, cells), the header first
+    (the API's JSON rows come this way, without a file in between). Commits."""
+    started = time.perf_counter() if started is None else started
+    try:
+        good, _ = _validate(rows, report)
     except ImportFileError as exc:
         report.file_errors.append(str(exc))
         report.errors.clear()
