@@ -31,7 +31,7 @@ def register_listeners() -> None:
     on_transition(PaymentState.STARTED, record_on_start)
     on_transition(PaymentState.PAID, issue_on_paid, many=issue_receipts_many)
     # Webhooks after the obligation is credited (obligation.paid reads its amount paid).
-    on_transition(PaymentState.PAID, webhook_events.on_paid)
+    on_transition(PaymentState.PAID, webhook_events.on_paid, many=webhook_events.on_paid_many)
     on_transition(PaymentState.PARTIALLY_REFUNDED, webhook_events.on_refunded)
     on_transition(PaymentState.REFUNDED, webhook_events.on_refunded)
     on_transition(PaymentState.FAILED, webhook_events.on_failed)

@@ -121,22 +121,81 @@ def on_paid(payment: Payment, session: Session) -> None:
         # Runs after credit_obligation (app.listeners): the amount is already counted.
         o = session.get(Obligation, payment.obligation_id, populate_existing=True)
         if o is not None and o.amount_paid >= o.amount:
-            emit(
-                session,
-                payment.municipality_id,
-                "obligation.paid",
-                {
-                    "obligation": {
-                        "id": o.id,
-                        "service_id": o.service_id,
-                        "customer_id": o.customer_id,
-                        "amount": o.amount,
-                        "amount_paid": o.amount_paid,
-                        "variable_symbol": o.variable_symbol,
-                    },
-                    "payment_id": payment.external_id,
-                },
+            emit(session, payment.municipality_id, "obligation.paid", obligation_data(o, payment))
+
+
+def on_paid_many(payment_ids: Sequence[int], session: Session) -> None:
+    """``on_paid`` for a batch (a bank statement's matches): one query when no endpoint of
+    the payments' municipalities chose ``payment.paid`` or ``obligation.paid``."""
+    if not payment_ids:
+        return
+    ids = sorted(set(payment_ids))
+    wanted: dict[tuple[int, str], list[WebhookEndpoint]] = {}
+    for e in session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.active.is_(True),
+            WebhookEndpoint.municipality_id.in_(
+                select(Payment.municipality_id).where(ids_in(Payment.id, ids, session)).distinct()
+            ),
+        )
+        .order_by(WebhookEndpoint.id)
+    ):
+        for event_type in ("payment.paid", "obligation.paid"):
+            if event_type in (e.events or []):
+                wanted.setdefault((e.municipality_id, event_type), []).append(e)
+    if not wanted:
+        return
+    payments = list(
+        session.scalars(
+            select(Payment)
+            .where(ids_in(Payment.id, ids, session))
+            .order_by(Payment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    obligation_ids = sorted({p.obligation_id for p in payments if p.obligation_id is not None})
+    obligations = (
+        {
+            o.id: o
+            for o in session.scalars(
+                select(Obligation)
+                .where(ids_in(Obligation.id, obligation_ids, session))
+                .execution_options(populate_existing=True)
             )
+        }
+        if obligation_ids and any(k[1] == "obligation.paid" for k in wanted)
+        else {}
+    )
+    by_municipality: dict[int, list[Payment]] = {}
+    for p in payments:
+        by_municipality.setdefault(p.municipality_id, []).append(p)
+    for municipality_id, group in sorted(by_municipality.items()):
+        endpoints = wanted.get((municipality_id, "payment.paid"), [])
+        emit_many(session, municipality_id, "payment.paid", [payment_data(p) for p in group], endpoints)
+        endpoints = wanted.get((municipality_id, "obligation.paid"), [])
+        paid = [
+            (p, o)
+            for p in group
+            if p.obligation_id is not None
+            and (o := obligations.get(p.obligation_id)) is not None
+            and o.amount_paid >= o.amount
+        ]
+        emit_many(session, municipality_id, "obligation.paid", [obligation_data(o, p) for p, o in paid], endpoints)
+
+
+def obligation_data(o: Obligation, payment: Payment) -> dict[str, Any]:
+    return {
+        "obligation": {
+            "id": o.id,
+            "service_id": o.service_id,
+            "customer_id": o.customer_id,
+            "amount": o.amount,
+            "amount_paid": o.amount_paid,
+            "variable_symbol": o.variable_symbol,
+        },
+        "payment_id": payment.external_id,
+    }
 
 
 def on_refunded(payment: Payment, session: Session) -> None:

@@ -100,3 +100,26 @@ def test_no_subscriber_no_delivery(app, events) -> None:  # type: ignore[no-unty
     import_transfers(tenant, [transfer("5", 100, bank_id="N1")])
     assert db_session.scalars(select(BankLine.status)).all() == ["matched"]
     assert _events("transfer.matched") == []
+
+
+def test_a_statement_s_payments_emit_payment_and_obligation_paid(app) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant()
+    endpoint = _endpoint(tenant.municipality.id, ["payment.paid", "obligation.paid"])
+    full, part = (
+        Obligation(municipality_id=tenant.municipality.id, service_id=tenant.service.id, customer_id=c,
+                   payer_name="X", amount=10000, variable_symbol=vs)
+        for c, vs in (("C1", "11"), ("C2", "12"))
+    )  # fmt: skip
+    db_session.add_all([full, part])
+    db_session.commit()
+    import_transfers(tenant, [transfer("11", 10000, bank_id="P1"), transfer("12", 4000, bank_id="P2")])
+    paid = _events("payment.paid")
+    assert [e["data"]["payment"]["obligation_id"] for _, e in paid] == [full.id, part.id]
+    assert {endpoint_id for endpoint_id, _ in paid} == {endpoint.id}
+    assert all(
+        e["data"]["payment"]["state"] == "paid" and e["data"]["payment"]["paid_at"].endswith("Z") for _, e in paid
+    )
+    assert len({e["id"] for _, e in paid}) == 2  # an event id each
+    [(_, done)] = _events("obligation.paid")  # the partly paid obligation is not paid yet
+    assert done["data"]["obligation"]["id"] == full.id and done["data"]["obligation"]["amount_paid"] == 10000
+    assert done["data"]["payment_id"] == paid[0][1]["data"]["payment"]["id"]
