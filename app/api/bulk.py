@@ -21,7 +21,7 @@ _ROWS = TypeAdapter(list[ObligationFields])
 
 
 def _crowns(amount: int) -> str:
-    return f"{amount // 100}.{amount % 100:02d}"
+    return f"{amount // 100},{amount % 100:02d}"  # the import's fast path (Czech decimal comma)
 
 
 def upsert_rows(service: Service, rows: list[Any], *, valid_rows_only: bool) -> dict[str, Any]:
