@@ -87,7 +87,9 @@ def from_env() -> dict[str, object]:
         # `flask jobs sweep` (its job was never enqueued, or was lost).
         "NOTIFICATION_SWEEP_AFTER_SECONDS": int(os.environ.get("NOTIFICATION_SWEEP_AFTER_SECONDS", "30")),
         # Failed jobs are retried after these many seconds (one retry per number).
-        "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
+        "JOB_RETRY_INTERVALS": [
+            int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()
+        ],
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", base_url.startswith("https")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -111,6 +113,9 @@ def from_env() -> dict[str, object]:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
         "API_MAX_BODY_BYTES": int(os.environ.get("API_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
         "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "10")),
+        # An API key is read from a per-process cache this many seconds old at most; a key
+        # revoked in another worker stops working there within this time (app/api/keys.py).
+        "API_KEY_CACHE_SECONDS": float(os.environ.get("API_KEY_CACHE_SECONDS", "5")),
         # The citizen pages read the public catalogue (active municipalities and services)
         # from a per-process cache this many seconds old at most; 0 turns it off. A change
         # made in another process shows within this time (app/catalog/cache.py).

@@ -5,6 +5,10 @@
 2. ``GET /api/v1/payments/<id>`` for random payments of 10,000 (one keep-alive client,
    every call authenticated, audited and rate-limit counted). Target: p99 < 20 ms.
 
+Beside the wall times it prints the CPU the server side spent per request (gunicorn
+workers + their PostgreSQL backends, from /proc) and the machine's load average
+(``os.getloadavg``): the wall times depend on what else the machine runs, the CPU much less.
+
     /work/main/.venv/bin/python benchmarks/bench_api.py [--obligations 100000] [--reads 2000]
 """
 
@@ -28,6 +32,8 @@ import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.bench_pages import children, cpu_seconds, db_backends  # noqa: E402
+
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -37,10 +43,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Cpu:
+    """CPU seconds of the gunicorn workers, their PostgreSQL backends and this client."""
+
+    def __init__(self, master: int, db_name: str) -> None:
+        self.master, self.db_name = master, db_name
+        self.start = self.read()
+
+    def read(self) -> tuple[float, float, float]:
+        return (cpu_seconds(children(self.master)), cpu_seconds(db_backends(self.db_name)), time.process_time())
+
+    def per_call(self, calls: int) -> str:
+        # Backends that came and went between the readings are missed; the pool keeps
+        # its connections, so they are few.
+        end = self.read()
+        app, db, client = ((e - s) * 1000 / max(calls, 1) for e, s in zip(end, self.start, strict=True))
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        return f"CPU ms per call: server {app + db:.2f} (app {app:.2f}, PostgreSQL {db:.2f}), client {client:.2f}; load {load}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--obligations", type=int, default=100_000)
     ap.add_argument("--reads", type=int, default=2000)
+    ap.add_argument(
+        "--redis",
+        default="",
+        help="REDIS_URL for the server (rate limits in Redis, as in production); default: none (in memory)",
+    )
     args = ap.parse_args()
 
     server = make_url(SERVER)
@@ -84,9 +114,10 @@ def main() -> int:
             conn.execute(
                 text("""
                 INSERT INTO payment (external_id, municipality_id, service_id, amount, amount_refunded, currency,
-                                     payer_name, payer_email, state, gateway_name, created_at, updated_at, paid_at)
+                                     payer_name, payer_email, state, gateway_name, amount_overpaid, created_at,
+                                     updated_at, paid_at)
                 SELECT substr(md5(i::text) || md5((i + 7)::text), 1, 26), :m, :s, 10000 + i, 0, 'CZK',
-                       'Plátce ' || i, 'p' || i || '@example.cz', 'paid', 'demo', now(), now(), now()
+                       'Plátce ' || i, 'p' || i || '@example.cz', 'paid', 'demo', 0, now(), now(), now()
                 FROM generate_series(1, 10000) AS i"""),
                 {"m": municipality_id, "s": service_id},
             )
@@ -101,6 +132,8 @@ def main() -> int:
             "BASE_URL": f"http://127.0.0.1:{port}",
         }
         env.pop("REDIS_URL", None)
+        if args.redis:
+            env["REDIS_URL"] = args.redis
         proc = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
@@ -127,7 +160,10 @@ def main() -> int:
             except requests.RequestException:
                 time.sleep(0.2)
 
+        print(f"rate limits in {'Redis' if args.redis else 'memory'}")
+        print(f"{os.cpu_count()} CPUs; load average before: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
         batch = 10_000
+        cpu = Cpu(proc.pid, name)
         started = time.perf_counter()
         inserted = 0
         for offset in range(0, args.obligations, batch):
@@ -149,10 +185,12 @@ def main() -> int:
             f"bulk upsert: {inserted} obligations in {bulk_seconds:.2f} s "
             f"({args.obligations / bulk_seconds:,.0f} rows/s; target < 20 s)"
         )
+        print("  " + cpu.per_call(args.obligations // batch) + " (a call = 10,000 rows)")
 
         for i in range(50):  # warm both workers
             session.get(f"{base}/payments/{ids[i]}")
         times = []
+        cpu = Cpu(proc.pid, name)
         for _ in range(args.reads):
             t0 = time.perf_counter()
             r = session.get(f"{base}/payments/{random.choice(ids)}")
@@ -164,6 +202,7 @@ def main() -> int:
             f"read one payment: {args.reads} calls, p50 {statistics.median(times):.2f} ms, "
             f"p99 {p99:.2f} ms (target p99 < 20 ms)"
         )
+        print("  " + cpu.per_call(args.reads))
     finally:
         if proc is not None:
             proc.terminate()

@@ -20,7 +20,10 @@ spec = SpecTree(
         "(keys are created by the municipality's admin). Amounts are integer haléře. Every POST "
         "accepts an `Idempotency-Key` header: a repeat within 24 hours returns the first answer, "
         "a repeat with another body is refused (422). Errors are "
-        '`{"error": {"code", "message", "field", "row"}}`.'
+        '`{"error": {"code", "message", "field", "row"}}`. Webhook events (chosen per endpoint in '
+        "the admin): `payment.paid`, `payment.refunded`, `payment.failed` (`data.payment`, shaped like "
+        "a payment of this API), `obligation.paid` (`data.obligation`, `data.payment_id`), "
+        "`transfer.matched` (`data.transfer`, shaped like an item of `GET /api/v1/bank-transfers`)."
     ),
     # spectree leaves out the routes under its own path: give it one no route uses.
     path="api/v1/_spectree",

@@ -12,10 +12,10 @@ from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from app.api.errors import ApiError
-from app.api.keys import bearer_secret, key_for_secret
+from app.api.keys import CallerKey, bearer_secret, key_for_secret, note_key_use
 from app.db import db_session, utcnow
 from app.models import ApiKey, AuditLog
 from app.models.api import as_utc
@@ -54,8 +54,8 @@ def authenticate() -> None:
     g.api_key = key
 
 
-def current_key() -> ApiKey:
-    return cast(ApiKey, g.api_key)
+def current_key() -> CallerKey:
+    return cast(CallerKey, g.api_key)
 
 
 def requires(scope: str) -> Callable[[F], F]:
@@ -64,7 +64,9 @@ def requires(scope: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if scope not in (current_key().scopes or []):
                 raise ApiError(403, "insufficient_scope", f"The key lacks the '{scope}' scope.")
-            return view(*args, **kwargs)
+            # A response, not a dict: spectree would otherwise walk every value of the
+            # answer looking for pydantic models (most of a long list's time).
+            return current_app.make_response(view(*args, **kwargs))
 
         return cast(F, wrapped)
 
@@ -75,15 +77,20 @@ def audit_call(response: Any) -> Any:
     """After every call: one audit row (who, what, answer) and the key's last use."""
     if request.endpoint in ("api.openapi", "api.docs"):
         return response
-    key: ApiKey | None = g.get("api_key")
+    key: CallerKey | None = g.get("api_key")
     try:
         if response.status_code >= 400 or not db_session().is_active:
             db_session.rollback()  # nothing half-done by a refused call is kept
         now = utcnow()
-        if key is not None and (key.last_used_at is None or as_utc(key.last_used_at) < now - LAST_USE_RESOLUTION):
+        touched = key is not None and (key.last_used_at is None or as_utc(key.last_used_at) < now - LAST_USE_RESOLUTION)
+        if key is not None and touched:
             # The last use to the minute: a busy key is not rewritten on every call.
-            key = db_session.merge(key, load=False) if key not in db_session else key
-            key.last_used_at = now
+            db_session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key.id)
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
         if db_session.get_bind().dialect.name == "postgresql":
             # The audit row needs no wait for the disk flush (a crash may lose the last
             # fraction of a second of API audit rows, never a payment): reads stay fast.
@@ -103,6 +110,8 @@ def audit_call(response: Any) -> Any:
             )
         )
         db_session.commit()
+        if key is not None and touched:
+            note_key_use(bearer_secret(request.headers.get("Authorization")) or "", key, now)
     except Exception:  # noqa: BLE001 - the answer is already made; never turn it into a 500
         log.exception("api audit row not written")
         db_session.rollback()

@@ -1,11 +1,10 @@
 """Bulk upsert of obligations sent as JSON: each row checked by its model, then the
-payer-list import (the same rules and the same COPY + upsert) on the valid rows. With
-any bad row nothing is written unless the caller asked for the valid rows only."""
+payer-list import (the same rules and the same COPY + upsert) on the valid rows, handed
+over as rows (``import_rows``). With any bad row nothing is written unless the caller
+asked for the valid rows only."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -13,15 +12,16 @@ from pydantic import TypeAdapter, ValidationError
 from app.api.errors import from_validation_error
 from app.api.schemas import ObligationFields
 from app.models import Service
-from app.obligations.importing import import_obligations
+from app.obligations.importing import import_rows
+from app.obligations.report import ImportReport
 
 _HEADER = ["customer id", "name", "amount", "due date", "variable symbol", "period", "note"]
-_FIRST_DATA_LINE = 2  # line 1 of the generated list is its header
+_FIRST_DATA_LINE = 2  # line 1 is the header
 _ROWS = TypeAdapter(list[ObligationFields])
 
 
 def _crowns(amount: int) -> str:
-    return f"{amount // 100}.{amount % 100:02d}"
+    return f"{amount // 100},{amount % 100:02d}"  # the import's fast path (Czech decimal comma)
 
 
 def upsert_rows(service: Service, rows: list[Any], *, valid_rows_only: bool) -> dict[str, Any]:
@@ -50,26 +50,27 @@ def upsert_rows(service: Service, rows: list[Any], *, valid_rows_only: bool) -> 
     if errors and not valid_rows_only or not good:
         report["valid_rows"] = len(good)
         return report
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\n")
-    w.writerow(_HEADER)
     line_to_row: dict[int, int] = {}
+    cells: list[tuple[int, list[Any]]] = [(1, _HEADER)]
     for line, (index, r) in enumerate(good, start=_FIRST_DATA_LINE):
         line_to_row[line] = index
-        w.writerow(
-            [
-                r.customer_id,
-                r.payer_name,
-                _crowns(r.amount),
-                r.due_date.isoformat() if r.due_date else "",
-                r.variable_symbol or "",
-                r.period or "",
-                r.note or "",
-            ]
+        cells.append(
+            (
+                line,
+                [
+                    r.customer_id,
+                    r.payer_name,
+                    _crowns(r.amount),
+                    r.due_date,
+                    r.variable_symbol,
+                    r.period,
+                    r.note,
+                ],
+            )
         )
-    result = import_obligations(
-        service, buf.getvalue().encode(), "api.csv", allow_partial=valid_rows_only, max_bytes=1 << 40
-    )
+    # The payer-list import's own rules (duplicates, symbols held elsewhere) and writer,
+    # on the rows as they are: no file made to be read again.
+    result = import_rows(service, iter(cells), ImportReport(filename="api"), allow_partial=valid_rows_only)
     for e in result.errors:
         errors.append(
             {"row": line_to_row.get(e.line, -1), "field": e.column, "code": "invalid_row", "message": e.message}

@@ -37,19 +37,23 @@ from app.api.schemas import (
     RefundIn,
     ServiceList,
     ServiceOut,
+    TransferList,
+    TransferQuery,
     dump,
 )
 from app.db import db_session, utcnow
 from app.extensions import csrf, limiter
-from app.models import Obligation, Payment, PaymentMonthSummary, Service
+from app.models import BankLine, LineStatus, Obligation, Payment, PaymentMonthSummary, Service
 from app.obligations.listing import state_condition
 from app.paylinks.links import make_token, pay_link_url
 from app.payments.errors import RefundError
 from app.payments.refunds import refund_payment
 from app.payments.search import PaymentFilter, decode_cursor, list_payments
+from app.webhooks_out.events import transfers_data
 
 M = TypeVar("M", bound=BaseModel)
 MAX_DB_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 _ERRORS = {f"HTTP_{code}": ErrorBody for code in (400, 401, 403, 404, 413, 415, 422, 429)}
 
 csrf.exempt(bp)
@@ -307,7 +311,7 @@ def payments():  # type: ignore[no-untyped-def]
     )
     if q.cursor is not None and decode_cursor(q.cursor, f.sort) is None:
         raise ApiError(422, "bad_cursor", "The cursor is not one this list gave.", field="cursor")
-    page = list_payments(f, current_key().municipality_id, cursor=q.cursor, page_size=q.limit)
+    page = list_payments(f, current_key().municipality_id, cursor=q.cursor, page_size=q.limit, related=False)
     return {"items": [payment_out(p) for p in page.items], "next_cursor": page.next_cursor}
 
 
@@ -370,6 +374,38 @@ def paylink_create():  # type: ignore[no-untyped-def]
     )
     note_object("Service", service.id)
     return dump(PayLinkOut, {"url": pay_link_url(token), "token": token, "expires_at": expires_at}), 201
+
+
+# -- bank transfers --------------------------------------------------------------------
+@bp.get("/bank-transfers")
+@spec.validate(
+    query=TransferQuery, resp=responses(HTTP_200=TransferList), tags=["bank transfers"], skip_validation=True
+)
+@requires("read")
+def bank_transfers():  # type: ignore[no-untyped-def]
+    """Transfers credited to the municipality's accounts, from its imported bank statements,
+    with the payments recorded for them (matched by the rules or by a clerk), oldest first:
+    poll with the last page's ``next_cursor`` to get the lines imported since. Money out
+    (returns, fees) is not listed."""
+    q = query_as(TransferQuery)
+    stmt = select(BankLine).where(
+        BankLine.municipality_id == current_key().municipality_id,
+        BankLine.status != LineStatus.OUTGOING,
+        BankLine.amount > 0,
+    )
+    if q.state is not None:
+        stmt = stmt.where(BankLine.status == q.state)
+    if q.date_from is not None:
+        stmt = stmt.where(BankLine.booking_date >= q.date_from)
+    if q.date_to is not None:
+        stmt = stmt.where(BankLine.booking_date <= q.date_to)
+    if q.variable_symbol is not None:
+        stmt = stmt.where(BankLine.variable_symbol == (q.variable_symbol.lstrip("0") or "0"))
+    if q.cursor is not None:
+        stmt = stmt.where(BankLine.id > min(int(q.cursor), MAX_BIG_ID))
+    rows = list(db_session.scalars(stmt.order_by(BankLine.id).limit(q.limit + 1)))
+    next_cursor = str(rows[q.limit - 1].id) if len(rows) > q.limit else None
+    return {"items": transfers_data(db_session(), rows[: q.limit]), "next_cursor": next_cursor}
 
 
 # -- figures ---------------------------------------------------------------------------

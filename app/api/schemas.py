@@ -205,6 +205,52 @@ class PayLinkOut(BaseModel):
     expires_at: UtcDatetime | None = None
 
 
+# -- bank transfers --------------------------------------------------------------------
+TransferStateName = Literal["matched", "unmatched", "returned"]
+
+
+class TransferMatch(BaseModel):
+    payment_id: str = Field(description="the external id of the payment recorded for the transfer")
+    service_id: int
+    obligation_id: int | None = None
+    amount: int = Field(description="haléře of the transfer counted to this payment")
+    undone: bool = Field(description="a clerk undid this match (the payment was refunded in full)")
+
+
+class TransferOut(BaseModel):
+    id: int = Field(description="the statement line's id; increases with every line imported")
+    booking_date: date
+    value_date: date | None = None
+    amount: int = Field(description="haléře credited to the municipality's account")
+    currency: str
+    variable_symbol: str | None = None
+    constant_symbol: str | None = None
+    specific_symbol: str | None = None
+    counter_account: str | None = Field(None, description="the payer's account as the bank gave it")
+    counter_name: str | None = None
+    message: str | None = None
+    state: TransferStateName
+    rule: str = Field(description="the rule that decided the state (e.g. obligation_exact, manual, unknown_vs)")
+    manual: bool = Field(description="matched by a clerk")
+    overpayment: int = Field(description="haléře received beyond what was owed, to be returned")
+    matched_at: UtcDatetime | None = None
+    matches: list[TransferMatch]
+
+
+class TransferList(BaseModel):
+    items: list[TransferOut]
+    next_cursor: str | None = None
+
+
+class TransferQuery(Strict):
+    state: TransferStateName | None = None
+    date_from: date | None = Field(None, description="booking date on or after")
+    date_to: date | None = Field(None, description="booking date on or before")
+    variable_symbol: VariableSymbol | None = None
+    cursor: Annotated[str, Field(max_length=20, pattern=r"^[0-9]{1,19}$")] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
 # -- figures ---------------------------------------------------------------------------
 class ServiceFigures(BaseModel):
     service_id: int

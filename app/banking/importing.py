@@ -45,6 +45,7 @@ from app.models import (
     VariableSymbolRule,
 )
 from app.payments.transitions import create_payments_moved, transition_payments
+from app.webhooks_out.events import on_transfers_matched
 
 CHUNK = 50_000
 
@@ -382,5 +383,6 @@ def record_payments(
         for pid, (line_id, amount) in zip(payment_ids, new_for, strict=True)
     ] + [{"line_id": line_id, "payment_id": pid, "amount": amount} for pid, line_id, amount in waiting]
     insert_rows(session, BankLineMatch.__table__, matches, ids=False)
+    on_transfers_matched(session, [line_id for line_id, _, decision in items if decision.allocations])
     all_ids = [m["payment_id"] for m in matches]
     return all_ids

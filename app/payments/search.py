@@ -216,17 +216,21 @@ def list_payments(
     cursor: str | None = None,
     page_size: int = 50,
     session: Session | None = None,
+    related: bool = True,
 ) -> Page:
     """One page of the filtered list, ordered by the sort key then id (stable with equal
-    timestamps), starting after ``cursor``."""
+    timestamps), starting after ``cursor``. ``related``: load each payment's service and
+    municipality with it (the staff list shows them; the API does not)."""
     session = session or db_session()
     custom_plans(session)
-    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort).options(
-        selectinload(Payment.service),
-        selectinload(Payment.municipality),
-        # A payment of several fees names every service (Odpad + Pes).
-        selectinload(Payment.items).selectinload(PaymentItem.service),
-    )
+    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort)
+    if related:
+        stmt = stmt.options(
+            selectinload(Payment.service),
+            selectinload(Payment.municipality),
+            # A payment of several fees names every service (Odpad + Pes).
+            selectinload(Payment.items).selectinload(PaymentItem.service),
+        )
     if cursor:
         key = decode_cursor(cursor, f.sort)
         if key is not None:

@@ -5,45 +5,32 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.bulk import ids_in, insert_rows
+from app.bulk import ids_in
 from app.db import utcnow
-from app.models import Obligation, Payment, WebhookDelivery, WebhookEndpoint
+from app.models import BankLine, BankLineMatch, Obligation, Payment, WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPES = ("payment.paid", "payment.refunded", "payment.failed", "obligation.paid", "transfer.matched")
 TEST_EVENT = "ping"
 PENDING_DELIVERIES = "webhook_deliveries"
 
 
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z (naive values, from SQLite, are UTC)."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
-
-
-def subscribed(session: Session, municipality_ids: Any, event_type: str) -> dict[int, list[WebhookEndpoint]]:
-    """The active endpoints that chose ``event_type``, by municipality."""
-    found: dict[int, list[WebhookEndpoint]] = {}
-    for e in session.scalars(
-        select(WebhookEndpoint).where(
-            ids_in(WebhookEndpoint.municipality_id, sorted(set(municipality_ids)), session),
-            WebhookEndpoint.active.is_(True),
-        )
-    ):
-        if event_type in (e.events or []):
-            found.setdefault(e.municipality_id, []).append(e)
-    return found
-
-
-def _body(event_id: str, event_type: str, data: dict[str, Any]) -> str:
-    return json.dumps(
-        {"id": event_id, "type": event_type, "created": utcnow().isoformat() + "Z", "data": data},
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
 
 
 def emit(
@@ -56,30 +43,55 @@ def emit(
     """One delivery per active endpoint of the municipality that chose this event. Flushes;
     the deliveries are enqueued after the commit (``enqueue_after_commit``)."""
     if endpoints is None:
-        endpoints = [
-            e
-            for e in session.scalars(
-                select(WebhookEndpoint).where(
-                    WebhookEndpoint.municipality_id == municipality_id, WebhookEndpoint.active.is_(True)
-                )
+        endpoints = subscribed(session, municipality_id, event_type)
+    return emit_many(session, municipality_id, event_type, [data], endpoints)
+
+
+def subscribed(session: Session, municipality_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The municipality's active endpoints that chose ``event_type``."""
+    return [
+        e
+        for e in session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.municipality_id == municipality_id, WebhookEndpoint.active.is_(True)
             )
-            if event_type in (e.events or [])
-        ]
-    if not endpoints:
-        return []
-    event_id = new_event_id()
-    body = _body(event_id, event_type, data)
-    rows = [
-        WebhookDelivery(
-            endpoint_id=e.id,
-            municipality_id=municipality_id,
-            event_id=event_id,
-            event_type=event_type,
-            body=body,
-            next_attempt_at=utcnow(),
         )
-        for e in endpoints
+        if event_type in (e.events or [])
     ]
+
+
+def emit_many(
+    session: Session,
+    municipality_id: int,
+    event_type: str,
+    datas: Sequence[dict[str, Any]],
+    endpoints: Sequence[WebhookEndpoint],
+) -> list[WebhookDelivery]:
+    """An event per item of ``datas`` (each its own id), delivered to each of ``endpoints``;
+    one flush for all of them."""
+    if not endpoints or not datas:
+        return []
+    now = utcnow()
+    rows = []
+    for data in datas:
+        event_id = new_event_id()
+        body = json.dumps(
+            {"id": event_id, "type": event_type, "created": iso(now), "data": data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        )
+        rows.extend(
+            WebhookDelivery(
+                endpoint_id=e.id,
+                municipality_id=municipality_id,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                next_attempt_at=now,
+            )
+            for e in endpoints
+        )
     session.add_all(rows)
     session.flush()
     session.info.setdefault(PENDING_DELIVERIES, []).extend(r.id for r in rows)
@@ -97,7 +109,7 @@ def payment_data(payment: Payment) -> dict[str, Any]:
             "currency": payment.currency,
             "state": payment.state,
             "variable_symbol": payment.variable_symbol,
-            "paid_at": payment.paid_at.isoformat() + "Z" if payment.paid_at else None,
+            "paid_at": iso(payment.paid_at),
         }
     }
 
@@ -109,10 +121,71 @@ def on_paid(payment: Payment, session: Session) -> None:
         # Runs after credit_obligation (app.listeners): the amount is already counted.
         o = session.get(Obligation, payment.obligation_id, populate_existing=True)
         if o is not None and o.amount_paid >= o.amount:
-            emit(session, payment.municipality_id, "obligation.paid", _obligation_data(o, payment.external_id))
+            emit(session, payment.municipality_id, "obligation.paid", obligation_data(o, payment))
 
 
-def _obligation_data(o: Obligation, payment_external_id: str) -> dict[str, Any]:
+def on_paid_many(payment_ids: Sequence[int], session: Session) -> None:
+    """``on_paid`` for a batch (a bank statement's matches): one query when no endpoint of
+    the payments' municipalities chose ``payment.paid`` or ``obligation.paid``."""
+    if not payment_ids:
+        return
+    ids = sorted(set(payment_ids))
+    wanted: dict[tuple[int, str], list[WebhookEndpoint]] = {}
+    for e in session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.active.is_(True),
+            WebhookEndpoint.municipality_id.in_(
+                select(Payment.municipality_id).where(ids_in(Payment.id, ids, session)).distinct()
+            ),
+        )
+        .order_by(WebhookEndpoint.id)
+    ):
+        for event_type in ("payment.paid", "obligation.paid"):
+            if event_type in (e.events or []):
+                wanted.setdefault((e.municipality_id, event_type), []).append(e)
+    if not wanted:
+        return
+    payments = list(
+        session.scalars(
+            select(Payment)
+            .where(ids_in(Payment.id, ids, session))
+            .order_by(Payment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    obligation_ids = sorted({p.obligation_id for p in payments if p.obligation_id is not None})
+    obligations = (
+        {
+            o.id: o
+            for o in session.scalars(
+                select(Obligation)
+                .where(ids_in(Obligation.id, obligation_ids, session))
+                .execution_options(populate_existing=True)
+            )
+        }
+        if obligation_ids and any(k[1] == "obligation.paid" for k in wanted)
+        else {}
+    )
+    by_municipality: dict[int, list[Payment]] = {}
+    for p in payments:
+        by_municipality.setdefault(p.municipality_id, []).append(p)
+    for municipality_id, group in sorted(by_municipality.items()):
+        endpoints = wanted.get((municipality_id, "payment.paid"), [])
+        emit_many(session, municipality_id, "payment.paid", [payment_data(p) for p in group], endpoints)
+        endpoints = wanted.get((municipality_id, "obligation.paid"), [])
+        # An obligation several payments of the batch paid off is announced once, with the
+        # last of them.
+        last: dict[int, Payment] = {p.obligation_id: p for p in group if p.obligation_id is not None}
+        paid = [
+            (p, o)
+            for obligation_id, p in sorted(last.items())
+            if (o := obligations.get(obligation_id)) is not None and o.amount_paid >= o.amount
+        ]
+        emit_many(session, municipality_id, "obligation.paid", [obligation_data(o, p) for p, o in paid], endpoints)
+
+
+def obligation_data(o: Obligation, payment: Payment) -> dict[str, Any]:
     return {
         "obligation": {
             "id": o.id,
@@ -122,64 +195,8 @@ def _obligation_data(o: Obligation, payment_external_id: str) -> dict[str, Any]:
             "amount_paid": o.amount_paid,
             "variable_symbol": o.variable_symbol,
         },
-        "payment_id": payment_external_id,
+        "payment_id": payment.external_id,
     }
-
-
-def on_paid_many(payment_ids: list[int], session: Session) -> None:
-    """``on_paid`` for a batch (a bank statement's matches): the endpoints are read once,
-    nothing more when no municipality of the batch subscribed, and the deliveries are
-    inserted together. An obligation several payments of the batch paid off is announced
-    once, with the last of them."""
-    municipalities = session.scalars(
-        select(Payment.municipality_id).where(ids_in(Payment.id, payment_ids, session)).distinct()
-    ).all()
-    paid_to = subscribed(session, municipalities, "payment.paid")
-    obligation_to = subscribed(session, municipalities, "obligation.paid")
-    if not paid_to and not obligation_to:
-        return
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-
-    def add(municipality_id: int, event_type: str, data: dict[str, Any], endpoints: list[WebhookEndpoint]) -> None:
-        event_id = new_event_id()
-        body = _body(event_id, event_type, data)
-        rows.extend(
-            {"endpoint_id": e.id, "municipality_id": municipality_id, "event_id": event_id,
-             "event_type": event_type, "body": body, "next_attempt_at": now, "created_at": now}
-            for e in endpoints
-        )  # fmt: skip
-
-    paid_off: dict[int, str] = {}
-    for payment in session.scalars(
-        select(Payment)
-        .where(
-            ids_in(Payment.id, payment_ids, session),
-            Payment.municipality_id.in_(set(paid_to) | set(obligation_to)),
-        )
-        .order_by(Payment.id)
-    ):
-        if payment.municipality_id in paid_to:
-            add(payment.municipality_id, "payment.paid", payment_data(payment), paid_to[payment.municipality_id])
-        if payment.obligation_id is not None and payment.municipality_id in obligation_to:
-            paid_off[payment.obligation_id] = payment.external_id
-    if paid_off:
-        # Read after credit_obligations_many (app.listeners): the amounts are counted.
-        for o in session.scalars(
-            select(Obligation)
-            .where(ids_in(Obligation.id, sorted(paid_off), session))
-            .order_by(Obligation.id)
-            .execution_options(populate_existing=True)
-        ):
-            if o.amount_paid >= o.amount:
-                add(
-                    o.municipality_id,
-                    "obligation.paid",
-                    _obligation_data(o, paid_off[o.id]),
-                    obligation_to[o.municipality_id],
-                )
-    ids = insert_rows(session, WebhookDelivery.__table__, rows)
-    session.info.setdefault(PENDING_DELIVERIES, []).extend(ids)
 
 
 def on_refunded(payment: Payment, session: Session) -> None:
@@ -188,3 +205,88 @@ def on_refunded(payment: Payment, session: Session) -> None:
 
 def on_failed(payment: Payment, session: Session) -> None:
     emit(session, payment.municipality_id, "payment.failed", payment_data(payment))
+
+
+# -- bank transfers ---------------------------------------------------------------------
+def transfers_data(session: Session, lines: Sequence[BankLine]) -> list[dict[str, Any]]:
+    """Statement lines as agenda systems see them (the API's list and ``transfer.matched``):
+    the line and the payments recorded for it, in one query for all their matches."""
+    matches: dict[int, list[dict[str, Any]]] = {line.id: [] for line in lines}
+    if lines:
+        for line_id, amount, undone_at, external_id, service_id, obligation_id in session.execute(
+            select(
+                BankLineMatch.line_id,
+                BankLineMatch.amount,
+                BankLineMatch.undone_at,
+                Payment.external_id,
+                Payment.service_id,
+                Payment.obligation_id,
+            )
+            .join(Payment, Payment.id == BankLineMatch.payment_id)
+            .where(ids_in(BankLineMatch.line_id, list(matches), session))
+            .order_by(BankLineMatch.id)
+        ):
+            matches[line_id].append(
+                {
+                    "payment_id": external_id,
+                    "service_id": service_id,
+                    "obligation_id": obligation_id,
+                    "amount": amount,
+                    "undone": undone_at is not None,
+                }
+            )
+    return [
+        {
+            "id": line.id,
+            "booking_date": line.booking_date.isoformat(),
+            "value_date": line.value_date.isoformat() if line.value_date else None,
+            "amount": line.amount,
+            "currency": line.currency,
+            "variable_symbol": line.variable_symbol,
+            "constant_symbol": line.constant_symbol,
+            "specific_symbol": line.specific_symbol,
+            "counter_account": line.counter_display or None,
+            "counter_name": line.counter_name,
+            "message": line.message,
+            "state": line.status,
+            "rule": line.rule,
+            "manual": line.matched_by is not None,
+            "overpayment": line.overpayment,
+            "matched_at": iso(line.matched_at),
+            "matches": matches[line.id],
+        }
+        for line in lines
+    ]
+
+
+def on_transfers_matched(session: Session, line_ids: Sequence[int]) -> None:
+    """``transfer.matched`` for each of these lines just matched (by the rules of a
+    statement's import or by a clerk), in the transaction that matched them: one query
+    when no endpoint of their municipality chose the event."""
+    if not line_ids:
+        return
+    ids = sorted(set(line_ids))
+    by_municipality: dict[int, list[WebhookEndpoint]] = {}
+    for e in session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.active.is_(True),
+            WebhookEndpoint.municipality_id.in_(
+                select(BankLine.municipality_id).where(ids_in(BankLine.id, ids, session)).distinct()
+            ),
+        )
+        .order_by(WebhookEndpoint.id)
+    ):
+        if "transfer.matched" in (e.events or []):
+            by_municipality.setdefault(e.municipality_id, []).append(e)
+    for municipality_id, endpoints in sorted(by_municipality.items()):
+        lines = list(
+            session.scalars(
+                select(BankLine)
+                .where(ids_in(BankLine.id, ids, session), BankLine.municipality_id == municipality_id)
+                .order_by(BankLine.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        datas = [{"transfer": t} for t in transfers_data(session, lines)]
+        emit_many(session, municipality_id, "transfer.matched", datas, endpoints)

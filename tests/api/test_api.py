@@ -3,11 +3,12 @@ bulk upsert with its per-row report, idempotency, refunds, figures, audit, rate 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.api.keys import create_api_key, hash_secret
+from app.api.keys import create_api_key, hash_secret, revoke_api_key
 from app.db import db_session, utcnow
 from app.models import ApiKey, AuditLog, Obligation, PaymentMonthSummary
 from tests.admin.staff_helpers import make_paid_demo_payment
@@ -45,6 +46,34 @@ def test_revoked_and_expired_keys_are_refused(app, client) -> None:  # type: ign
     db_session.commit()
     db_session.expire_all()  # read back from the database (naive UTC there)
     assert client.get("/api/v1/services", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_cached_keys_still_obey_revocation_and_expiry(app, client) -> None:  # type: ignore[no-untyped-def]
+    t = make_tenant()
+    assert client.get("/api/v1/services", headers=t.headers).status_code == 200  # now cached
+    revoke_api_key(db_session.scalar(select(ApiKey).where(ApiKey.municipality_id == t.municipality.id)))
+    db_session.commit()
+    assert client.get("/api/v1/services", headers=t.headers).status_code == 401  # at once in this process
+
+    # Revoked by another worker: this process's cache serves the key until it is stale.
+    app.config["API_KEY_CACHE_SECONDS"] = 0.5
+    other = make_tenant()
+    assert client.get("/api/v1/services", headers=other.headers).status_code == 200
+    db_session.execute(
+        ApiKey.__table__.update().where(ApiKey.municipality_id == other.municipality.id).values(revoked_at=utcnow())
+    )
+    db_session.commit()
+    time.sleep(0.6)
+    assert client.get("/api/v1/services", headers=other.headers).status_code == 401
+
+    # Expiry is checked on every call, cached or not.
+    app.config["API_KEY_CACHE_SECONDS"] = 60
+    _, secret = create_api_key(t.municipality.id, "short", ["read"], expires_at=utcnow() + timedelta(seconds=1))
+    db_session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/services", headers=headers).status_code == 200
+    time.sleep(1.1)
+    assert client.get("/api/v1/services", headers=headers).status_code == 401
 
 
 def test_scopes(app, client) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from flask import url_for
 from app.db import db_session
 from app.models import Obligation
 from tests.admin.staff_helpers import make_paid_demo_payment
-from tests.api.helpers import make_tenant
+from tests.api.helpers import import_transfers, make_tenant, transfer
 
 # endpoint → kind of object in the URL (None: a list or the description)
 API_ROUTES: dict[str, str | None] = {
@@ -27,6 +27,7 @@ API_ROUTES: dict[str, str | None] = {
     "api.payment_refund": "payment",
     "api.figures": "month",
     "api.paylink_create": None,
+    "api.bank_transfers": None,
 }
 
 
@@ -42,6 +43,10 @@ def _world():  # type: ignore[no-untyped-def]
     )
     db_session.add(obligation)
     db_session.commit()
+    # A's account receives a transfer for A's obligation and one nobody expects.
+    obligation.variable_symbol = "2026000001"
+    db_session.commit()
+    import_transfers(a, [transfer("2026000001", 10000, bank_id="T1"), transfer("55", 700, bank_id="T2")])
     objects = {
         "service": {"service_id": a.service.id},
         "obligation": {"obligation_id": obligation.id},
@@ -88,6 +93,9 @@ def test_lists_and_writes_stay_within_the_key_s_municipality(app, client) -> Non
     assert client.get("/api/v1/obligations", headers=h).json["items"] == []
     assert client.get("/api/v1/obligations?customer_id=A-1", headers=h).json["items"] == []
     assert client.get("/api/v1/figures/2026/1", headers=h).json["lines"] == []
+    assert client.get("/api/v1/bank-transfers", headers=h).json["items"] == []
+    assert client.get("/api/v1/bank-transfers?variable_symbol=55", headers=h).json["items"] == []
+    assert len(client.get("/api/v1/bank-transfers", headers=a.headers).json["items"]) == 2
     for path, body in (
         ("/api/v1/obligations", {"service_id": a.service.id, "customer_id": "X", "payer_name": "X", "amount": 1}),
         (
