@@ -237,7 +237,7 @@ def import_obligations(
     try:
         rows = read_rows(data, filename)
     except ImportFileError as exc:
-        report.file_errors.append(str(exc))
+        report.file_errors.extend(exc.texts)
         return report
     return import_rows(service, rows, report, progress=progress, allow_partial=allow_partial, started=started)
 
