@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.czech import sort_key
-from app.db import db_session, utcnow
+from app.db import read_session, utcnow
 from app.i18n import N_
 from app.models import Municipality, OnboardingState, Service
 from app.onboarding.pipeline import (
@@ -178,7 +178,7 @@ class MonthlyReport:
 
 # -- the report ------------------------------------------------------------------------
 def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
-    session = session or db_session()
+    session = session or read_session()
     months = {
         "current": (year, month),
         "previous": shift_month(year, month, -1),
