@@ -16,12 +16,14 @@ unprocessed ``GatewayNotification``) so that ``sweep`` schedules it again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import configure_mappers
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,13 @@ def make_worker(app: Flask, *, burst: bool = False) -> Any:
                     db_session.remove()
 
     parent_pid = os.getpid()
+    # Work each child would otherwise repeat for every job, done once before forking:
+    # configuring the ORM's mappers (about 70 ms of CPU, paid by every job before), and
+    # moving what the parent built out of the garbage collector's reach, so a collection in
+    # a child does not touch (and copy) every page the parent owns.
+    configure_mappers()
+    gc.collect()
+    gc.freeze()
     queue = app.extensions.get("rq_queue")
     if queue is None:
         raise RuntimeError("REDIS_URL is not set: jobs run inline, there is no worker to start")
