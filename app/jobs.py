@@ -111,12 +111,19 @@ def in_app(fn: Callable[..., Any]) -> Callable[..., Any]:
 _worker_app: dict[str, Any] = {}
 
 
-def make_worker(app: Flask, *, burst: bool = False) -> Any:
+def make_worker(app: Flask, *, burst: bool = False, fork: bool = True) -> Any:
     """The RQ worker of ``flask worker``: the app is built (by the CLI) before the worker
-    forks, so each forked child inherits it instead of building its own."""
-    from rq import Worker
+    forks, so each forked child inherits it instead of building its own.
 
-    class AppWorker(Worker):
+    ``fork=False`` (``flask worker --no-fork``): the jobs run in the worker process itself
+    (RQ's SimpleWorker), keeping its connection pool and SQLAlchemy's caches from job to
+    job: several times less CPU per job, but a job that crashes the interpreter or leaks
+    takes the worker with it (its job is then retried by ``flask jobs sweep``)."""
+    from rq import SimpleWorker, Worker
+
+    base = Worker if fork else SimpleWorker
+
+    class AppWorker(base):  # type: ignore[valid-type,misc]
         def perform_job(self, job, queue, execution):  # type: ignore[no-untyped-def]
             from app.db import db_session
 
