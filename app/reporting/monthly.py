@@ -251,10 +251,14 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
                 services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
             services[sid].figures(which).add(paid_count, paid_volume)
             kind = channel_kind(gw)
-            channels.setdefault(gw, Line(gw, channel_label(gw), _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(
-                paid_count, paid_volume
-            )
-            kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(paid_count, paid_volume)
+            # Lines made (and their labels translated) once per channel, not once per
+            # summary row: a national month has hundreds of thousands of rows.
+            if gw not in channels:
+                channels[gw] = Line(gw, channel_label(gw), _(CHANNEL_KIND_LABELS[kind]))
+            channels[gw].figures(which).add(paid_count, paid_volume)
+            if kind not in kinds:
+                kinds[kind] = Line(kind, _(CHANNEL_KIND_LABELS[kind]))
+            kinds[kind].figures(which).add(paid_count, paid_volume)
 
     def ordered(lines: Iterable[Line]) -> list[Line]:
         return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))
