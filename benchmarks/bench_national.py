@@ -499,6 +499,25 @@ def measure_admin(url: str, runs: int) -> None:
     engine.dispose()
 
 
+def measure_home(url: str, runs: int) -> None:
+    """The home page in-process: with every municipality of the country on it."""
+    app = make_app(url)
+    with app.app_context():
+        client = app.test_client()
+        for label, path in (
+            ("home /", "/"),
+            ("home search ?q=obec 12", "/?q=obec%2012"),
+            ("municipality", "/obec/obec-1"),
+        ):
+            p50, p99, cpu, status = get_timed(client, path, runs)
+            print(
+                f"  {label:<24} HTTP {status}, p50 {p50:7.1f} ms, p99 {p99:7.1f} ms, CPU {cpu:6.1f} ms/request "
+                f"(this process, test client) ({load_avg()})",
+                flush=True,
+            )
+    app.extensions["db_engine"].dispose()
+
+
 def measure_pages(url: str, db_name: str, duration: int) -> None:
     from benchmarks import bench_pages as bp
 
@@ -508,7 +527,8 @@ def measure_pages(url: str, db_name: str, duration: int) -> None:
     results = []
     portal, port = bp.start_gunicorn("wsgi:app", env, 2)
     try:
-        pages = {"home (/)": f"http://127.0.0.1:{port}/", "municipality page": f"http://127.0.0.1:{port}/obec/obec-1"}
+        # The municipality page first: a slow home would leave a backlog in gunicorn's queue.
+        pages = {"municipality page": f"http://127.0.0.1:{port}/obec/obec-1", "home (/)": f"http://127.0.0.1:{port}/"}
         bp.wait_ready(pages["municipality page"], portal, timeout=60)
         for name, page in pages.items():
             results.append(
@@ -650,6 +670,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100, help="requests per page measured in-process")
     parser.add_argument("--report-runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
+    parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--skip-admin", action="store_true")
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-flow", action="store_true")
     parser.add_argument("--flow-payments", type=int, default=600)
@@ -697,10 +719,14 @@ def main() -> int:
             f"{counts[3]:,} summary rows; {size}",
             flush=True,
         )
-        measure_reports(url, args.report_runs)
+        if not args.skip_reports:
+            measure_reports(url, args.report_runs)
         measure_statistics(url, args.runs)
-        measure_admin(url, args.runs)
+        if not args.skip_admin:
+            measure_admin(url, args.runs)
         if not args.skip_pages:
+            print("citizen pages in-process:")
+            measure_home(url, max(5, args.runs // 10))
             measure_pages(url, db_name, args.duration)
         if not args.skip_flow:
             for cmd in args.worker or [None]:
