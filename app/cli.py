@@ -75,12 +75,13 @@ def register(app: Flask) -> None:
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
-    def worker_cmd(burst: bool) -> None:
+    @click.option("--no-fork", is_flag=True, help="Run the jobs in this process (less CPU per job, no isolation).")
+    def worker_cmd(burst: bool, no_fork: bool) -> None:
         """The job worker: builds the app once, then forks a child per job that runs in it."""
         from app.jobs import make_worker
 
         try:
-            worker = make_worker(app)
+            worker = make_worker(app, fork=not no_fork)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         # The scheduler runs the retries that wait (Retry intervals); burst mode runs what

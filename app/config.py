@@ -58,9 +58,17 @@ def from_env() -> dict[str, object]:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    replica_url = os.environ.get("DATABASE_REPLICA_URL") or None
+    if replica_url and replica_url.startswith("postgresql://"):
+        replica_url = "postgresql+psycopg://" + replica_url[len("postgresql://") :]
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "DATABASE_URL": database_url,
+        # A read replica of DATABASE_URL (streaming replication): the monthly and yearly
+        # reports and the public statistics read it (app.db.read_session); unset, they read
+        # the primary. Everything that writes, and every page that must see its own
+        # writes, stays on the primary.
+        "DATABASE_REPLICA_URL": replica_url,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "BASE_URL": base_url,

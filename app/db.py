@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -56,6 +56,10 @@ class Base(DeclarativeBase):
 
 SessionFactory = sessionmaker(expire_on_commit=False)
 db_session = scoped_session(SessionFactory)
+# Reads that may lag the primary by a replica's delay (the reports, the statistics) go
+# through ``read_session()``: this session when DATABASE_REPLICA_URL names a read replica.
+ReplicaSessionFactory = sessionmaker(expire_on_commit=False)
+replica_session = scoped_session(ReplicaSessionFactory)
 
 
 def utcnow() -> datetime:
@@ -92,11 +96,30 @@ def autocommit_reads() -> None:
         db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def read_session() -> Session:
+    """The session for reads that may be a little behind: the monthly and yearly reports
+    and the public statistics. With DATABASE_REPLICA_URL set it reads the replica (the
+    primary keeps the writes and every read that must see them); without it, it is
+    ``db_session()`` itself, so a report sees what the same request has just flushed."""
+    from flask import current_app, has_app_context
+
+    if has_app_context() and current_app.extensions.get("db_replica_engine") is not None:
+        return replica_session()
+    return db_session()
+
+
 def init_db(app) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(app.config["DATABASE_URL"])
     SessionFactory.configure(bind=engine)
     app.extensions["db_engine"] = engine
+    replica_url = app.config.get("DATABASE_REPLICA_URL")
+    app.extensions["db_replica_engine"] = None
+    if replica_url:
+        replica = make_engine(replica_url)
+        ReplicaSessionFactory.configure(bind=replica)
+        app.extensions["db_replica_engine"] = replica
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:
         db_session.remove()
+        replica_session.remove()

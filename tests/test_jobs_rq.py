@@ -68,14 +68,15 @@ def worker_env(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
 WORKER = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
 
 
-def run_worker(app, timeout: float = 120) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def run_worker(app, timeout: float = 120, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     """`flask worker --burst`: the production worker, forking a child per job."""
     return subprocess.run(
-        [*WORKER, "--burst"], cwd=ROOT, env=worker_env(app), capture_output=True, text=True, timeout=timeout
+        [*WORKER, "--burst", *args], cwd=ROOT, env=worker_env(app), capture_output=True, text=True, timeout=timeout
     )
 
 
-def test_webhook_enqueues_and_a_real_worker_marks_the_payment_paid(rq_app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("worker_args", [(), ("--no-fork",)], ids=["forking", "no-fork"])
+def test_webhook_enqueues_and_a_real_worker_marks_the_payment_paid(rq_app, worker_args) -> None:  # type: ignore[no-untyped-def]
     app = rq_app
     queue = app.extensions["rq_queue"]
     client = app.test_client()
@@ -107,7 +108,7 @@ def test_webhook_enqueues_and_a_real_worker_marks_the_payment_paid(rq_app) -> No
     db_session.expire_all()
     assert db_session.get(Payment, payment.id).state == "started"
 
-    result = run_worker(app)
+    result = run_worker(app, 120, *worker_args)
     assert result.returncode == 0, result.stdout + result.stderr
     assert queue.count == 0
     assert "Job OK" in result.stdout + result.stderr or "Successfully completed" in result.stdout + result.stderr

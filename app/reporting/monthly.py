@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.czech import sort_key
-from app.db import db_session, utcnow
+from app.db import read_session, utcnow
 from app.i18n import N_
 from app.models import GatewayAccount, Municipality, OnboardingState, Service
 from app.models.reporting import NO_GATEWAY_ACCOUNT
@@ -217,8 +217,17 @@ class MonthlyReport:
 
 
 # -- the report ------------------------------------------------------------------------
+def _accumulate(sums: dict[Any, list[int]], key: Any, count: int, volume: int) -> None:
+    acc = sums.get(key)
+    if acc is None:
+        sums[key] = [count, volume]
+    else:
+        acc[0] += count
+        acc[1] += volume
+
+
 def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
-    session = session or db_session()
+    session = session or read_session()
     months = {
         "current": (year, month),
         "previous": shift_month(year, month, -1),
@@ -281,28 +290,47 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         return lines[(account_id, gw)]
 
     for which, (y, mth) in months.items():
+        # A national month has hundreds of thousands of summary rows (municipality ×
+        # service × channel × account): sum them per municipality, service, channel and
+        # account first, then make each line (and translate its labels) once.
+        paid_m: dict[int, list[int]] = {}
+        paid_s: dict[int, list[int]] = {}
+        paid_gw: dict[str, list[int]] = {}
+        paid_acc: dict[tuple[int, int, str], list[int]] = {}
+        refunds_m: dict[int, list[int]] = {}
         for (mid, sid, gw, account_id), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
             session, y, mth
         ).items():
             if refund_count:
-                refunds_total.figures(which).add(refund_count, refund_volume)
-                if which == "current":
-                    refunds_by_m.setdefault(mid, Line(mid, names[mid].name, names[mid].district or "")).current.add(
-                        refund_count, refund_volume
-                    )
-            if not paid_count:
-                continue
-            total.figures(which).add(paid_count, paid_volume)
-            m_line(mid).figures(which).add(paid_count, paid_volume)
+                _accumulate(refunds_m, mid, refund_count, refund_volume)
+            if paid_count:
+                _accumulate(paid_m, mid, paid_count, paid_volume)
+                _accumulate(paid_s, sid, paid_count, paid_volume)
+                _accumulate(paid_gw, gw, paid_count, paid_volume)
+                _accumulate(paid_acc, (mid, account_id, gw), paid_count, paid_volume)
+        for mid, (count, volume) in refunds_m.items():
+            refunds_total.figures(which).add(count, volume)
+            if which == "current":
+                refunds_by_m.setdefault(mid, Line(mid, names[mid].name, names[mid].district or "")).current.add(
+                    count, volume
+                )
+        for mid, (count, volume) in paid_m.items():
+            total.figures(which).add(count, volume)
+            m_line(mid).figures(which).add(count, volume)
+        for sid, (count, volume) in paid_s.items():
             if sid not in services:
                 services[sid] = Line(sid, service_names[sid].name, names[service_names[sid].municipality_id].name)
-            services[sid].figures(which).add(paid_count, paid_volume)
+            services[sid].figures(which).add(count, volume)
+        for gw, (count, volume) in paid_gw.items():
             kind = channel_kind(gw)
-            channels.setdefault(gw, Line(gw, channel_label(gw), _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(
-                paid_count, paid_volume
-            )
-            kinds.setdefault(kind, Line(kind, _(CHANNEL_KIND_LABELS[kind]))).figures(which).add(paid_count, paid_volume)
-            account_line(mid, account_id, gw).figures(which).add(paid_count, paid_volume)
+            if gw not in channels:
+                channels[gw] = Line(gw, channel_label(gw), _(CHANNEL_KIND_LABELS[kind]))
+            channels[gw].figures(which).add(count, volume)
+            if kind not in kinds:
+                kinds[kind] = Line(kind, _(CHANNEL_KIND_LABELS[kind]))
+            kinds[kind].figures(which).add(count, volume)
+        for (mid, account_id, gw), (count, volume) in paid_acc.items():
+            account_line(mid, account_id, gw).figures(which).add(count, volume)
 
     def ordered(lines: Iterable[Line]) -> list[Line]:
         return sorted(lines, key=lambda ln: (-ln.current.volume, -ln.current.count, ln.label, ln.detail))

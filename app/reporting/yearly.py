@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import db_session, utcnow
+from app.db import read_session, utcnow
 from app.models import OnboardingState, PaymentMonthSummary
 from app.onboarding.pipeline import snapshot_on
 from app.reporting.monthly import channel_kind, month_name
@@ -98,7 +98,7 @@ class YearlyIndicators:
 
 
 def state_point(day: date, *, session: Session | None = None) -> StatePoint:
-    snap = snapshot_on(day, session=session)
+    snap = snapshot_on(day, session=session or read_session())
     return StatePoint(
         day=day,
         joined=snap.counts[OnboardingState.ACTIVE],
@@ -111,7 +111,7 @@ def state_point(day: date, *, session: Session | None = None) -> StatePoint:
 
 def payments_by_month(year: int, *, session: Session | None = None) -> list[MonthFigures]:
     """Settled payments per Prague month of their paid_at (from the payment summary)."""
-    session = session or db_session()
+    session = session or read_session()
     t = PaymentMonthSummary
     stmt = (
         select(t.month, t.gateway_name, func.sum(t.paid_count), func.sum(t.paid_volume))
@@ -127,7 +127,7 @@ def payments_by_month(year: int, *, session: Session | None = None) -> list[Mont
 
 
 def build_yearly_indicators(year: int, *, session: Session | None = None) -> YearlyIndicators:
-    session = session or db_session()
+    session = session or read_session()
     return YearlyIndicators(
         year=year,
         generated_at=utcnow(),
