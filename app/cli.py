@@ -182,11 +182,15 @@ def register(app: Flask) -> None:
 
     @staff_group.command("create")
     @click.option("--email", required=True)
-    @click.option("--role", required=True, type=click.Choice(["operator", "municipality_admin", "clerk", "viewer"]))
+    @click.option("--role", required=True,
+                  type=click.Choice(["national", "operator", "municipality_admin", "clerk", "viewer"]))
     @click.option("--municipality", "municipality_slug", default=None, help="Slug of the municipality (not for operator).")
+    @click.option("--region", "region_slug", default=None,
+                  help="An operator's region (app/data/regions.csv slug); DEFAULT_REGION when omitted.")
     @click.option("--name", default="")
     @click.option("--password", default=None, help="Generated and printed when omitted.")
-    def staff_create_cmd(email: str, role: str, municipality_slug: str | None, name: str, password: str | None) -> None:
+    def staff_create_cmd(email: str, role: str, municipality_slug: str | None, region_slug: str | None, name: str,
+                         password: str | None) -> None:
         """Create a staff account with TOTP already set up; prints the secret."""
         import secrets
 
@@ -202,10 +206,19 @@ def register(app: Flask) -> None:
             if m is None:
                 raise click.ClickException(f"no municipality with slug {municipality_slug!r}")
             mid = m.id
+        region_id = None
+        if role == "operator":
+            from app.regions import get_or_create_region
+
+            try:
+                region_id = get_or_create_region(db_session(), region_slug).id
+            except LookupError as exc:
+                raise click.ClickException(str(exc)) from None
         password = password or secrets.token_urlsafe(12)
         secret = staff_service.new_totp_secret()
         try:
-            user = staff_service.create_staff(email, role, mid, name=name, password=password, totp_secret=secret)
+            user = staff_service.create_staff(email, role, mid, name=name, password=password, totp_secret=secret,
+                                              region_id=region_id)
         except staff_service.StaffError as exc:
             raise click.ClickException(exc.message) from None
         db_session.commit()

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, object_session
 
 from app.czech import czech
 from app.db import autocommit_reads, db_session
-from app.models import Municipality, OnboardingState, Service
+from app.models import Municipality, OnboardingState, Region, Service
 
 MAX_ENTRIES = 2048  # far above the region's 215 municipalities; a bound against slug floods
 
@@ -47,6 +47,7 @@ class CatalogMunicipality:
     district: str | None
     demo_mode: bool
     iban: str | None
+    region_id: int | None = None  # whose brand its pages wear (app.regions.branding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,8 @@ def _load(slug: str, *, read_only: bool) -> CatalogEntry | None:
         return None
     m = rows[0][0]
     cm = CatalogMunicipality(
-        id=m.id, slug=m.slug, name=m.name, ico=m.ico, district=m.district, demo_mode=bool(m.demo_mode), iban=m.iban
+        id=m.id, slug=m.slug, name=m.name, ico=m.ico, district=m.district, demo_mode=bool(m.demo_mode), iban=m.iban,
+        region_id=m.region_id,
     )
     services = tuple(
         CatalogService(
@@ -193,7 +195,7 @@ def _note_catalog_change(_mapper, _connection, target) -> None:  # type: ignore[
         session.info[_FLAG] = True
 
 
-for _cls in (Service, Municipality):
+for _cls in (Service, Municipality, Region):
     for _name in ("after_insert", "after_update", "after_delete"):
         event.listen(_cls, _name, _note_catalog_change)
 

@@ -37,7 +37,7 @@ from app.gateway_accounts.accounts import active_accounts, redirect_origin
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
 from app.messages import message_for
-from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
+from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Region, Service
 from app.money import amount_input
 from app.obligations.household import (
     describe_household,
@@ -67,6 +67,7 @@ from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentErr
 from app.payments.status import apply_return, sync_payment
 from app.qr import transfer_for_obligation, transfer_for_payment, transfer_for_service
 from app.receipts.issuing import item_rows, receipt_for_obligation, receipt_for_payment
+from app.regions.branding import brand_for_region, host_region_id
 from gateway import InvalidNotification
 
 S = PaymentState
@@ -98,20 +99,83 @@ def _payment(external_id: str) -> Payment:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    """A host name mapped to a region shows that region's home; any other the national one."""
     autocommit_reads()
+    region_id = host_region_id()
+    if region_id is not None:
+        return _region_home(region_id)
+    return _national_home()
+
+
+@bp.get("/kraje")
+def national_home():  # type: ignore[no-untyped-def]
+    """The national home on every host: the regions, and a search of all municipalities."""
+    autocommit_reads()
+    return _national_home()
+
+
+@bp.get("/kraj/<slug>")
+def region_home(slug: str):  # type: ignore[no-untyped-def]
+    autocommit_reads()
+    if len(slug) > 100:
+        abort(404)
+    region_id = db_session.scalar(select(Region.id).where(Region.slug == slug))
+    if region_id is None:
+        abort(404)
+    return _region_home(region_id)
+
+
+def _query() -> tuple[str, str]:
     q = (request.args.get("q") or "").strip()[:100]
+    return q, fold(q)
+
+
+def _municipality_rows(region_id: int | None, folded: str):  # type: ignore[no-untyped-def]
+    """Joined municipalities with their active services' count, in Czech order, of one
+    region or of all, filtered by the folded search text (``search_name``)."""
     stmt = (
-        select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id))
+        select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id), Region.name)
+        .join(Region, Region.id == Municipality.region_id)
         .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
         .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
-        .group_by(Municipality.id)
+        .group_by(Municipality.id, Region.name)
         .order_by(czech(Municipality.name), Municipality.district)
     )
-    folded = fold(q)
+    if region_id is not None:
+        stmt = stmt.where(Municipality.region_id == region_id)
     if folded:
         stmt = stmt.where(Municipality.search_name.contains(folded, autoescape=True))
-    rows = db_session.execute(stmt).all()
-    return render_template("checkout/home.html", municipalities=rows, q=q)
+    return db_session.execute(stmt).all()
+
+
+def _region_home(region_id: int):  # type: ignore[no-untyped-def]
+    q, folded = _query()
+    region = brand_for_region(region_id)
+    return render_template("checkout/home.html", municipalities=_municipality_rows(region_id, folded), q=q,
+                           region=region, search_url=url_for("checkout.region_home", slug=region.slug),
+                           brand_region_id=region_id)
+
+
+def _national_home():  # type: ignore[no-untyped-def]
+    q, folded = _query()
+    municipalities = _municipality_rows(None, folded) if folded else []
+    joined = (
+        select(Region.name, Region.slug, func.count(Municipality.id))
+        .join(Municipality, Municipality.region_id == Region.id)
+        .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
+        .group_by(Region.id)
+        .order_by(czech(Region.name))
+    )
+    services = dict(db_session.execute(
+        select(Region.slug, func.count(Service.id))
+        .join(Municipality, Municipality.region_id == Region.id)
+        .join(Service, Service.municipality_id == Municipality.id)
+        .where(Municipality.onboarding_state == OnboardingState.ACTIVE, Service.active.is_(True))
+        .group_by(Region.slug)
+    ).all())
+    regions = [(name, slug, count, services.get(slug, 0)) for name, slug, count in db_session.execute(joined)]
+    return render_template("checkout/home.html", municipalities=municipalities, q=q, regions=regions,
+                           search_url=url_for("checkout.national_home"), national=True)
 
 
 @bp.get("/favicon.ico")
@@ -131,7 +195,9 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     # match is answered 304 without rendering. no-cache: a browser asks every time, so a
     # deactivated service still disappears within CATALOG_CACHE_SECONDS.
     if not citizen_in_session() and "_flashes" not in session:
-        etag = hashlib.sha256(f"{entry_etag(entry)}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
+        brand = brand_for_region(entry.municipality.region_id).key
+        etag = hashlib.sha256(
+            f"{entry_etag(entry)}|{brand}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
         if etag in request.if_none_match:
             response = current_app.response_class(status=304)
         else:

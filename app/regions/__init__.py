@@ -4,6 +4,7 @@ starts with (``DEFAULT_REGION``)."""
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -59,4 +60,23 @@ def get_or_create_region(session: Session, slug: str | None = None) -> Region:
     return region
 
 
-__all__ = ["czech_regions", "default_slug", "get_or_create_region"]
+@dataclass(frozen=True)
+class RegionLabel:
+    """How a report or a document names its region (plain values, no ORM object)."""
+
+    id: int
+    slug: str
+    name: str
+    name_genitive: str
+    operator_name: str
+
+
+def region_label(session: Session, region_id: int | None) -> RegionLabel | None:
+    region = session.get(Region, region_id) if region_id is not None else None
+    if region is None:
+        return None
+    return RegionLabel(region.id, region.slug, region.name, region.name_genitive or region.name,
+                       region.operator_name or "")
+
+
+__all__ = ["RegionLabel", "czech_regions", "default_slug", "get_or_create_region", "region_label"]

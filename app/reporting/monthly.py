@@ -37,6 +37,8 @@ from app.onboarding.pipeline import (
     municipality_states_on,
     snapshot_on,
 )
+from app.regions import RegionLabel, region_label
+from app.regions.scope import region_condition
 from app.reporting.summary import Figures, summary_month
 from app.timeutil import add_working_days, last_day, shift_month
 
@@ -162,6 +164,12 @@ class MonthlyReport:
     by_channel: list[Line]
     by_channel_kind: list[Line]
     refunds_by_municipality: list[Line]
+    # Whose report: a region, or None for the whole country (every region).
+    region: RegionLabel | None = None
+
+    @property
+    def region_name(self) -> str | None:
+        return self.region.name if self.region else None
 
     @property
     def period(self) -> str:
@@ -177,7 +185,9 @@ class MonthlyReport:
 
 
 # -- the report ------------------------------------------------------------------------
-def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
+def build_monthly_report(year: int, month: int, *, session: Session | None = None,
+                         region_id: int | None = None) -> MonthlyReport:
+    """The month's report of one region (``region_id``) or of every region (None)."""
     session = session or db_session()
     months = {
         "current": (year, month),
@@ -189,15 +199,16 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     # Municipalities as of the last day.
     names = {
         m.id: m
-        for m in session.execute(select(Municipality.id, Municipality.name, Municipality.ico, Municipality.district))
+        for m in session.execute(select(Municipality.id, Municipality.name, Municipality.ico, Municipality.district)
+                                 .where(region_condition(Municipality, region_id)))
     }
-    joined_on = first_active_dates(as_of, session=session)
+    joined_on = first_active_dates(as_of, session=session, region_id=region_id)
 
     def row(mid: int, state: str, since: date | None) -> MunicipalityRow:
         m = names[mid]
         return MunicipalityRow(mid, m.name, m.ico, m.district or "", state, since, joined_on.get(mid))
 
-    states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of))]
+    states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of, region_id))]
     by_name = lambda r: (sort_key(r.name), r.district)  # noqa: E731
     joined = sorted((r for r in states if r.state == OnboardingState.ACTIVE), key=by_name)
     negotiation = sorted((r for r in states if r.state in NEGOTIATION_STATES), key=by_name)
@@ -208,7 +219,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     current_state = {r.id: r for r in states}
     for r in newly:
         r.state, r.since = current_state[r.id].state, current_state[r.id].since
-    snapshots = {name: snapshot_on(last_day(*ym), session=session) for name, ym in months.items()}
+    snapshots = {name: snapshot_on(last_day(*ym), session=session, region_id=region_id) for name, ym in months.items()}
     newly_counts = {
         name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()
     }
@@ -222,7 +233,8 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     kinds: dict[str, Line] = {}
     refunds_by_m: dict[int, Line] = {}
     service_names = {
-        s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id))
+        s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id)
+                                         .where(region_condition(Service, region_id)))
     }
 
     def m_line(mid: int) -> Line:
@@ -235,7 +247,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         m_line(r.id)
     for which, (y, mth) in months.items():
         for (mid, sid, gw), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
-            session, y, mth
+            session, y, mth, region_id
         ).items():
             if refund_count:
                 refunds_total.figures(which).add(refund_count, refund_volume)
@@ -280,4 +292,5 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         by_channel=ordered(channels.values()),
         by_channel_kind=[kinds["card"], kinds["transfer"]],
         refunds_by_municipality=ordered(refunds_by_m.values()),
+        region=region_label(session, region_id),
     )

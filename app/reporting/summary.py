@@ -24,6 +24,7 @@ from app.models import Payment, PaymentMonthSummary, RefundState
 from app.models import Refund as RefundRow
 from app.models.payment import SETTLED_STATES
 from app.models.refund import refund_being_applied
+from app.regions.scope import in_region
 from app.timeutil import month_bounds_utc, shift_month, to_prague
 
 
@@ -164,13 +165,15 @@ def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
     return {k: (v[0], v[1], v[2], v[3]) for k, v in rows.items()}
 
 
-def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
+def summary_month(session: Session, year: int, month: int, region_id: int | None = None,
+                  ) -> dict[Key, tuple[int, int, int, int]]:
+    """The month's summary rows (of one region's municipalities, when ``region_id``)."""
     t = PaymentMonthSummary
     return {
         (m, s, g): (pc, pv, rc, rv)
         for m, s, g, pc, pv, rc, rv in session.execute(
             select(t.municipality_id, t.service_id, t.gateway_name, t.paid_count, t.paid_volume, t.refund_count,
-                   t.refund_volume).where(t.month == date(year, month, 1))
+                   t.refund_volume).where(t.month == date(year, month, 1), in_region(t.municipality_id, region_id))
         )
         if pc or rc
     }
