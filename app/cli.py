@@ -25,11 +25,15 @@ def register(app: Flask) -> None:
     @click.option("--payments/--no-payments", default=True, show_default=True, help="Also the 2025 payments.")
     def seed_demo_cmd(active: int, payments: bool) -> None:
         """Load the Liberec Region's municipalities, their onboarding history and typical
-        fees as the 2025 annual report describes them (and that year's payments)."""
-        from app.demo_data import seed_demo, seed_demo_payer_lists, seed_demo_payments
+        fees as the 2025 annual report describes them (and that year's payments), and a
+        second region with a few fictional municipalities."""
+        from app.demo_data import seed_demo, seed_demo_payer_lists, seed_demo_payments, seed_demo_second_region
 
         counts = seed_demo(active_count=active)
         click.echo(f"Seeded {counts['municipalities']} municipalities and {counts['services']} services.")
+        second = seed_demo_second_region()
+        click.echo(f"Seeded a second region (Královéhradecký kraj): {second['municipalities']} fictional "
+                   f"municipalities and {second['services']} services.")
         click.echo(f"Seeded {seed_demo_payer_lists()} obligations in payer lists (try customer ID 1001 in Liberec).")
         if payments:
             click.echo(f"Seeded {seed_demo_payments(2025)} payments of 2025.")
@@ -242,7 +246,8 @@ def register(app: Flask) -> None:
 
     @staff_group.command("seed-demo")
     def staff_seed_demo_cmd() -> None:
-        """Create the demo operator and demo municipality admin (known passwords)."""
+        """Create the demo operators (two regions), the national coordinator and the demo
+        municipality admin (known passwords)."""
         from app.staff.demo import seed_demo_staff
 
         for s in seed_demo_staff():
