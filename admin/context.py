@@ -55,7 +55,8 @@ def admin_context():  # type: ignore[no-untyped-def]
                 select(Municipality.id, Municipality.name).where(region_condition(Municipality, rid))
                 .order_by(czech(Municipality.name))).all()
         if user.is_national:
-            ctx["all_regions"] = db_session.execute(select(Region.id, Region.name).order_by(czech(Region.name))).all()
+            ctx["all_regions"] = db_session.execute(
+                select(Region.id, Region.slug, Region.name).order_by(czech(Region.name))).all()
     return ctx
 
 

@@ -66,6 +66,9 @@ def init_extensions(app: Flask) -> None:
 
     # The region a public page speaks for (its name, logo, colour, footer).
     app.jinja_env.globals["portal_brand"] = current_brand
+    from app.regions import region_display
+
+    app.jinja_env.globals["region_display"] = region_display
 
     @app.before_request
     def _fresh_locale() -> None:

@@ -242,3 +242,24 @@ def test_the_operator_report_pages_are_the_regions(app, hk_operator) -> None:  #
     assert "Královéhradecký kraj" in csv_body and "Hrádek nad Nisou" not in csv_body
     page = client.get("/admin/operator/zpravy/rocni?rok=2025").text
     assert "Roční ukazatele 2025 – Královéhradecký kraj" in page
+
+
+def test_an_invited_operator_joins_the_inviters_region(app) -> None:  # type: ignore[no-untyped-def]
+    from app.staff.accounts import StaffError
+    from app.staff.invitations import accept_invitation, invite_staff
+
+    lbc, hk, a, b = _two_regions()
+    op = make_staff("operator", None, region=hk, email="op-hk@example.cz")
+    with app.test_request_context():
+        link = invite_staff(op, "novy@hk.example", "operator", None).link
+        with pytest.raises(StaffError):  # another region's municipality
+            invite_staff(op, "clerk@lbc.example", "clerk", a.id)
+        national = make_staff("national", None, email="narodni@example.cz")
+        link_lbc = invite_staff(national, "novy@lbc.example", "operator", None, region_id=lbc.id).link
+        with pytest.raises(StaffError):  # an operator needs a region
+            invite_staff(national, "bez@kraje.example", "operator", None)
+    user = accept_invitation(link.rsplit("/", 1)[1], "Nový Operátor", "dlouhe-heslo-123456")
+    assert (user.role, user.region_id, user.municipality_id) == ("operator", hk.id, None)
+    user = accept_invitation(link_lbc.rsplit("/", 1)[1], "Nová Operátorka", "dlouhe-heslo-123456")
+    assert user.region_id == lbc.id
+    assert b.region_id == hk.id

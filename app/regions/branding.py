@@ -8,70 +8,16 @@ dropped with the catalogue whenever a region, a municipality or a service change
 
 from __future__ import annotations
 
-import hashlib
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
 from app.catalog import cache as catalog_cache
-from app.db import db_session
+from app.db import SessionFactory
 from app.models import Region
-
-DEFAULT_COLOUR = "#2362a2"
-
-
-@dataclass(frozen=True)
-class Brand:
-    slug: str | None  # None: the national portal
-    name: str = ""
-    name_genitive: str = ""
-    operator_name: str = ""
-    contact_email: str | None = None
-    contact_phone: str | None = None
-    web_url: str | None = None
-    footer_text: str = ""
-    logo_url: str | None = None
-    primary_color: str = DEFAULT_COLOUR
-    key: str = field(default="national")  # names the cached page chrome
-
-    @property
-    def is_national(self) -> bool:
-        return self.slug is None
-
-    @property
-    def footer(self) -> str:
-        """The footer text in the page's language when the catalogue knows it (the Liberec
-        Region's has always been translated), else as the operator wrote it."""
-        from flask_babel import gettext
-
-        return gettext(self.footer_text) if self.footer_text else ""
-
-    @property
-    def custom_colour(self) -> bool:
-        return self.primary_color.lower() != DEFAULT_COLOUR
-
-
-NATIONAL = Brand(slug=None)
-
-
-def _brand_of(region: Region) -> Brand:
-    values: dict[str, Any] = {
-        "slug": region.slug,
-        "name": region.name,
-        "name_genitive": region.name_genitive or region.name,
-        "operator_name": region.operator_name or "",
-        "contact_email": region.contact_email,
-        "contact_phone": region.contact_phone,
-        "web_url": region.web_url,
-        "footer_text": region.footer_text or "",
-        "logo_url": region.logo_url,
-        "primary_color": region.primary_color or DEFAULT_COLOUR,
-    }
-    digest = hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()[:12]
-    return Brand(**values, key=f"{region.slug}:{digest}")
+from app.regions.brand import NATIONAL, Brand, brand_of
 
 
 def _store() -> dict[Any, tuple[float, int, Any]]:
@@ -98,8 +44,11 @@ def brand_for_region(region_id: int | None) -> Brand:
         return NATIONAL
 
     def load() -> Brand:
-        region = db_session.get(Region, region_id)
-        return _brand_of(region) if region is not None else NATIONAL
+        # Its own short session: a receipt's e-mail is rendered after its commit, when the
+        # request's session may emit no more SQL.
+        with SessionFactory() as session:
+            region = session.get(Region, region_id)
+            return brand_of(region) if region is not None else NATIONAL
 
     return _cached(("region", region_id), load)  # type: ignore[no-any-return]
 
@@ -120,10 +69,11 @@ def region_id_for_host(host: str) -> int | None:
         return None
 
     def load() -> int | None:
-        rid = db_session.scalar(select(Region.id).where(Region.host == host))
-        if rid is None and (slug := configured_hosts().get(host)):
-            rid = db_session.scalar(select(Region.id).where(Region.slug == slug))
-        return rid
+        with SessionFactory() as session:
+            rid = session.scalar(select(Region.id).where(Region.host == host))
+            if rid is None and (slug := configured_hosts().get(host)):
+                rid = session.scalar(select(Region.id).where(Region.slug == slug))
+            return rid
 
     return _cached(("host", host), load)  # type: ignore[no-any-return]
 
@@ -132,10 +82,36 @@ def host_region_id() -> int | None:
     return region_id_for_host(request.host) if has_request_context() else None
 
 
-def current_brand(municipality: Any = None, payment: Any = None, region_id: int | None = None) -> Brand:
-    """The brand of a page: its region (a region's home), its municipality's (or its
-    payment's municipality's) region, else the host's region, else the national portal."""
+def _loaded_region(municipality: Any) -> Region | None:
+    """An ORM municipality's region when it was loaded with it (no lazy load)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoInspectionAvailable
+
+    try:
+        state = inspect(municipality)
+    except NoInspectionAvailable:
+        return None
+    if "region" in state.unloaded:
+        return None
+    return municipality.region  # type: ignore[no-any-return]
+
+
+def current_brand(
+    municipality: Any = None, payment: Any = None, region_id: int | None = None, page_brand: Brand | None = None
+) -> Brand:
+    """The brand of a page: the one its view chose, its region (a region's home), its
+    municipality's (or its payment's municipality's) region, else the host's region, else
+    the national portal. A catalogue entry's and a municipality loaded with its region
+    cost no statement."""
+    if isinstance(page_brand, Brand):
+        return page_brand
     if region_id is None:
+        brand = getattr(municipality, "brand", None)
+        if isinstance(brand, Brand):
+            return brand
+        region = _loaded_region(municipality)
+        if region is not None:
+            return brand_of(region)
         region_id = getattr(municipality, "region_id", None)
     if region_id is None and payment is not None:
         m = getattr(payment, "municipality", None)

@@ -37,17 +37,21 @@ class Invitation:
     mailed: bool
 
 
-def invite_staff(actor: StaffUser, email: str, role: str, municipality_id: int | None, name: str = "") -> Invitation:
+def invite_staff(actor: StaffUser, email: str, role: str, municipality_id: int | None, name: str = "",
+                 region_id: int | None = None) -> Invitation:
+    """Invite a staff member. An operator invited by an operator joins the inviter's
+    region; by national staff, ``region_id`` (the region they have in view)."""
     email = normalize_email(email)
     if role not in assignable_roles(actor):
         raise StaffError(_("Tuto roli nemůžete přidělit."), "role")
     if not actor.is_operator:
         municipality_id = actor.municipality_id
-    region_id = None
+    chosen_region, region_id = region_id, None
     if role in (StaffRole.OPERATOR, StaffRole.NATIONAL):
         municipality_id = None
         # A new operator joins the inviting operator's region.
-        region_id = actor.region_id if role == StaffRole.OPERATOR else None
+        if role == StaffRole.OPERATOR:
+            region_id = chosen_region if actor.is_national else actor.region_id
     elif municipality_id is not None and actor.is_operator and not actor.is_national:
         municipality = db_session.get(Municipality, municipality_id)
         if municipality is None or municipality.region_id != actor.region_id:

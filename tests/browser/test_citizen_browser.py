@@ -97,6 +97,9 @@ def test_every_citizen_page_passes_axe_with_no_violation_of_any_impact(live_serv
     page.goto(base + "/?q=ceska+lipa")
     assert page.get_by_role("link", name="Česká Lípa").count() == 1
     check(page, "home search")
+    page.goto(base + "/kraj/liberecky-kraj")
+    assert page.get_by_role("link", name="Česká Lípa").count() == 1
+    check(page, "region home")
     page.goto(f"{base}/obec/{data['m']}")
     check(page, "municipality")
     page.goto(f"{base}/obec/{data['m']}/prostranstvi")
