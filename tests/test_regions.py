@@ -263,3 +263,15 @@ def test_an_invited_operator_joins_the_inviters_region(app) -> None:  # type: ig
     user = accept_invitation(link_lbc.rsplit("/", 1)[1], "Nová Operátorka", "dlouhe-heslo-123456")
     assert user.region_id == lbc.id
     assert b.region_id == hk.id
+
+
+def test_seed_demo_prints_the_second_region_and_every_demo_login(app) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["seed-demo", "--active", "3", "--no-payments"])
+    assert out.exit_code == 0, out.output
+    assert "3 fictional municipalities and 6 services" in out.output
+    out = runner.invoke(args=["staff", "seed-demo"])
+    assert out.exit_code == 0, out.output
+    for email in ("operator@demo.example.cz", "operator-hk@demo.example.cz", "narodni@demo.example.cz"):
+        assert email in out.output
+    assert "Královéhradecký kraj" in out.output
