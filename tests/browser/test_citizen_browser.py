@@ -61,6 +61,8 @@ def seed(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         make_service(m, name="Užívání veřejného prostranství", slug="prostranstvi")
         assert import_obligations(fixed, HOUSEHOLD.encode(), "odpad.csv").imported
         assert import_obligations(dog, DOG.encode(), "psi.csv").imported
+        # A region's own colour and footer on every page (its contrast was checked when saved).
+        m.region.primary_color, m.region.contact_email = "#7a2e0e", "portal@kraj.example"
         citizen = Citizen(provider="bankid", subject="jana-1", name="Jana Nováková", email="jana@example.cz")
         db_session.add(citizen)
         db_session.commit()
