@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from admin import bp
 from admin.guards import (
+    current_region_id,
     staff_required,
 )
 from app.czech import czech
@@ -19,6 +20,7 @@ from app.models import (
     OnboardingState,
     StaffRole,
 )
+from app.regions.scope import region_condition
 from app.staff.audit import audit_actions, search_audit_log
 from app.staff.audit_words import action_label, describe_entries
 
@@ -27,9 +29,11 @@ from app.staff.audit_words import action_label, describe_entries
 @staff_required(role=StaffRole.OPERATOR)
 def audit_log():  # type: ignore[no-untyped-def]
     args = request.args
-    page = search_audit_log(args)
+    rid = current_region_id()
+    page = search_audit_log(args, region_id=rid)
     municipalities = db_session.execute(
-        select(Municipality.id, Municipality.name).where(Municipality.onboarding_state != OnboardingState.NOT_CONTACTED)
+        select(Municipality.id, Municipality.name).where(Municipality.onboarding_state != OnboardingState.NOT_CONTACTED,
+                                                         region_condition(Municipality, rid))
         .order_by(czech(Municipality.name))).all()
     return render_template("admin/audit.html", rows=describe_entries(page.rows),
                            actions=[(a, action_label(a)) for a in audit_actions()], municipalities=municipalities,

@@ -11,7 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from admin import bp
-from admin.guards import current_municipality_id, current_staff, scoped, scoped_get_or_404, staff_required
+from admin.guards import (
+    current_municipality_id,
+    current_region_id,
+    current_staff,
+    scoped,
+    scoped_get_or_404,
+    staff_required,
+)
 from app.banking.accounts import create_account, set_fio_token
 from app.banking.errors import BankingError
 from app.banking.importing import find_account_for, import_statement, parse_upload
@@ -62,6 +69,12 @@ def _labels() -> dict[str, object]:
     return {"rule_labels": RULE_LABELS, "status_labels": STATUS_LABELS, "source_labels": SOURCE_LABELS}
 
 
+def _scope() -> tuple[int | None, int | None]:
+    """The municipality in view, else the region in view."""
+    mid = current_municipality_id()
+    return mid, (current_region_id() if mid is None else None)
+
+
 def _scoped_by_id(model, object_id: int):  # type: ignore[no-untyped-def]
     return scoped_get_or_404(model, id=object_id)
 
@@ -93,7 +106,8 @@ def bank_upload():  # type: ignore[no-untyped-def]
                 raise BankingError("empty")
             data = upload.stream.read(MAX_BYTES + 1)
             statement = parse_upload(data, upload.filename)
-            account = find_account_for(statement, current_municipality_id())
+            mid = current_municipality_id()
+            account = find_account_for(statement, mid, region_id=current_region_id() if mid is None else None)
             result = import_statement(account.id, statement, source="upload", filename=upload.filename,
                                       imported_by=current_staff.email)  # fmt: skip
             row = db_session.get(BankStatement, result.statement_id)
@@ -268,14 +282,15 @@ def bank_line_return(line_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/banka/vratky")
 @staff_required()
 def bank_returns():  # type: ignore[no-untyped-def]
-    lines = db_session.scalars(returns_query(current_municipality_id()).limit(1000)).all()
+    lines = db_session.scalars(returns_query(*_scope()).limit(1000)).all()
     return render_template("admin/bank_returns.html", lines=lines, **_labels())
 
 
 @bp.get("/banka/vratky.csv")
 @staff_required()
 def bank_returns_csv():  # type: ignore[no-untyped-def]
-    body = returns_csv(current_municipality_id())
+    mid, rid = _scope()
+    body = returns_csv(mid, region_id=rid)
     return Response(
         "\ufeff" + body, mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=vratky-k-odeslani.csv"},

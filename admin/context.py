@@ -16,16 +16,19 @@ from admin import bp
 from admin.forms import ROLE_LABELS, ActionForm
 from admin.guards import (
     current_municipality,
+    current_region_id,
     current_staff,
 )
 from app.czech import czech
 from app.db import db_session
 from app.models import (
     Municipality,
+    Region,
     StaffUser,
 )
 from app.payments.labels import STATE_LABELS as PAYMENT_STATE_LABELS
 from app.payments.labels import gateway_label
+from app.regions.scope import region_condition
 from app.timeutil import to_prague
 
 # The words for states live with the payments (exports use them too).
@@ -46,8 +49,14 @@ def admin_context():  # type: ignore[no-untyped-def]
         ctx["staff"] = user
         ctx["scope_municipality"] = current_municipality()
         if user.is_operator:
+            rid = current_region_id()
+            ctx["scope_region"] = db_session.get(Region, rid) if rid else None
             ctx["all_municipalities"] = db_session.execute(
-                select(Municipality.id, Municipality.name).order_by(czech(Municipality.name))).all()
+                select(Municipality.id, Municipality.name).where(region_condition(Municipality, rid))
+                .order_by(czech(Municipality.name))).all()
+        if user.is_national:
+            ctx["all_regions"] = db_session.execute(
+                select(Region.id, Region.slug, Region.name).order_by(czech(Region.name))).all()
     return ctx
 
 

@@ -17,8 +17,10 @@ from admin import bp
 from admin.context import attach_errors
 from admin.forms import ActionForm, SettingsForm
 from admin.guards import (
+    NATIONAL_SCOPE_KEY,
     OPERATOR_SCOPE_KEY,
     current_municipality_id,
+    current_region_id,
     scoped_get_or_404,
     staff_required,
 )
@@ -26,10 +28,12 @@ from app.catalog.settings import update_municipality_settings
 from app.db import db_session
 from app.models import (
     Municipality,
+    Region,
     StaffRole,
 )
 from app.obligations.listing import open_obligations
 from app.payments import search as ap
+from app.regions.scope import municipality_in_region
 from app.validation import parse_id
 
 
@@ -37,8 +41,10 @@ from app.validation import parse_id
 @staff_required()
 def dashboard():  # type: ignore[no-untyped-def]
     mid = current_municipality_id()
-    return render_template("admin/dashboard.html", stats=ap.month_stats(mid), latest=ap.latest_payments(mid),
-                           open_obligations=open_obligations(mid))
+    rid = current_region_id() if mid is None else None
+    return render_template("admin/dashboard.html", stats=ap.month_stats(mid, region_id=rid),
+                           latest=ap.latest_payments(mid, region_id=rid),
+                           open_obligations=open_obligations(mid, region_id=rid))
 
 
 @bp.post("/obec/vybrat")
@@ -49,10 +55,29 @@ def select_municipality():  # type: ignore[no-untyped-def]
     raw = (request.form.get("municipality_id") or "").strip()
     if not raw:
         session.pop(OPERATOR_SCOPE_KEY, None)
-    elif (mid := parse_id(raw)) is not None and db_session.get(Municipality, mid) is not None:
+    elif (mid := parse_id(raw)) is not None and municipality_in_region(
+        db_session.get(Municipality, mid), current_region_id()
+    ):
         session[OPERATOR_SCOPE_KEY] = mid
     else:
+        abort(404)  # unknown, or another region's
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+@bp.post("/kraj/vybrat")
+@staff_required(role=StaffRole.NATIONAL)
+def select_region():  # type: ignore[no-untyped-def]
+    """National staff: the region in view (empty = every region)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("region_id") or "").strip()
+    if not raw:
+        session.pop(NATIONAL_SCOPE_KEY, None)
+    elif (rid := parse_id(raw)) is not None and db_session.get(Region, rid) is not None:
+        session[NATIONAL_SCOPE_KEY] = rid
+    else:
         abort(404)
+    session.pop(OPERATOR_SCOPE_KEY, None)
     return redirect(url_for("admin.dashboard"), code=303)
 
 

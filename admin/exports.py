@@ -22,13 +22,16 @@ from admin import bp
 from admin.forms import ActionForm
 from admin.guards import (
     current_municipality_id,
+    current_region_id,
     current_staff,
     scoped_get_or_404,
     staff_required,
 )
+from app.db import db_session
 from app.models import (
     ExportJob,
     ExportStatus,
+    Municipality,
 )
 from app.payments import exports
 from app.payments import search as ap
@@ -52,16 +55,17 @@ def payments_export():  # type: ignore[no-untyped-def]
         args = {k: request.form[k][:100] for k in keys if request.form.get(k)}
         return redirect(url_for("admin.payments", **args), code=303)
     mid = current_municipality_id()
-    decision = begin_export(current_staff.id, mid, fmt, f)
+    rid = current_region_id() if mid is None else None
+    decision = begin_export(current_staff.id, mid, fmt, f, rid)
     if decision.job is not None:
         flash(_("Export má %(n)s řádků; připravujeme ho na pozadí.", n=decision.rows), "success")
         return redirect(url_for("admin.export_status", export_id=decision.job.id), code=303)
     stamp = date.today().isoformat()
     if fmt == "csv":
-        resp = Response(stream_with_context(exports.stream_csv(f, mid)), mimetype="text/csv; charset=utf-8")
+        resp = Response(stream_with_context(exports.stream_csv(f, mid, rid)), mimetype="text/csv; charset=utf-8")
         resp.headers["Content-Disposition"] = f'attachment; filename="platby-{stamp}.csv"'
         return resp
-    path = exports.xlsx_tempfile(f, mid)
+    path = exports.xlsx_tempfile(f, mid, rid)
     resp = Response(exports.stream_file_and_delete(path),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp.headers["Content-Disposition"] = f'attachment; filename="platby-{stamp}.xlsx"'
@@ -69,8 +73,19 @@ def payments_export():  # type: ignore[no-untyped-def]
 
 
 def _own_export(export_id: int) -> ExportJob:
-    job = scoped_get_or_404(ExportJob, id=export_id)
-    if not current_staff.is_operator and job.staff_id != current_staff.id:
+    if not current_staff.is_operator:
+        job = scoped_get_or_404(ExportJob, id=export_id)
+        if job.staff_id != current_staff.id:
+            abort(404)
+        return job
+    # An operator's: their own, or one of a municipality (or the whole) of their region.
+    job = db_session.get(ExportJob, export_id) if 0 < export_id < 2**31 else None
+    if job is None:
+        abort(404)
+    if current_staff.is_national or job.staff_id == current_staff.id:
+        return job
+    region_id = db_session.get(Municipality, job.municipality_id).region_id if job.municipality_id else job.region_id
+    if region_id != current_staff.region_id:
         abort(404)
     return job
 

@@ -31,7 +31,8 @@ ROLE_LABELS = {
     StaffRole.VIEWER: _l("Čtenář (jen prohlížení)"),
     StaffRole.CLERK: _l("Úředník (platby, vrácení, exporty)"),
     StaffRole.MUNICIPALITY_ADMIN: _l("Správce obce (služby, tým, nastavení)"),
-    StaffRole.OPERATOR: _l("Operátor (ARR, všechny obce)"),
+    StaffRole.OPERATOR: _l("Operátor kraje (všechny obce kraje)"),
+    StaffRole.NATIONAL: _l("Celostátní koordinátor (všechny kraje)"),
 }
 
 
@@ -242,6 +243,20 @@ class NewMunicipalityForm(FlaskForm):
         filters=[_strip], validators=[Optional(), ValidEmail(_l("Zadejte platný e-mail správce obce."))]
     )
     admin_name = StringField(filters=[_strip])
+
+
+class RegionSettingsForm(FlaskForm):
+    """A region's settings; checked by app.regions.settings.update_region_settings."""
+
+    name_genitive = StringField(filters=[_strip], validators=[Length(max=200)])
+    operator_name = StringField(filters=[_strip], validators=[Length(max=300)])
+    contact_email = StringField(filters=[_strip], validators=[Length(max=254)])
+    contact_phone = StringField(filters=[_strip], validators=[Length(max=40)])
+    web_url = StringField(filters=[_strip], validators=[Length(max=300)])
+    footer_text = TextAreaField(filters=[_strip], validators=[Length(max=1000)])
+    logo_url = StringField(filters=[_strip], validators=[Length(max=300)])
+    primary_color = StringField(filters=[_strip], validators=[Length(max=7)])
+    report_recipients = TextAreaField(filters=[_strip], validators=[Length(max=2000)])
 
 
 class StateChangeForm(FlaskForm):

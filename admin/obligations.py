@@ -16,6 +16,7 @@ from app.i18n import N_, Text
 from app.models import ImportStatus, ObligationImport, ObligationState, Service, StaffRole
 from app.obligations import listing as ao
 from app.obligations.reading import COLUMN_LABELS
+from app.regions.scope import region_condition
 from app.validation import parse_id
 
 OBLIGATION_STATE_LABELS = {
@@ -69,7 +70,8 @@ def _import_summary(report: dict) -> str:  # type: ignore[type-arg]
 
 
 def _scoped_import(import_id: int) -> ObligationImport:
-    """An import of a service of the user's municipality (any, for the operator)."""
+    """An import of a service of the user's municipality (of their region, for the
+    operator; any, for national staff)."""
     if not 0 < import_id < 2**31:
         abort(404)
     stmt = (
@@ -79,6 +81,8 @@ def _scoped_import(import_id: int) -> ObligationImport:
     )
     if not current_staff.is_operator:
         stmt = stmt.where(Service.municipality_id == current_staff.municipality_id)
+    elif not current_staff.is_national:
+        stmt = stmt.where(region_condition(Service, current_staff.region_id or 0))
     record = db_session.scalar(stmt)
     if record is None:
         abort(404)

@@ -19,6 +19,7 @@ from admin import bp
 from admin.forms import RefundForm, RefundSentForm
 from admin.guards import (
     current_municipality_id,
+    current_region_id,
     current_staff,
     scoped_get_or_404,
     staff_required,
@@ -69,8 +70,13 @@ def _service_options() -> list[tuple[int, str]]:
 @staff_required()
 def payments():  # type: ignore[no-untyped-def]
     f = ap.PaymentFilter.from_args(request.args)
+    mid = current_municipality_id()
     page = ap.list_payments(
-        f, current_municipality_id(), cursor=request.args.get("cursor"), page_size=current_app.config["ADMIN_PAGE_SIZE"]
+        f,
+        mid,
+        cursor=request.args.get("cursor"),
+        page_size=current_app.config["ADMIN_PAGE_SIZE"],
+        region_id=current_region_id() if mid is None else None,
     )
     return render_template(
         "admin/payments.html",

@@ -17,6 +17,7 @@ from admin import bp
 from admin.forms import ROLE_LABELS, ActionForm, InviteForm, RoleForm
 from admin.guards import (
     current_municipality_id,
+    current_region_id,
     current_staff,
     scoped,
     scoped_get_or_404,
@@ -49,7 +50,7 @@ def team_invite():  # type: ignore[no-untyped-def]
         mid = current_municipality_id()
         try:
             result = invitations.invite_staff(current_staff, form.email.data or "", form.role.data or "",
-                                                mid, name=form.name.data or "")
+                                                mid, name=form.name.data or "", region_id=current_region_id())
         except staff_service.StaffError as exc:
             db_session.rollback()
             (form.email if exc.code == "exists" else form.role).errors = [exc.message]

@@ -65,6 +65,13 @@ def init_extensions(app: Flask) -> None:
     from app.i18n import language_switch_url
 
     app.jinja_env.globals["language_switch_url"] = language_switch_url
+    from app.regions.branding import current_brand
+
+    # The region a public page speaks for (its name, logo, colour, footer).
+    app.jinja_env.globals["portal_brand"] = current_brand
+    from app.regions import region_display
+
+    app.jinja_env.globals["region_display"] = region_display
 
     @app.before_request
     def _fresh_locale() -> None:
@@ -323,7 +330,7 @@ def init_security_headers(app: Flask) -> None:
     # applies to those redirects too.
     form_action = " ".join(["'self'", app.config["BASE_URL"], *app.config.get("CSP_FORM_ACTION_ORIGINS", [])])
     csp = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
         f"script-src 'self' {stripe_origin}; frame-src {frame_src}; "
         f"connect-src 'self' {connect_src}; form-action {form_action}; "
         "frame-ancestors 'none'; base-uri 'self'"

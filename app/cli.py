@@ -25,11 +25,15 @@ def register(app: Flask) -> None:
     @click.option("--payments/--no-payments", default=True, show_default=True, help="Also the 2025 payments.")
     def seed_demo_cmd(active: int, payments: bool) -> None:
         """Load the Liberec Region's municipalities, their onboarding history and typical
-        fees as the 2025 annual report describes them (and that year's payments)."""
-        from app.demo_data import seed_demo, seed_demo_payer_lists, seed_demo_payments
+        fees as the 2025 annual report describes them (and that year's payments), and a
+        second region with a few fictional municipalities."""
+        from app.demo_data import seed_demo, seed_demo_payer_lists, seed_demo_payments, seed_demo_second_region
 
         counts = seed_demo(active_count=active)
         click.echo(f"Seeded {counts['municipalities']} municipalities and {counts['services']} services.")
+        second = seed_demo_second_region()
+        click.echo(f"Seeded a second region (Královéhradecký kraj): {second['municipalities']} fictional "
+                   f"municipalities and {second['services']} services.")
         click.echo(f"Seeded {seed_demo_payer_lists()} obligations in payer lists (try customer ID 1001 in Liberec).")
         if payments:
             click.echo(f"Seeded {seed_demo_payments(2025)} payments of 2025.")
@@ -183,11 +187,15 @@ def register(app: Flask) -> None:
 
     @staff_group.command("create")
     @click.option("--email", required=True)
-    @click.option("--role", required=True, type=click.Choice(["operator", "municipality_admin", "clerk", "viewer"]))
+    @click.option("--role", required=True,
+                  type=click.Choice(["national", "operator", "municipality_admin", "clerk", "viewer"]))
     @click.option("--municipality", "municipality_slug", default=None, help="Slug of the municipality (not for operator).")
+    @click.option("--region", "region_slug", default=None,
+                  help="An operator's region (app/data/regions.csv slug); DEFAULT_REGION when omitted.")
     @click.option("--name", default="")
     @click.option("--password", default=None, help="Generated and printed when omitted.")
-    def staff_create_cmd(email: str, role: str, municipality_slug: str | None, name: str, password: str | None) -> None:
+    def staff_create_cmd(email: str, role: str, municipality_slug: str | None, region_slug: str | None, name: str,
+                         password: str | None) -> None:
         """Create a staff account with TOTP already set up; prints the secret."""
         import secrets
 
@@ -203,10 +211,19 @@ def register(app: Flask) -> None:
             if m is None:
                 raise click.ClickException(f"no municipality with slug {municipality_slug!r}")
             mid = m.id
+        region_id = None
+        if role == "operator":
+            from app.regions import get_or_create_region
+
+            try:
+                region_id = get_or_create_region(db_session(), region_slug).id
+            except LookupError as exc:
+                raise click.ClickException(str(exc)) from None
         password = password or secrets.token_urlsafe(12)
         secret = staff_service.new_totp_secret()
         try:
-            user = staff_service.create_staff(email, role, mid, name=name, password=password, totp_secret=secret)
+            user = staff_service.create_staff(email, role, mid, name=name, password=password, totp_secret=secret,
+                                              region_id=region_id)
         except staff_service.StaffError as exc:
             raise click.ClickException(exc.message) from None
         db_session.commit()
@@ -230,7 +247,8 @@ def register(app: Flask) -> None:
 
     @staff_group.command("seed-demo")
     def staff_seed_demo_cmd() -> None:
-        """Create the demo operator and demo municipality admin (known passwords)."""
+        """Create the demo operators (two regions), the national coordinator and the demo
+        municipality admin (known passwords)."""
         from app.staff.demo import seed_demo_staff
 
         for s in seed_demo_staff():

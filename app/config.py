@@ -109,11 +109,15 @@ def from_env() -> dict[str, object]:
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS
         # Seconds to wait for the SMTP server, for every message (receipts, reports, invitations).
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20")),
-        # Who gets the monthly report besides the operator's staff (comma-separated).
+        # Who gets the national monthly report besides national staff (comma-separated); each
+        # region's report goes to its operators and its own recipients (Region.report_recipients).
         "REPORT_RECIPIENTS": [e.strip() for e in os.environ.get("REPORT_RECIPIENTS", "").split(",") if e.strip()],
         # The region a deployment starts with (app/data/regions.csv slug): new municipalities
         # of the CLI and the seed join it unless told otherwise.
         "DEFAULT_REGION": os.environ.get("DEFAULT_REGION", "liberecky-kraj"),
+        # Host names that show a region's home at / and wear its brand, "host=slug,host=slug"
+        # (besides each region's own Region.host); any other host shows the national home.
+        "REGION_HOSTS": os.environ.get("REGION_HOSTS", ""),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

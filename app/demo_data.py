@@ -1,4 +1,5 @@
-"""Demo data: the real municipalities of the Liberec Region and their typical fees."""
+"""Demo data: the real municipalities of the Liberec Region and their typical fees, and a
+second region with a few clearly fictional municipalities."""
 
 from __future__ import annotations
 
@@ -360,11 +361,14 @@ def seed_demo_payments(year: int = 2025, seed: int = 972, *, now: datetime | Non
         return 0
     rng = random.Random(seed)
     services = {s.id: s for s in db_session.scalars(select(Service))}
+    liberec = get_or_create_region(db_session(), "liberecky-kraj")
     payments: list[dict[str, Any]] = []
     for month, (count, volume) in figures.items():
         start, end = month_bounds_utc(year, month)
         end = min(end, _as(now, end) - timedelta(minutes=10))
-        active = [services[sid] for sid, _mid in db_session.execute(active_services_on(date(year, month, 1)))]
+        # The Liberec Region's figures (the second region's fictional municipalities have none).
+        active = [services[sid] for sid, _mid in db_session.execute(
+            active_services_on(date(year, month, 1), liberec.id))]
         if not active:
             raise RuntimeError(f"no active services on 1 {month}/{year}: run seed_demo() first")
         for service, amount in _month_amounts(rng, count, volume, active, q1=month <= 3):
@@ -585,3 +589,59 @@ def seed_demo_payer_lists(seed: int = 1001, today: date | None = None) -> int:
                 added += 1
     db_session.commit()
     return added
+
+
+# -- a second region (fictional municipalities) -----------------------------------------
+SECOND_REGION = "kralovehradecky-kraj"
+# Clearly fictional municipalities of a fictional district in a real region, for the demo
+# and the tests of a deployment with several regions. Their IČOs pass the mod-11 check
+# and are taken from the 999xxxxx range; they name no real municipality we know of (we
+# could not look them up in ARES here) — never use them outside the demo.
+FICTIONAL_MUNICIPALITIES = [
+    # (name, slug, IČO)
+    ("Vzorová Lhota (fiktivní obec)", "vzorova-lhota-fiktivni", "99900017"),
+    ("Ukázkov (fiktivní obec)", "ukazkov-fiktivni", "99900025"),
+    ("Pokusná Ves (fiktivní obec)", "pokusna-ves-fiktivni", "99900033"),
+]
+FICTIONAL_DISTRICT = "Fiktivní okres"
+SECOND_REGION_JOINED = date(2026, 1, 5)
+
+
+def seed_demo_second_region(*, joined: date = SECOND_REGION_JOINED) -> dict[str, int]:
+    """A second region for the demo and the tests: Královéhradecký kraj (a real region)
+    with three fictional municipalities, active since ``joined``, each with the waste and
+    dog fees. Idempotent (municipalities matched by IČO)."""
+    from app.regions import czech_regions
+
+    region = get_or_create_region(db_session(), SECOND_REGION)
+    if not region.operator_name:
+        region.operator_name = "Demo provozovatel Královéhradeckého kraje (fiktivní)"
+        region.footer_text = "Ukázková data: obce tohoto kraje jsou smyšlené."
+        region.primary_color = "#7a2e0e"  # 8.9 : 1 with white text
+    assert SECOND_REGION in czech_regions()
+    existing = set(db_session.scalars(select(Municipality.ico)))
+    counts = {"municipalities": 0, "services": 0}
+    for n, (name, slug, ico) in enumerate(FICTIONAL_MUNICIPALITIES):
+        if ico in existing:
+            continue
+        m = Municipality(
+            name=name, slug=slug, ico=ico, district=FICTIONAL_DISTRICT, population=300 + 150 * n,
+            iban=czech_account_to_iban(demo_account(random.Random(ico))), onboarding_state=OnboardingState.ACTIVE,
+            demo_mode=True, region_id=region.id,
+        )
+        db_session.add(m)
+        for day, prev, to in ((joined - timedelta(days=90), None, OnboardingState.INTERESTED),
+                              (joined, OnboardingState.INTERESTED, OnboardingState.ACTIVE)):
+            db_session.add(MunicipalityStateChange(municipality=m, from_state=prev, to_state=to, effective_date=day,
+                                                   note="ukázková data (fiktivní obec)"))
+        counts["municipalities"] += 1
+        for fee_slug, fee_name, desc, mode, amount, vs in TYPICAL_FEES[:2]:
+            svc = Service(municipality=m, slug=fee_slug, name=fee_name, description=desc, amount_mode=mode,
+                          amount=amount, vs_rule=VariableSymbolRule.PER_PAYMENT, variable_symbol=vs,
+                          allowed_gateways=["demo", "stripe"])
+            db_session.add(svc)
+            db_session.add(ServiceStateChange(service=svc, active=True, effective_date=joined,
+                                              note="ukázková data (fiktivní obec)"))
+            counts["services"] += 1
+    db_session.commit()
+    return counts

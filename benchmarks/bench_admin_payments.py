@@ -155,7 +155,10 @@ def main() -> int:
             clerk_secret, op_secret = pyotp.random_base32(), pyotp.random_base32()
             tag = uuid.uuid4().hex[:6]
             create_staff(f"clerk-{tag}@bench.cz", "clerk", 1, password="bench-heslo-1234", totp_secret=clerk_secret)
-            create_staff(f"op-{tag}@bench.cz", "operator", None, password="bench-heslo-1234", totp_secret=op_secret)
+            from app.regions import get_or_create_region
+
+            create_staff(f"op-{tag}@bench.cz", "operator", None, password="bench-heslo-1234", totp_secret=op_secret,
+                         region_id=get_or_create_region(db_session()).id)
             db_session.commit()
             clerk = app.test_client()
             login(clerk, f"clerk-{tag}@bench.cz", "bench-heslo-1234", clerk_secret)

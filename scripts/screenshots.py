@@ -37,7 +37,9 @@ def main() -> None:
         seed_demo()
         seed_demo_payer_lists()
         seed_demo_payments(2025)
-        staff = {s["role"]: s for s in seed_demo_staff()}
+        staff: dict = {}
+        for s in seed_demo_staff():  # the first of each role: the Liberec Region's operator
+            staff.setdefault(s["role"], s)
         db_session.remove()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -41,8 +41,9 @@ def test_every_list_is_in_czech_order_on_both_databases(any_db_app) -> None:  # 
     # The SQL itself: ORDER BY … COLLATE "cs-CZ-x-icu" on either database.
     names = db_session.scalars(select(Municipality.name).order_by(czech(Municipality.name))).all()
     assert [n for n in names if n in EXPECTED] == EXPECTED
-    # The home page.
-    assert _names_on(client.get("/").text, EXPECTED) == EXPECTED
+    # The region's home (the national home lists regions; its search lists municipalities).
+    assert _names_on(client.get("/kraj/liberecky-kraj").text, EXPECTED) == EXPECTED
+    assert _names_on(client.get("/?q=o").text, EXPECTED) == [n for n in EXPECTED if "o" in fold(n)]
     # A municipality's services.
     for name in reversed(CZECH_ORDER):
         make_service(target, name=f"Poplatek {name}", slug=f"s-{uuid.uuid4().hex[:8]}")
@@ -95,13 +96,14 @@ def test_municipality_cards_use_three_plural_forms(app, client):  # type: ignore
         m = make_municipality(name=name, slug=f"m-{uuid.uuid4().hex[:8]}")
         for _ in range(count):
             make_service(m)
-    page = re.sub(r"\s+", " ", client.get("/").text)
+    page = re.sub(r"\s+", " ", client.get("/kraj/liberecky-kraj").text)
     assert "1 služba" in page and "2 služby" in page and "5 služeb" in page
     assert "2 služeb" not in page
-    en = re.sub(r"\s+", " ", client.get("/?lang=en").text)
+    en = re.sub(r"\s+", " ", client.get("/kraj/liberecky-kraj?lang=en").text)
     assert "1 service" in en and "2 services" in en
 
 
 def test_inactive_municipalities_are_not_listed(app, client):  # type: ignore[no-untyped-def]
     make_municipality(name="Zájemce", onboarding_state=OnboardingState.INTERESTED)
-    assert ">Zájemce<" not in client.get("/").text
+    assert ">Zájemce<" not in client.get("/kraj/liberecky-kraj").text
+    assert ">Zájemce<" not in client.get("/?q=zajemce").text

@@ -36,7 +36,9 @@ def test_hot_pages_run_one_statement_in_autocommit(app, client, statements) -> N
     make_service(m, slug="stary", name="Starý", active=False)
     empty = make_municipality(slug="prazdna")
     db_session.remove()  # as in production: each request starts with a fresh session
-    for url, text in (("/", "Obec"), ("/obec/hradek", "Psi"), ("/obec/hradek/odpad", "Odpad"), ("/obec/prazdna", "žádné služby")):
+    # The national home (the regions), a region's home (its municipalities), their brands included.
+    for url, text in (("/", "Liberecký kraj"), ("/kraj/liberecky-kraj", "Obec"), ("/obec/hradek", "Psi"),
+                      ("/obec/hradek/odpad", "Odpad"), ("/obec/prazdna", "žádné služby")):
         statements.clear()
         r = client.get(url)
         assert r.status_code == 200 and text in r.text, url

@@ -8,12 +8,13 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from admin.forms import NewMunicipalityForm, StateChangeForm, first_errors, form_values
+from admin.forms import NewMunicipalityForm, RegionSettingsForm, StateChangeForm, first_errors, form_values
+from admin.guards import current_region_id, operator_municipality_or_404
 from admin.operator import bp
 from admin.operator.guard import current_actor, invite_first_admin, operator_required
 from app.czech import czech
 from app.db import db_session
-from app.models import Municipality, OnboardingState, Service, StaffUser
+from app.models import Municipality, OnboardingState, Region, Service, StaffUser
 from app.onboarding.pipeline import (
     PIPELINE_ORDER,
     STATE_LABELS,
@@ -22,6 +23,8 @@ from app.onboarding.pipeline import (
     create_municipality,
     history,
 )
+from app.regions.scope import region_condition
+from app.regions.settings import RegionSettings, contrast_with_white, settings_of, update_region_settings
 from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
 from app.reporting.render import FORMATS, monthly_body, render_monthly, render_yearly, yearly_body
 from app.reporting.yearly import build_yearly_indicators
@@ -31,12 +34,8 @@ MAX_LIST = 300
 
 
 def _municipality_or_404(mid: int) -> Municipality:
-    if not 0 < mid < 2**31:
-        abort(404)
-    m = db_session.get(Municipality, mid)
-    if m is None:
-        abort(404)
-    return m
+    """A municipality of the operator's region (any, for national staff); else 404."""
+    return operator_municipality_or_404(mid)
 
 
 @bp.get("/")
@@ -46,14 +45,17 @@ def pipeline():  # type: ignore[no-untyped-def]
     q = (request.args.get("q") or "").strip()[:100]
     if state and state not in STATE_LABELS:
         state = ""
-    stmt = select(Municipality).order_by(czech(Municipality.name), Municipality.district).limit(MAX_LIST)
+    rid = current_region_id()
+    stmt = (select(Municipality).where(region_condition(Municipality, rid))
+            .order_by(czech(Municipality.name), Municipality.district).limit(MAX_LIST))
     if state:
         stmt = stmt.where(Municipality.onboarding_state == state)
     if q:
         stmt = stmt.where(Municipality.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
     current = dict(
         db_session.execute(
-            select(Municipality.onboarding_state, func.count()).group_by(Municipality.onboarding_state)
+            select(Municipality.onboarding_state, func.count()).where(region_condition(Municipality, rid))
+            .group_by(Municipality.onboarding_state)
         ).all()
     )
     return render_template(
@@ -88,6 +90,7 @@ def new_municipality():  # type: ignore[no-untyped-def]
                     effective_date=date.fromisoformat(form.date.data),
                     note=form.note.data,
                     actor=current_actor(),
+                    region_id=_region_for_new_municipality(),
                 )
             except OnboardingError as exc:
                 db_session.rollback()
@@ -115,9 +118,18 @@ def new_municipality():  # type: ignore[no-untyped-def]
     ), (422 if errors else 200)
 
 
+def _region_for_new_municipality() -> int | None:
+    """The operator's region; for national staff the region in view (none chosen: the
+    deployment's default)."""
+    return current_region_id()
+
+
 def _districts() -> list[str]:
     return [
-        d for d in db_session.scalars(select(Municipality.district).distinct().order_by(Municipality.district)) if d
+        d for d in db_session.scalars(
+            select(Municipality.district).where(region_condition(Municipality, current_region_id()))
+            .distinct().order_by(Municipality.district)
+        ) if d
     ]
 
 
@@ -182,7 +194,7 @@ def monthly():  # type: ignore[no-untyped-def]
         year, month = parse_period(period)
     except ReportPeriodError as exc:
         return render_template("operator/report_error.html", message=str(exc), period=period[:20]), 400
-    report = build_monthly_report(year, month)
+    report = build_monthly_report(year, month, region_id=current_region_id())
     return render_template(
         "operator/monthly.html",
         r=report,
@@ -202,7 +214,7 @@ def monthly_download(period: str, fmt: str):  # type: ignore[no-untyped-def]
         year, month = parse_period(period)
     except ReportPeriodError:
         abort(404)
-    return _download(render_monthly(build_monthly_report(year, month), fmt))
+    return _download(render_monthly(build_monthly_report(year, month, region_id=current_region_id()), fmt))
 
 
 @bp.get("/zpravy/rocni")
@@ -213,7 +225,7 @@ def yearly():  # type: ignore[no-untyped-def]
         return render_template(
             "operator/report_error.html", message=_("Rok musí být číslo 2000–2999."), period=raw[:20]
         ), 400
-    y = build_yearly_indicators(int(raw))
+    y = build_yearly_indicators(int(raw), region_id=current_region_id())
     return render_template("operator/yearly.html", y=y, body=yearly_body(y), formats=list(FORMATS))
 
 
@@ -222,7 +234,7 @@ def yearly():  # type: ignore[no-untyped-def]
 def yearly_download(year: int, fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in FORMATS or not 2000 <= year <= 2999:
         abort(404)
-    return _download(render_yearly(build_yearly_indicators(year), fmt))
+    return _download(render_yearly(build_yearly_indicators(year, region_id=current_region_id()), fmt))
 
 
 def _download(rendered):  # type: ignore[no-untyped-def]
@@ -240,15 +252,48 @@ def banking():  # type: ignore[no-untyped-def]
     last success and error, and the lines waiting in its queue."""
     from app.models import BankAccount, BankLine, LineStatus
 
+    rid = current_region_id()
     accounts = db_session.execute(
         select(BankAccount, Municipality.name).join(Municipality, Municipality.id == BankAccount.municipality_id)
+        .where(region_condition(Municipality, rid))
         .order_by(Municipality.name, BankAccount.id)
     ).all()  # fmt: skip
     counts = dict(
         db_session.execute(
             select(BankLine.municipality_id, func.count())
-            .where(BankLine.status == LineStatus.UNMATCHED)
+            .where(BankLine.status == LineStatus.UNMATCHED, region_condition(BankLine, rid))
             .group_by(BankLine.municipality_id)
         ).all()
     )
     return render_template("operator/banking.html", accounts=accounts, unmatched=counts)
+
+
+# -- the region's own settings ----------------------------------------------------------
+@bp.route("/kraj", methods=["GET", "POST"])
+@operator_required
+def region_settings():  # type: ignore[no-untyped-def]
+    """The region's name in the portal, logo, colour, footer, contacts and the monthly
+    report's recipients (national staff: of the region chosen in the top bar)."""
+    rid = current_region_id()
+    region = db_session.get(Region, rid) if rid else None
+    if region is None:
+        return render_template("operator/region_settings.html", region=None, form={}, errors={}), 200
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = RegionSettingsForm()
+        form.validate()
+        errors = first_errors(form)
+        values = form_values(form)
+        if not errors:
+            errors = update_region_settings(region, RegionSettings(**values))
+            if not errors:
+                db_session.commit()
+                flash(_("Nastavení kraje bylo uloženo."), "success")
+                return redirect(url_for("operator.region_settings"), code=303)
+            db_session.rollback()
+    else:
+        values = vars(settings_of(region))
+    contrast = contrast_with_white(region.primary_color) if region.primary_color else None
+    return render_template(
+        "operator/region_settings.html", region=region, form=values, errors=errors, contrast=contrast
+    ), (422 if errors else 200)

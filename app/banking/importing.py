@@ -45,6 +45,7 @@ from app.models import (
     VariableSymbolRule,
 )
 from app.payments.transitions import create_payments_moved, transition_payments
+from app.regions.scope import in_region
 from app.webhooks_out.events import on_transfers_matched
 
 CHUNK = 50_000
@@ -80,9 +81,11 @@ def statement_account(statement: Statement) -> tuple[str | None, str | None, str
     return number, bank, iban
 
 
-def find_account_for(statement: Statement, municipality_id: int | None, session: Session | None = None) -> BankAccount:
+def find_account_for(statement: Statement, municipality_id: int | None, session: Session | None = None,
+                     region_id: int | None = None) -> BankAccount:
     """The portal's account the statement is of, among ``municipality_id``'s (None: any
-    municipality's, for the operator and the CLI); refused otherwise."""
+    municipality's of ``region_id``, for the operator; of any region, for the CLI);
+    refused otherwise."""
     session = session or db_session()
     number, bank, iban = statement_account(statement)
     if not number and not iban:
@@ -96,6 +99,8 @@ def find_account_for(statement: Statement, municipality_id: int | None, session:
         stmt = stmt.where(BankAccount.iban == iban)
     if municipality_id is not None:
         stmt = stmt.where(BankAccount.municipality_id == municipality_id)
+    elif region_id is not None:
+        stmt = stmt.where(in_region(BankAccount.municipality_id, region_id))
     accounts = session.scalars(stmt).all()
     if len(accounts) != 1:
         shown = f"{number}/{bank}" if number and bank else (number or iban or "")

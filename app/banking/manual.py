@@ -26,6 +26,7 @@ from app.models import BANK_TRANSFER, BankLine, BankLineMatch, LineStatus, Oblig
 from app.models.refund import Refund, RefundState
 from app.money import to_decimal_string
 from app.payments.refunds import complete_refund
+from app.regions.scope import in_region
 from app.staff.audit import audit, snapshot
 from app.timeutil import to_prague
 
@@ -192,8 +193,9 @@ def return_to_sender(line_id: int, *, staff_email: str, municipality_id: int | N
         raise
 
 
-def returns_query(municipality_id: int | None):  # type: ignore[no-untyped-def]
-    """Lines to send money back for: returned ones (whole) and overpayments (the excess)."""
+def returns_query(municipality_id: int | None, region_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Lines to send money back for: returned ones (whole) and overpayments (the excess),
+    of a municipality (None: all, of ``region_id`` when given)."""
     stmt = select(BankLine).where(
         or_(
             BankLine.status == LineStatus.RETURNED, (BankLine.status == LineStatus.MATCHED) & (BankLine.overpayment > 0)
@@ -201,16 +203,18 @@ def returns_query(municipality_id: int | None):  # type: ignore[no-untyped-def]
     )
     if municipality_id is not None:
         stmt = stmt.where(BankLine.municipality_id == municipality_id)
+    elif region_id is not None:
+        stmt = stmt.where(in_region(BankLine.municipality_id, region_id))
     return stmt.order_by(BankLine.booking_date, BankLine.id)
 
 
-def returns_csv(municipality_id: int | None, session: Session | None = None) -> str:
+def returns_csv(municipality_id: int | None, session: Session | None = None, region_id: int | None = None) -> str:
     """The list for the bank: one payment order per line to send back."""
     session = session or db_session()
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["datum_prijeti", "castka", "mena", "protiucet", "kod_banky", "iban", "jmeno", "vs", "duvod"])
-    for line in session.scalars(returns_query(municipality_id)):
+    for line in session.scalars(returns_query(municipality_id, region_id)):
         reason = "vraceni platby" if line.status == LineStatus.RETURNED else "vraceni preplatku"
         writer.writerow([
             line.booking_date.isoformat(), to_decimal_string(line.to_return), line.currency,

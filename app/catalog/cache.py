@@ -29,11 +29,12 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, contains_eager, object_session
 
 from app.czech import czech
 from app.db import autocommit_reads, db_session
-from app.models import Municipality, OnboardingState, Service
+from app.models import Municipality, OnboardingState, Region, Service
+from app.regions.brand import Brand, brand_of
 
 MAX_ENTRIES = 2048  # far above the region's 215 municipalities; a bound against slug floods
 
@@ -47,6 +48,8 @@ class CatalogMunicipality:
     district: str | None
     demo_mode: bool
     iban: str | None
+    region_id: int | None = None
+    brand: Brand | None = None  # its region's, loaded with it (app.regions.branding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ def _load(slug: str, *, read_only: bool) -> CatalogEntry | None:
     # One round trip: the municipality with its active services (none → one row with None).
     rows = db_session.execute(
         select(Municipality, Service)
+        .options(contains_eager(Municipality.region))
+        .join(Region, Region.id == Municipality.region_id)
         .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
         .where(Municipality.slug == slug, Municipality.onboarding_state == OnboardingState.ACTIVE)
         .order_by(czech(Service.name))
@@ -132,7 +137,8 @@ def _load(slug: str, *, read_only: bool) -> CatalogEntry | None:
         return None
     m = rows[0][0]
     cm = CatalogMunicipality(
-        id=m.id, slug=m.slug, name=m.name, ico=m.ico, district=m.district, demo_mode=bool(m.demo_mode), iban=m.iban
+        id=m.id, slug=m.slug, name=m.name, ico=m.ico, district=m.district, demo_mode=bool(m.demo_mode), iban=m.iban,
+        region_id=m.region_id, brand=brand_of(m.region),
     )
     services = tuple(
         CatalogService(
@@ -193,7 +199,7 @@ def _note_catalog_change(_mapper, _connection, target) -> None:  # type: ignore[
         session.info[_FLAG] = True
 
 
-for _cls in (Service, Municipality):
+for _cls in (Service, Municipality, Region):
     for _name in ("after_insert", "after_update", "after_delete"):
         event.listen(_cls, _name, _note_catalog_change)
 

@@ -24,7 +24,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
@@ -37,7 +37,7 @@ from app.gateway_accounts.accounts import active_accounts, redirect_origin
 from app.identity import current_citizen
 from app.identity.session import citizen_in_session
 from app.messages import message_for
-from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Service
+from app.models import LookupMode, Municipality, OnboardingState, Payment, PaymentState, Region, Service
 from app.money import amount_input
 from app.obligations.household import (
     describe_household,
@@ -67,6 +67,8 @@ from app.payments.errors import CardPaymentError, GatewayUnavailable, PaymentErr
 from app.payments.status import apply_return, sync_payment
 from app.qr import transfer_for_obligation, transfer_for_payment, transfer_for_service
 from app.receipts.issuing import item_rows, receipt_for_obligation, receipt_for_payment
+from app.regions.brand import NATIONAL, brand_of
+from app.regions.branding import configured_hosts
 from gateway import InvalidNotification
 
 S = PaymentState
@@ -76,6 +78,8 @@ def _active_service(slug: str, service_slug: str) -> tuple[Municipality, Service
     """An active service of an active municipality, in one query (the pay page is the hottest)."""
     row = db_session.execute(
         select(Municipality, Service)
+        .options(contains_eager(Municipality.region))  # its brand, in the same statement
+        .join(Region, Region.id == Municipality.region_id)
         .join(Service, Service.municipality_id == Municipality.id)
         .where(
             Municipality.slug == slug,
@@ -98,20 +102,99 @@ def _payment(external_id: str) -> Payment:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    """A host name mapped to a region (REGION_HOSTS, or the region's own ``host``) shows
+    that region's home; any other the national one."""
     autocommit_reads()
+    host = request.host.split(":", 1)[0].strip().lower()[:253]
+    slug = configured_hosts().get(host)
+    if slug:
+        return _region_home(Region.slug == slug)
+    return _national_home(host)
+
+
+@bp.get("/kraje")
+def national_home():  # type: ignore[no-untyped-def]
+    """The national home on every host: the regions, and a search of all municipalities."""
+    autocommit_reads()
+    return _national_home(None)
+
+
+@bp.get("/kraj/<slug>")
+def region_home(slug: str):  # type: ignore[no-untyped-def]
+    autocommit_reads()
+    if len(slug) > 100:
+        abort(404)
+    return _region_home(Region.slug == slug)
+
+
+def _query() -> tuple[str, str]:
     q = (request.args.get("q") or "").strip()[:100]
+    return q, fold(q)
+
+
+def _municipality_rows(folded: str):  # type: ignore[no-untyped-def]
+    """Joined municipalities of every region with their active services' count, in Czech
+    order, filtered by the folded search text (``search_name``)."""
     stmt = (
-        select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id))
+        select(Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id), Region.name,
+               Region.slug)
+        .join(Region, Region.id == Municipality.region_id)
         .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
         .where(Municipality.onboarding_state == OnboardingState.ACTIVE)
-        .group_by(Municipality.id)
+        .group_by(Municipality.id, Region.name, Region.slug)
         .order_by(czech(Municipality.name), Municipality.district)
     )
-    folded = fold(q)
     if folded:
         stmt = stmt.where(Municipality.search_name.contains(folded, autoescape=True))
-    rows = db_session.execute(stmt).all()
-    return render_template("checkout/home.html", municipalities=rows, q=q)
+    return db_session.execute(stmt).all()
+
+
+def _region_home(which):  # type: ignore[no-untyped-def]
+    """One statement: the region (its brand) with its joined municipalities matching the
+    search, each with its active services' count, in Czech order."""
+    q, folded = _query()
+    joined = (Municipality.region_id == Region.id) & (Municipality.onboarding_state == OnboardingState.ACTIVE)
+    if folded:
+        joined = joined & Municipality.search_name.contains(folded, autoescape=True)
+    rows = db_session.execute(
+        select(Region, Municipality.name, Municipality.slug, Municipality.district, func.count(Service.id))
+        .select_from(Region)
+        .outerjoin(Municipality, joined)
+        .outerjoin(Service, (Service.municipality_id == Municipality.id) & Service.active.is_(True))
+        .where(which)
+        .group_by(Region.id, Municipality.id)
+        .order_by(czech(Municipality.name), Municipality.district)
+    ).all()
+    if not rows:
+        abort(404)
+    region = rows[0][0]
+    municipalities = [(name, slug, district, count, region.name, region.slug)
+                      for _r, name, slug, district, count in rows if name is not None]
+    return render_template("checkout/home.html", municipalities=municipalities, q=q,
+                           search_url=url_for("checkout.region_home", slug=region.slug), page_brand=brand_of(region))
+
+
+def _national_home(host: str | None):  # type: ignore[no-untyped-def]
+    """One statement: every region with its joined municipalities and their active
+    services, and (on ``host``) the region the host name is mapped to, if any."""
+    q, folded = _query()
+    active = Municipality.onboarding_state == OnboardingState.ACTIVE
+    joined = (select(func.count(Municipality.id)).where(Municipality.region_id == Region.id, active)
+              .correlate(Region).scalar_subquery())
+    services = (select(func.count(Service.id)).join(Municipality, Municipality.id == Service.municipality_id)
+                .where(Municipality.region_id == Region.id, active, Service.active.is_(True))
+                .correlate(Region).scalar_subquery())
+    mapped = aliased(Region)
+    host_region = select(mapped.id).where(mapped.host == (host or "")).scalar_subquery()
+    rows = db_session.execute(
+        select(Region.name, Region.slug, joined, services, host_region).order_by(czech(Region.name))
+    ).all()
+    if host and rows and rows[0][4] is not None:
+        return _region_home(Region.id == rows[0][4])
+    regions = [(name, slug, count, n_services) for name, slug, count, n_services, _ in rows if count]
+    municipalities = _municipality_rows(folded) if folded else []
+    return render_template("checkout/home.html", municipalities=municipalities, q=q, regions=regions,
+                           search_url=url_for("checkout.national_home"), national=True, page_brand=NATIONAL)
 
 
 @bp.get("/favicon.ico")
@@ -131,7 +214,9 @@ def municipality(slug: str):  # type: ignore[no-untyped-def]
     # match is answered 304 without rendering. no-cache: a browser asks every time, so a
     # deactivated service still disappears within CATALOG_CACHE_SECONDS.
     if not citizen_in_session() and "_flashes" not in session:
-        etag = hashlib.sha256(f"{entry_etag(entry)}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
+        brand = entry.municipality.brand.key if entry.municipality.brand else ""
+        etag = hashlib.sha256(
+            f"{entry_etag(entry)}|{brand}|{get_locale()}|{request.script_root}".encode()).hexdigest()[:32]
         if etag in request.if_none_match:
             response = current_app.response_class(status=304)
         else:

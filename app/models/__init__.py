@@ -41,7 +41,7 @@ from app.models.region import Region
 from app.models.reminder import ObligationReminder, ReminderKind, ReminderOptOut
 from app.models.reporting import PaymentMonthSummary, ReportDispatch
 from app.models.service import AmountMode, Service, VariableSymbolRule
-from app.models.staff import ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
+from app.models.staff import OVER_MUNICIPALITIES, ROLE_RANK, PasswordReset, StaffInvitation, StaffRole, StaffUser
 
 __all__ = [
     "API_SCOPES",
@@ -95,6 +95,7 @@ __all__ = [
     "ReceiptCounter",
     "Refund",
     "RefundState",
+    "OVER_MUNICIPALITIES",
     "ROLE_RANK",
     "ReportDispatch",
     "Service",

@@ -26,6 +26,8 @@ class ExportJob(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
     # The municipality the export is limited to; None = all (operator).
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # When municipality_id is None: the region it is limited to (an operator's); None = all.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     format: Mapped[str] = mapped_column(String(10))  # csv | xlsx
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default=ExportStatus.PENDING)

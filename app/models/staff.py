@@ -20,7 +20,8 @@ class StaffRole(StrEnum):
     VIEWER = "viewer"  # read only
     CLERK = "clerk"  # view, refund, export
     MUNICIPALITY_ADMIN = "municipality_admin"  # services, team and settings of one municipality
-    OPERATOR = "operator"  # the regional agency: every municipality
+    OPERATOR = "operator"  # a regional agency: every municipality of its region
+    NATIONAL = "national"  # the national coordinator: every region
 
 
 # A role may do everything a lower-ranked role may.
@@ -29,7 +30,10 @@ ROLE_RANK: dict[str, int] = {
     StaffRole.CLERK: 2,
     StaffRole.MUNICIPALITY_ADMIN: 3,
     StaffRole.OPERATOR: 4,
+    StaffRole.NATIONAL: 5,
 }
+# Roles above any one municipality: they see many (an operator its region's, national all).
+OVER_MUNICIPALITIES = frozenset({StaffRole.OPERATOR, StaffRole.NATIONAL})
 
 
 class StaffUser(Base):
@@ -40,9 +44,10 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default=StaffRole.VIEWER)
-    # None only for operators.
+    # None only for operators and national staff.
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
-    # An operator's region (a municipality's staff belong to its region through it).
+    # An operator's region (required for them; a municipality's staff belong to its region
+    # through it; national staff have none).
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
@@ -77,7 +82,12 @@ class StaffUser(Base):
     # -- roles ------------------------------------------------------------------------
     @property
     def is_operator(self) -> bool:
-        return self.role == StaffRole.OPERATOR
+        """Above municipalities: a region's operator or national staff."""
+        return self.role in OVER_MUNICIPALITIES
+
+    @property
+    def is_national(self) -> bool:
+        return self.role == StaffRole.NATIONAL
 
     def has_role(self, role: str) -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
@@ -92,6 +102,8 @@ class StaffInvitation(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # An invited operator's region (the inviting operator's).
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

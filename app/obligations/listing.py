@@ -18,6 +18,7 @@ from app.jobs import enqueue
 from app.models import Obligation, ObligationImport, ObligationState, Service
 from app.obligations.jobs import create_import, import_obligations_job
 from app.obligations.reading import DEFAULT_MAX_IMPORT_BYTES
+from app.regions.scope import in_region
 from app.staff.audit import audit
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,10 @@ class OpenObligations:
     overdue_amount: int  # haléře still to pay on overdue obligations
 
 
-def open_obligations(municipality_id: int | None, today: date | None = None) -> OpenObligations:
-    """Open obligations (unpaid, partially paid, overdue) of a municipality (or all)."""
+def open_obligations(municipality_id: int | None, today: date | None = None,
+                     region_id: int | None = None) -> OpenObligations:
+    """Open obligations (unpaid, partially paid, overdue) of a municipality (or all, of
+    the region when ``region_id`` is given)."""
     today = today or date.today()
     o = Obligation
     overdue = state_condition(ObligationState.OVERDUE, today)
@@ -177,5 +180,7 @@ def open_obligations(municipality_id: int | None, today: date | None = None) -> 
     ).where(o.amount_paid < o.amount)
     if municipality_id is not None:
         stmt = stmt.where(o.municipality_id == municipality_id)
+    elif region_id is not None:
+        stmt = stmt.where(in_region(o.municipality_id, region_id))
     count, overdue_count, overdue_amount = db_session.execute(stmt).one()
     return OpenObligations(int(count), int(overdue_count), int(overdue_amount))

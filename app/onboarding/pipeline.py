@@ -26,6 +26,7 @@ from app.models import (
     Service,
     ServiceStateChange,
 )
+from app.regions.scope import in_region, region_condition
 from app.timeutil import czech_date, prague_today
 
 S = OnboardingState
@@ -145,13 +146,14 @@ def state_on(municipality: Municipality | int, day: date, *, session: Session | 
     return OnboardingState(state) if state else S.NOT_CONTACTED
 
 
-def municipality_states_on(day: date) -> Select[tuple[int, str, date]]:
+def municipality_states_on(day: date, region_id: int | None = None) -> Select[tuple[int, str, date]]:
     """One query: (municipality_id, state, since) at the end of ``day`` for every municipality
-    with a record by then (those without one were not contacted yet): its latest change
-    by then, i.e. one with no later change by then."""
+    (of the region, when given) with a record by then (those without one were not
+    contacted yet): its latest change by then, i.e. one with no later change by then."""
     msc = MunicipalityStateChange
     later = aliased(msc)
     return select(msc.municipality_id, msc.to_state.label("state"), msc.effective_date.label("since")).where(
+        in_region(msc.municipality_id, region_id),
         msc.effective_date <= day,
         ~exists().where(
             later.municipality_id == msc.municipality_id,
@@ -169,24 +171,29 @@ def states_on(day: date, *, session: Session | None = None) -> dict[int, str]:
     return {mid: state for mid, state, _since in session.execute(municipality_states_on(day))}
 
 
-def count_by_state_on(day: date, *, session: Session | None = None) -> dict[str, int]:
-    """How many municipalities were in each state at the end of ``day``; every known
-    municipality counts, those without a record by then as not contacted."""
+def count_by_state_on(day: date, *, session: Session | None = None, region_id: int | None = None) -> dict[str, int]:
+    """How many municipalities (of the region, when given) were in each state at the end of
+    ``day``; every known municipality counts, those without a record by then as not
+    contacted."""
     session = session or db_session()
-    known = session.scalar(select(func.count()).select_from(Municipality)) or 0
+    known = session.scalar(select(func.count()).select_from(Municipality).where(
+        region_condition(Municipality, region_id))) or 0
     counts: Counter[str] = Counter()
-    sub = municipality_states_on(day).subquery()
+    sub = municipality_states_on(day, region_id).subquery()
     for state, n in session.execute(select(sub.c.state, func.count()).group_by(sub.c.state)):
         counts[state] = n
     counts[S.NOT_CONTACTED] += max(known - sum(counts.values()), 0)
     return {state.value: counts.get(state, 0) for state in PIPELINE_ORDER}
 
 
-def first_active_dates(until: date | None = None, *, session: Session | None = None) -> dict[int, date]:
-    """The day each municipality first became active (joined), up to ``until``."""
+def first_active_dates(until: date | None = None, *, session: Session | None = None,
+                       region_id: int | None = None) -> dict[int, date]:
+    """The day each municipality (of the region, when given) first became active
+    (joined), up to ``until``."""
     session = session or db_session()
     msc = MunicipalityStateChange
-    stmt = select(msc.municipality_id, func.min(msc.effective_date)).where(msc.to_state == S.ACTIVE)
+    stmt = select(msc.municipality_id, func.min(msc.effective_date)).where(
+        msc.to_state == S.ACTIVE, in_region(msc.municipality_id, region_id))
     if until is not None:
         stmt = stmt.where(msc.effective_date <= until)
     return dict(session.execute(stmt.group_by(msc.municipality_id)).all())  # type: ignore[arg-type]
@@ -239,11 +246,11 @@ def service_states_on(day: date) -> Select[tuple[int, bool]]:
     )
 
 
-def active_services_on(day: date) -> Select[tuple[int, int]]:
+def active_services_on(day: date, region_id: int | None = None) -> Select[tuple[int, int]]:
     """(service_id, municipality_id) of services active at the end of ``day`` in a
-    municipality that was active (joined) that day."""
+    municipality (of the region, when given) that was active (joined) that day."""
     services = service_states_on(day).subquery()
-    municipalities = municipality_states_on(day).subquery()
+    municipalities = municipality_states_on(day, region_id).subquery()
     return (
         select(Service.id, Service.municipality_id)
         .join(services, and_(services.c.service_id == Service.id, services.c.active.is_(True)))
@@ -254,9 +261,9 @@ def active_services_on(day: date) -> Select[tuple[int, int]]:
     )
 
 
-def count_active_services_on(day: date, *, session: Session | None = None) -> int:
+def count_active_services_on(day: date, *, session: Session | None = None, region_id: int | None = None) -> int:
     session = session or db_session()
-    return session.scalar(select(func.count()).select_from(active_services_on(day).subquery())) or 0
+    return session.scalar(select(func.count()).select_from(active_services_on(day, region_id).subquery())) or 0
 
 
 @dataclass(frozen=True)
@@ -274,11 +281,12 @@ class PipelineSnapshot:
         return sum(self.counts[s] for s in NEGOTIATION_STATES)
 
 
-def snapshot_on(day: date, *, session: Session | None = None) -> PipelineSnapshot:
+def snapshot_on(day: date, *, session: Session | None = None, region_id: int | None = None) -> PipelineSnapshot:
+    """The pipeline at the end of ``day``: of one region, or of every region (None)."""
     return PipelineSnapshot(
         day=day,
-        counts=count_by_state_on(day, session=session),
-        active_services=count_active_services_on(day, session=session),
+        counts=count_by_state_on(day, session=session, region_id=region_id),
+        active_services=count_active_services_on(day, session=session, region_id=region_id),
     )
 
 
@@ -293,9 +301,11 @@ def create_municipality(
     note: str = "",
     actor: Any = None,
     session: Session | None = None,
+    region_id: int | None = None,
 ) -> Municipality:
-    """Add a municipality to the pipeline (its first state dated and noted). Raises
-    OnboardingError naming the field; does not commit."""
+    """Add a municipality to the pipeline (its first state dated and noted) of
+    ``region_id``, else of the acting operator's region, else of the deployment's
+    default. Raises OnboardingError naming the field; does not commit."""
     from app.identifiers import is_valid_ico, slugify
 
     session = session or db_session()
@@ -326,7 +336,7 @@ def create_municipality(
     from app.regions import get_or_create_region
 
     # The acting operator's region; the deployment's default for the CLI and the seed.
-    region_id = getattr(actor, "region_id", None) or get_or_create_region(session).id
+    region_id = region_id or getattr(actor, "region_id", None) or get_or_create_region(session).id
     m = Municipality(
         name=name,
         slug=slug,

@@ -72,7 +72,9 @@ XLSX_CZK_FORMAT = '#,##0.00\\ "Kč"'
 XLSX_TEXT_FORMAT = "@"
 
 
-def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Session) -> Iterator[tuple[Any, ...]]:
+def iter_export_rows(
+    f: PaymentFilter, municipality_id: int | None, session: Session, region_id: int | None = None
+) -> Iterator[tuple[Any, ...]]:
     """Rows of the filtered list, one per fee (see EXPORT_HEADER), fetched in batches from
     a server-side cursor (flat memory)."""
     item = PaymentItem
@@ -108,6 +110,7 @@ def iter_export_rows(f: PaymentFilter, municipality_id: int | None, session: Ses
                 .join(Municipality, Municipality.id == Payment.municipality_id),
                 f,
                 municipality_id,
+                region_id,
             ),
             f.sort,
         )
@@ -297,12 +300,12 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: str) -> int:
     return count
 
 
-def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None) -> str:
+def xlsx_tempfile(f: PaymentFilter, municipality_id: int | None, region_id: int | None = None) -> str:
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platby-")
     os.close(fd)
     try:
         with SessionFactory() as s:
-            write_xlsx(iter_export_rows(f, municipality_id, s), path)
+            write_xlsx(iter_export_rows(f, municipality_id, s, region_id), path)
     except BaseException:
         # Nothing is left behind in the temporary folder when the export fails.
         os.unlink(path)
@@ -319,15 +322,17 @@ def stream_file_and_delete(path: str, chunk: int = 64 * 1024) -> Iterator[bytes]
         os.unlink(path)
 
 
-def stream_csv(f: PaymentFilter, municipality_id: int | None) -> Iterator[bytes]:
+def stream_csv(f: PaymentFilter, municipality_id: int | None, region_id: int | None = None) -> Iterator[bytes]:
     """The CSV as it is produced; its own session so the response can outlive the request."""
     with SessionFactory() as s:
-        for line in csv_lines(iter_export_rows(f, municipality_id, s)):
+        for line in csv_lines(iter_export_rows(f, municipality_id, s, region_id)):
             yield line.encode("utf-8")
 
 
-def start_export_job(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter) -> ExportJob:
-    job = ExportJob(staff_id=staff_id, municipality_id=municipality_id, format=fmt, filters=f.to_args())
+def start_export_job(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter,
+                     region_id: int | None = None) -> ExportJob:
+    job = ExportJob(staff_id=staff_id, municipality_id=municipality_id,
+                    region_id=region_id if municipality_id is None else None, format=fmt, filters=f.to_args())
     db_session.add(job)
     db_session.commit()
     return job
@@ -347,7 +352,7 @@ def run_export_job(job_id: int) -> ExportJob | None:
     f = PaymentFilter.from_args(job.filters or {})
     try:
         with SessionFactory() as s:
-            rows = iter_export_rows(f, job.municipality_id, s)
+            rows = iter_export_rows(f, job.municipality_id, s, job.region_id)
             if job.format == "xlsx":
                 count = write_xlsx(rows, path)
             else:

@@ -81,14 +81,15 @@ class ExportDecision:
     job: ExportJob | None
 
 
-def begin_export(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter) -> ExportDecision:
+def begin_export(staff_id: int, municipality_id: int | None, fmt: str, f: PaymentFilter,
+                 region_id: int | None = None) -> ExportDecision:
     """A staff export of the filtered payment list: recorded in the audit log, streamed at
     once up to EXPORT_SYNC_LIMIT rows, beyond that built by a background job."""
-    rows = count_payments(f, municipality_id)
+    rows = count_payments(f, municipality_id, region_id=region_id)
     audit("export", None, after={"format": fmt, "rows": rows, "filters": filter_dict(f)},
           municipality_id=municipality_id)
     if rows <= current_app.config["EXPORT_SYNC_LIMIT"]:
         return ExportDecision(rows, None)
-    job = start_export_job(staff_id, municipality_id, fmt, f)
+    job = start_export_job(staff_id, municipality_id, fmt, f, region_id)
     enqueue(run_export, job.id)
     return ExportDecision(rows, job)

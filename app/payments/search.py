@@ -1,8 +1,9 @@
 """Payments as staff see them: filters, sorting, keyset pagination, the dashboard's
 figures.
 
-Every function takes ``municipality_id`` (None = all municipalities, for the operator):
-the caller decides the scope, these functions never widen it. Dates are Europe/Prague
+Every function takes ``municipality_id`` (None = all municipalities, for the operator)
+and ``region_id`` (None = every region; limits the all-municipality view to an operator's
+region): the caller decides the scope, these functions never widen it. Dates are Europe/Prague
 calendar days; amounts are haléře."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.db import db_session, utcnow
 from app.models import Payment, PaymentItem, PaymentState
 from app.models.payment import SETTLED_STATES
 from app.money import AmountError, parse_czk
+from app.regions.scope import in_region
 from app.timeutil import prague_midnight_utc, to_prague
 from app.validation import CONTROL_MESSAGE, DayError, day_error_message, has_control_characters, parse_day, parse_id
 
@@ -114,10 +116,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | None) -> Select[Any]:
+def apply_filters(stmt: Select[Any], f: PaymentFilter, municipality_id: int | None,
+                  region_id: int | None = None) -> Select[Any]:
     conds = []
     if municipality_id is not None:
         conds.append(Payment.municipality_id == municipality_id)
+    elif region_id is not None:
+        conds.append(in_region(Payment.municipality_id, region_id))
     if f.state:
         conds.append(Payment.state == f.state)
     if f.date_from:
@@ -217,13 +222,14 @@ def list_payments(
     page_size: int = 50,
     session: Session | None = None,
     related: bool = True,
+    region_id: int | None = None,
 ) -> Page:
     """One page of the filtered list, ordered by the sort key then id (stable with equal
     timestamps), starting after ``cursor``. ``related``: load each payment's service and
     municipality with it (the staff list shows them; the API does not)."""
     session = session or db_session()
     custom_plans(session)
-    stmt = apply_order(apply_filters(select(Payment), f, municipality_id), f.sort)
+    stmt = apply_order(apply_filters(select(Payment), f, municipality_id, region_id), f.sort)
     if related:
         stmt = stmt.options(
             selectinload(Payment.service),
@@ -240,10 +246,11 @@ def list_payments(
     return Page(rows[:page_size], next_cursor)
 
 
-def count_payments(f: PaymentFilter, municipality_id: int | None, session: Session | None = None) -> int:
+def count_payments(f: PaymentFilter, municipality_id: int | None, session: Session | None = None,
+                   region_id: int | None = None) -> int:
     session = session or db_session()
     custom_plans(session)
-    return session.scalar(apply_filters(select(func.count(Payment.id)), f, municipality_id)) or 0
+    return session.scalar(apply_filters(select(func.count(Payment.id)), f, municipality_id, region_id)) or 0
 
 
 def filter_dict(f: PaymentFilter) -> dict[str, Any]:
@@ -261,7 +268,7 @@ class MonthStats:
     refunded_sum: int
 
 
-def month_stats(municipality_id: int | None, now: datetime | None = None) -> MonthStats:
+def month_stats(municipality_id: int | None, now: datetime | None = None, region_id: int | None = None) -> MonthStats:
     """Payments paid this Prague month (paid, partially refunded or refunded)."""
     local = to_prague(now or utcnow())
     assert local is not None
@@ -278,9 +285,11 @@ def month_stats(municipality_id: int | None, now: datetime | None = None) -> Mon
     )
     if municipality_id is not None:
         stmt = stmt.where(Payment.municipality_id == municipality_id)
+    elif region_id is not None:
+        stmt = stmt.where(in_region(Payment.municipality_id, region_id))
     count, total, refunded = db_session.execute(stmt).one()
     return MonthStats(first, int(count), int(total), int(refunded))
 
 
-def latest_payments(municipality_id: int | None, limit: int = 10) -> list[Payment]:
-    return list(list_payments(PaymentFilter(), municipality_id, page_size=limit).items)
+def latest_payments(municipality_id: int | None, limit: int = 10, region_id: int | None = None) -> list[Payment]:
+    return list(list_payments(PaymentFilter(), municipality_id, page_size=limit, region_id=region_id).items)

@@ -4,6 +4,7 @@ starts with (``DEFAULT_REGION``)."""
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -26,9 +27,22 @@ HOME_REGION_DEFAULTS = {
 
 @cache
 def czech_regions() -> dict[str, dict[str, str]]:
-    """The 14 regions by slug: nuts_code, slug, name, name_genitive."""
+    """The 14 regions by slug: nuts_code, slug, name, name_genitive, name_en."""
     with _CSV.open(encoding="utf-8") as f:
         return {row["slug"]: row for row in csv.DictReader(f)}
+
+
+def region_display(slug: str | None, name: str) -> str:
+    """A region's name in the request's language: the Czech name, or in any other
+    language its English name from app/data/regions.csv (ASCII, as the regions' own
+    English pages write them without diacritics where they can)."""
+    if slug and has_app_context():
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        if locale is not None and locale.language != "cs":
+            return czech_regions().get(slug, {}).get("name_en") or name
+    return name
 
 
 def default_slug() -> str:
@@ -59,4 +73,23 @@ def get_or_create_region(session: Session, slug: str | None = None) -> Region:
     return region
 
 
-__all__ = ["czech_regions", "default_slug", "get_or_create_region"]
+@dataclass(frozen=True)
+class RegionLabel:
+    """How a report or a document names its region (plain values, no ORM object)."""
+
+    id: int
+    slug: str
+    name: str
+    name_genitive: str
+    operator_name: str
+
+
+def region_label(session: Session, region_id: int | None) -> RegionLabel | None:
+    region = session.get(Region, region_id) if region_id is not None else None
+    if region is None:
+        return None
+    return RegionLabel(region.id, region.slug, region.name, region.name_genitive or region.name,
+                       region.operator_name or "")
+
+
+__all__ = ["RegionLabel", "czech_regions", "default_slug", "get_or_create_region", "region_display", "region_label"]

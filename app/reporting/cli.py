@@ -16,6 +16,24 @@ report_group = AppGroup("report", help="Reports for the regional operator.")
 FORMAT_CHOICE = click.Choice(sorted(FORMATS))
 
 
+REGION_OPTION = click.option("--region", "region_slug", default=None,
+                             help="A region's slug (app/data/regions.csv); the whole country when omitted.")
+
+
+def _region_id(slug: str | None) -> int | None:
+    if not slug:
+        return None
+    from sqlalchemy import select
+
+    from app.db import db_session
+    from app.models import Region
+
+    rid = db_session.scalar(select(Region.id).where(Region.slug == slug))
+    if rid is None:
+        raise click.BadParameter(f"no region {slug!r} in the portal", param_hint="--region")
+    return rid
+
+
 def _write(rendered: Rendered, output: str | None) -> None:
     if output == "-":
         sys.stdout.buffer.write(rendered.content)
@@ -30,7 +48,8 @@ def _write(rendered: Rendered, output: str | None) -> None:
 @click.argument("period")
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="pdf", show_default=True)
 @click.option("--output", "-o", help="File to write ('-' for standard output); default: a name by the period.")
-def monthly_cmd(period: str, fmt: str, output: str | None) -> None:
+@REGION_OPTION
+def monthly_cmd(period: str, fmt: str, output: str | None, region_slug: str | None) -> None:
     """The monthly report for PERIOD (YYYY-MM), as of the month's last day."""
     from app.reporting.monthly import ReportPeriodError, build_monthly_report, parse_period
     from app.reporting.render import render_monthly
@@ -39,19 +58,20 @@ def monthly_cmd(period: str, fmt: str, output: str | None) -> None:
         year, month = parse_period(period)
     except ReportPeriodError as exc:
         raise click.BadParameter(str(exc), param_hint="PERIOD") from None
-    _write(render_monthly(build_monthly_report(year, month), fmt), output)
+    _write(render_monthly(build_monthly_report(year, month, region_id=_region_id(region_slug)), fmt), output)
 
 
 @report_group.command("yearly")
 @click.argument("year", type=click.IntRange(2000, 2999))
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="xlsx", show_default=True)
 @click.option("--output", "-o", help="File to write ('-' for standard output); default: a name by the year.")
-def yearly_cmd(year: int, fmt: str, output: str | None) -> None:
+@REGION_OPTION
+def yearly_cmd(year: int, fmt: str, output: str | None, region_slug: str | None) -> None:
     """The yearly indicators for YEAR, in the shape of the annual report."""
     from app.reporting.render import render_yearly
     from app.reporting.yearly import build_yearly_indicators
 
-    _write(render_yearly(build_yearly_indicators(year), fmt), output)
+    _write(render_yearly(build_yearly_indicators(year, region_id=_region_id(region_slug)), fmt), output)
 
 
 @report_group.command("send-due")

@@ -1,6 +1,9 @@
-"""E-mailing the monthly report to the operator's staff on the first working day of the
-month. Cron calls ``send_due_monthly_report`` daily (``flask report send-due``); a row in
-``report_dispatch`` makes it send each month's report once."""
+"""E-mailing the monthly report on the first working day of the month: each region's
+report to its operator staff and its ``Region.report_recipients``, the national report
+to national staff and the REPORT_RECIPIENTS config key. Cron calls
+``send_due_monthly_report`` daily (``flask report send-due``); a row in
+``report_dispatch`` per report and month (kind ``monthly`` for the national one,
+``monthly:<region id>`` for a region's) makes it send each once."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import db_session, utcnow
 from app.mail import deliver, mail_configured, sender
-from app.models import ReportDispatch
+from app.models import Region, ReportDispatch, StaffRole, StaffUser
 from app.money import format_czk
 from app.reporting.monthly import build_monthly_report
 from app.reporting.render import monthly_title, render_monthly
@@ -26,17 +29,16 @@ KIND = "monthly"
 STALE_CLAIM = timedelta(minutes=30)
 
 
-def report_recipients() -> list[str]:
-    """Operator staff (when staff accounts exist) and the REPORT_RECIPIENTS config key."""
-    emails: list[str] = []
-    try:
-        from app.models import StaffUser  # type: ignore[attr-defined]
-    except ImportError:
-        StaffUser = None  # noqa: N806
-    if StaffUser is not None:
-        emails += db_session.scalars(
-            select(StaffUser.email).where(StaffUser.role == "operator", StaffUser.active.is_(True))
-        ).all()
+def report_recipients(region: Region | None = None) -> list[str]:
+    """A region's active operator staff and its ``report_recipients``; for None (the
+    national report) national staff and the REPORT_RECIPIENTS config key."""
+    active = StaffUser.active.is_(True)
+    if region is not None:
+        emails = list(db_session.scalars(select(StaffUser.email).where(
+            StaffUser.role == StaffRole.OPERATOR, StaffUser.region_id == region.id, active)))
+        emails += region.recipients
+        return sorted(set(emails))
+    emails = list(db_session.scalars(select(StaffUser.email).where(StaffUser.role == StaffRole.NATIONAL, active)))
     configured = current_app.config.get("REPORT_RECIPIENTS") or []
     if isinstance(configured, str):
         configured = configured.split(",")
@@ -45,8 +47,9 @@ def report_recipients() -> list[str]:
 
 
 def send_due_monthly_report(today: date | None = None) -> str:
-    """Send last month's report if today is on or after this month's first working day
-    and it has not been sent yet. Returns what happened (also logged)."""
+    """Send last month's reports (each region's, the national one) if today is on or
+    after this month's first working day and they have not been sent yet. Returns what
+    happened (also logged): "sent" when any was sent now, else the first outcome."""
     today = today or prague_today()
     if today < first_working_day(today.year, today.month):
         log.info("monthly report: not due before %s", first_working_day(today.year, today.month))
@@ -56,20 +59,32 @@ def send_due_monthly_report(today: date | None = None) -> str:
     if not mail_configured():
         log.warning("monthly report %s: MAIL_SERVER is not configured, not sending", period)
         return "mail_not_configured"
-    recipients = report_recipients()
-    if not recipients:
-        log.warning("monthly report %s: no recipients (no operator staff, REPORT_RECIPIENTS empty)", period)
+    regions: list[Region | None] = [*db_session.scalars(select(Region).order_by(Region.id)), None]
+    outcomes = [outcome for region in regions if (outcome := _send_one(region, year, month)) != "no_recipients"]
+    if not outcomes:
+        log.warning("monthly report %s: no recipients (no operator or national staff, no region's or "
+                    "REPORT_RECIPIENTS)", period)
         return "no_recipients"
-    claim = _claim(period)
+    return "sent" if "sent" in outcomes else outcomes[0]
+
+
+def _send_one(region: Region | None, year: int, month: int) -> str:
+    period = f"{year:04d}-{month:02d}"
+    recipients = report_recipients(region)
+    if not recipients:
+        return "no_recipients"
+    kind = KIND if region is None else f"{KIND}:{region.id}"
+    name = region.slug if region is not None else "national"
+    claim = _claim(period, kind)
     if claim is None:
-        log.info("monthly report %s: already sent", period)
+        log.info("monthly report %s (%s): already sent", period, name)
         return "already_sent"
     try:
-        report = build_monthly_report(year, month)
+        report = build_monthly_report(year, month, region_id=region.id if region is not None else None)
         message = _message(report, recipients)
         deliver(message)
     except Exception:
-        log.exception("monthly report %s: sending failed; the next run retries", period)
+        log.exception("monthly report %s (%s): sending failed; the next run retries", period, name)
         db_session.rollback()
         db_session.execute(delete(ReportDispatch).where(ReportDispatch.id == claim))
         db_session.commit()
@@ -80,13 +95,13 @@ def send_due_monthly_report(today: date | None = None) -> str:
     row.sent_at = utcnow()
     row.recipients = ", ".join(recipients)[:2000]
     db_session.commit()
-    log.info("monthly report %s sent to %s", period, ", ".join(recipients))
+    log.info("monthly report %s (%s) sent to %s", period, name, ", ".join(recipients))
     return "sent"
 
 
-def _claim(period: str) -> int | None:
-    """Insert the dispatch row (unique per period) before sending; None if taken."""
-    row = ReportDispatch(kind=KIND, period=period, status="sending")
+def _claim(period: str, kind: str = KIND) -> int | None:
+    """Insert the dispatch row (unique per kind and period) before sending; None if taken."""
+    row = ReportDispatch(kind=kind, period=period, status="sending")
     db_session.add(row)
     try:
         db_session.commit()
@@ -94,7 +109,7 @@ def _claim(period: str) -> int | None:
     except IntegrityError:
         db_session.rollback()
     existing = db_session.scalar(
-        select(ReportDispatch).where(ReportDispatch.kind == KIND, ReportDispatch.period == period).with_for_update()
+        select(ReportDispatch).where(ReportDispatch.kind == kind, ReportDispatch.period == period).with_for_update()
     )
     if existing is not None and existing.status == "sending" and _age(existing) > STALE_CLAIM:
         existing.created_at = utcnow()

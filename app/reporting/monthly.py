@@ -40,6 +40,8 @@ from app.onboarding.pipeline import (
     municipality_states_on,
     snapshot_on,
 )
+from app.regions import RegionLabel, region_label
+from app.regions.scope import region_condition
 from app.reporting.summary import Figures, summary_month
 from app.timeutil import add_working_days, last_day, shift_month
 
@@ -202,6 +204,12 @@ class MonthlyReport:
     by_channel_kind: list[Line]
     refunds_by_municipality: list[Line]
     by_account: list[AccountBreakdown] = field(default_factory=list)
+    # Whose report: a region, or None for the whole country (every region).
+    region: RegionLabel | None = None
+
+    @property
+    def region_name(self) -> str | None:
+        return self.region.name if self.region else None
 
     @property
     def period(self) -> str:
@@ -226,7 +234,10 @@ def _accumulate(sums: dict[Any, list[int]], key: Any, count: int, volume: int) -
         acc[1] += volume
 
 
-def build_monthly_report(year: int, month: int, *, session: Session | None = None) -> MonthlyReport:
+def build_monthly_report(
+    year: int, month: int, *, session: Session | None = None, region_id: int | None = None
+) -> MonthlyReport:
+    """The month's report of one region (``region_id``) or of every region (None)."""
     session = session or read_session()
     months = {
         "current": (year, month),
@@ -238,15 +249,16 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     # Municipalities as of the last day.
     names = {
         m.id: m
-        for m in session.execute(select(Municipality.id, Municipality.name, Municipality.ico, Municipality.district))
+        for m in session.execute(select(Municipality.id, Municipality.name, Municipality.ico, Municipality.district)
+                                 .where(region_condition(Municipality, region_id)))
     }
-    joined_on = first_active_dates(as_of, session=session)
+    joined_on = first_active_dates(as_of, session=session, region_id=region_id)
 
     def row(mid: int, state: str, since: date | None) -> MunicipalityRow:
         m = names[mid]
         return MunicipalityRow(mid, m.name, m.ico, m.district or "", state, since, joined_on.get(mid))
 
-    states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of))]
+    states = [row(mid, state, since) for mid, state, since in session.execute(municipality_states_on(as_of, region_id))]
     by_name = lambda r: (sort_key(r.name), r.district)  # noqa: E731
     joined = sorted((r for r in states if r.state == OnboardingState.ACTIVE), key=by_name)
     negotiation = sorted((r for r in states if r.state in NEGOTIATION_STATES), key=by_name)
@@ -255,8 +267,10 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     current_state = {r.id: r for r in states}
     for r in newly:
         r.state, r.since = current_state[r.id].state, current_state[r.id].since
-    snapshots = {name: snapshot_on(last_day(*ym), session=session) for name, ym in months.items()}
-    newly_counts = {name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()}
+    snapshots = {name: snapshot_on(last_day(*ym), session=session, region_id=region_id) for name, ym in months.items()}
+    newly_counts = {
+        name: sum(1 for d in joined_on.values() if (d.year, d.month) == ym) for name, ym in months.items()
+    }
 
     # Payments and refunds of the three months.
     total = Line("total", "Platby celkem")
@@ -270,7 +284,12 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
     account_names = {
         a.id: a for a in session.execute(select(GatewayAccount.id, GatewayAccount.label, GatewayAccount.active))
     }
-    service_names = {s.id: s for s in session.execute(select(Service.id, Service.name, Service.municipality_id))}
+    service_names = {
+        s.id: s
+        for s in session.execute(
+            select(Service.id, Service.name, Service.municipality_id).where(region_condition(Service, region_id))
+        )
+    }
 
     def m_line(mid: int) -> Line:
         if mid not in municipalities:
@@ -299,7 +318,7 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
         paid_acc: dict[tuple[int, int, str], list[int]] = {}
         refunds_m: dict[int, list[int]] = {}
         for (mid, sid, gw, account_id), (paid_count, paid_volume, refund_count, refund_volume) in summary_month(
-            session, y, mth
+            session, y, mth, region_id
         ).items():
             if refund_count:
                 _accumulate(refunds_m, mid, refund_count, refund_volume)
@@ -362,4 +381,5 @@ def build_monthly_report(year: int, month: int, *, session: Session | None = Non
             for line in by_municipality
             if line.key in accounts
         ],
+        region=region_label(session, region_id),
     )

@@ -76,7 +76,8 @@ def _helpers() -> dict[str, Any]:
 
 # -- monthly ---------------------------------------------------------------------------
 def monthly_title(r: MonthlyReport) -> str:
-    return f"Měsíční zpráva o Platebním portálu – {r.label}"
+    whose = f" – {r.region.name}" if r.region else ""
+    return f"Měsíční zpráva o Platebním portálu – {r.label}{whose}"
 
 
 def monthly_charts(r: MonthlyReport) -> dict[str, Markup]:
@@ -126,6 +127,7 @@ def monthly_html(r: MonthlyReport) -> str:
     return _render(
         "reporting/monthly_document.html",
         title=monthly_title(r),
+        region=r.region,
         body="reporting/_monthly_body.html",
         css=Markup(CSS_FILE.read_text(encoding="utf-8")),
         r=r,
@@ -321,7 +323,8 @@ def render_monthly(r: MonthlyReport, fmt: str) -> Rendered:
 
 # -- yearly ----------------------------------------------------------------------------
 def yearly_title(y: YearlyIndicators) -> str:
-    return f"Ukazatele Platebního portálu za rok {y.year}"
+    whose = f" – {y.region.name}" if y.region else ""
+    return f"Ukazatele Platebního portálu za rok {y.year}{whose}"
 
 
 def yearly_charts(y: YearlyIndicators) -> dict[str, Markup]:
@@ -356,6 +359,7 @@ def yearly_html(y: YearlyIndicators) -> str:
     return _render(
         "reporting/monthly_document.html",
         title=yearly_title(y),
+        region=y.region,
         body="reporting/_yearly_body.html",
         css=Markup(CSS_FILE.read_text(encoding="utf-8")),
         y=y,

@@ -25,6 +25,7 @@ from app.models import Refund as RefundRow
 from app.models.payment import SETTLED_STATES
 from app.models.refund import refund_being_applied
 from app.models.reporting import NO_GATEWAY_ACCOUNT
+from app.regions.scope import in_region
 from app.timeutil import month_bounds_utc, shift_month, to_prague
 
 
@@ -186,7 +187,9 @@ def recount_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
     return {k: (v[0], v[1], v[2], v[3]) for k, v in rows.items()}
 
 
-def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[int, int, int, int]]:
+def summary_month(session: Session, year: int, month: int, region_id: int | None = None,
+                  ) -> dict[Key, tuple[int, int, int, int]]:
+    """The month's summary rows (of one region's municipalities, when ``region_id``)."""
     t = PaymentMonthSummary
     return {
         (m, s, g, a): (pc, pv, rc, rv)
@@ -200,7 +203,7 @@ def summary_month(session: Session, year: int, month: int) -> dict[Key, tuple[in
                 t.paid_volume,
                 t.refund_count,
                 t.refund_volume,
-            ).where(t.month == date(year, month, 1))
+            ).where(t.month == date(year, month, 1), in_region(t.municipality_id, region_id))
         )
         if pc or rc
     }

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from app.db import read_session, utcnow
 from app.models import OnboardingState, PaymentMonthSummary
 from app.onboarding.pipeline import snapshot_on
+from app.regions import RegionLabel, region_label
+from app.regions.scope import in_region
 from app.reporting.monthly import channel_kind, month_name
 from app.reporting.summary import Figures
 
@@ -52,6 +54,12 @@ class YearlyIndicators:
     mid_year: StatePoint
     year_end: StatePoint
     months: list[MonthFigures]
+    # Whose indicators: a region, or None for the whole country (every region).
+    region: RegionLabel | None = None
+
+    @property
+    def region_name(self) -> str | None:
+        return self.region.name if self.region else None
 
     def _sum(self, months: list[MonthFigures], attr: str = "total") -> Figures:
         out = Figures()
@@ -97,8 +105,8 @@ class YearlyIndicators:
         ]
 
 
-def state_point(day: date, *, session: Session | None = None) -> StatePoint:
-    snap = snapshot_on(day, session=session or read_session())
+def state_point(day: date, *, session: Session | None = None, region_id: int | None = None) -> StatePoint:
+    snap = snapshot_on(day, session=session or read_session(), region_id=region_id)
     return StatePoint(
         day=day,
         joined=snap.counts[OnboardingState.ACTIVE],
@@ -109,13 +117,15 @@ def state_point(day: date, *, session: Session | None = None) -> StatePoint:
     )
 
 
-def payments_by_month(year: int, *, session: Session | None = None) -> list[MonthFigures]:
-    """Settled payments per Prague month of their paid_at (from the payment summary)."""
+def payments_by_month(year: int, *, session: Session | None = None, region_id: int | None = None) -> list[MonthFigures]:
+    """Settled payments per Prague month of their paid_at (from the payment summary), of
+    one region's municipalities (or all, for None)."""
     session = session or read_session()
     t = PaymentMonthSummary
     stmt = (
         select(t.month, t.gateway_name, func.sum(t.paid_count), func.sum(t.paid_volume))
-        .where(t.month >= date(year, 1, 1), t.month <= date(year, 12, 1), t.paid_count > 0)
+        .where(t.month >= date(year, 1, 1), t.month <= date(year, 12, 1), t.paid_count > 0,
+               in_region(t.municipality_id, region_id))
         .group_by(t.month, t.gateway_name)
     )
     months = [MonthFigures(m, f"{month_name(m).capitalize()} {year}") for m in range(1, 13)]
@@ -126,13 +136,16 @@ def payments_by_month(year: int, *, session: Session | None = None) -> list[Mont
     return months
 
 
-def build_yearly_indicators(year: int, *, session: Session | None = None) -> YearlyIndicators:
+def build_yearly_indicators(year: int, *, session: Session | None = None,
+                            region_id: int | None = None) -> YearlyIndicators:
+    """The year's indicators of one region (``region_id``) or of every region (None)."""
     session = session or read_session()
     return YearlyIndicators(
         year=year,
         generated_at=utcnow(),
-        previous_year_end=state_point(date(year - 1, 12, 31), session=session),
-        mid_year=state_point(date(year, 6, 30), session=session),
-        year_end=state_point(date(year, 12, 31), session=session),
-        months=payments_by_month(year, session=session),
+        previous_year_end=state_point(date(year - 1, 12, 31), session=session, region_id=region_id),
+        mid_year=state_point(date(year, 6, 30), session=session, region_id=region_id),
+        year_end=state_point(date(year, 12, 31), session=session, region_id=region_id),
+        months=payments_by_month(year, session=session, region_id=region_id),
+        region=region_label(session, region_id),
     )

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.db import db_session, utcnow
 from app.mail import is_valid_email
-from app.models import ROLE_RANK, StaffRole, StaffUser
+from app.models import OVER_MUNICIPALITIES, ROLE_RANK, StaffRole, StaffUser
 from app.staff.audit import audit, snapshot
 
 
@@ -192,13 +192,19 @@ def enable_totp(user: StaffUser, secret: str, code: str) -> bool:
 
 
 # -- creating accounts -----------------------------------------------------------------
-def check_role_and_municipality(role: str, municipality_id: int | None) -> None:
+def check_role_and_municipality(role: str, municipality_id: int | None, region_id: int | None = None) -> None:
+    """A municipality's staff belong to one municipality; an operator to one region and no
+    municipality; national staff to neither."""
     if role not in ROLE_RANK:
         raise StaffError(_("Neznámá role."), "role")
-    if role == StaffRole.OPERATOR and municipality_id is not None:
+    if role in OVER_MUNICIPALITIES and municipality_id is not None:
         raise StaffError(_("Pracovník operátora nepatří k žádné obci."), "municipality")
-    if role != StaffRole.OPERATOR and municipality_id is None:
+    if role not in OVER_MUNICIPALITIES and municipality_id is None:
         raise StaffError(_("Vyberte obec, ke které pracovník patří."), "municipality")
+    if role == StaffRole.OPERATOR and region_id is None:
+        raise StaffError(_("Pracovník operátora patří ke kraji: vyberte kraj."), "region")
+    if role == StaffRole.NATIONAL and region_id is not None:
+        raise StaffError(_("Celostátní pracovník nepatří k žádnému kraji."), "region")
 
 
 def create_staff(
@@ -209,11 +215,15 @@ def create_staff(
     name: str = "",
     password: str | None = None,
     totp_secret: str | None = None,
+    region_id: int | None = None,
 ) -> StaffUser:
+    """A staff account; ``region_id`` is an operator's region (required for them)."""
     email = normalize_email(email)
     if not is_valid_email(email):
         raise StaffError(_("Zadejte platnou e-mailovou adresu."), "email")
-    check_role_and_municipality(role, municipality_id)
+    if role != StaffRole.OPERATOR:
+        region_id = None  # a municipality's staff belong to its region through it
+    check_role_and_municipality(role, municipality_id, region_id)
     if find_staff(email) is not None:
         raise StaffError(_("Účet s tímto e-mailem už existuje."), "exists")
     if password is not None:
@@ -223,6 +233,7 @@ def create_staff(
         name=name.strip()[:200],
         role=role,
         municipality_id=municipality_id,
+        region_id=region_id,
         password_hash=hash_password(password) if password else None,
         totp_secret=totp_secret,
         totp_enabled=bool(totp_secret),
@@ -235,9 +246,10 @@ def create_staff(
 
 
 def assignable_roles(actor: StaffUser) -> list[str]:
-    """The roles an actor may give: never above their own; operator only by an operator."""
+    """The roles an actor may give: never above their own; operator only by an operator,
+    national only by national staff."""
     return [r for r, rank in ROLE_RANK.items() if rank <= ROLE_RANK[actor.role]
-            and (r != StaffRole.OPERATOR or actor.is_operator)]
+            and (r not in OVER_MUNICIPALITIES or actor.is_operator)]
 
 
 # -- team ------------------------------------------------------------------------------
@@ -246,7 +258,7 @@ def change_role(actor: StaffUser, target: StaffUser, role: str) -> StaffUser:
         raise StaffError(_("Vlastní roli změnit nemůžete."), "self")
     if role not in assignable_roles(actor) or ROLE_RANK[target.role] > ROLE_RANK[actor.role]:
         raise StaffError(_("Tuto roli nemůžete přidělit."), "role")
-    if role == StaffRole.OPERATOR or target.role == StaffRole.OPERATOR:
+    if role in OVER_MUNICIPALITIES or target.role in OVER_MUNICIPALITIES:
         raise StaffError(_("Roli operátora nelze měnit v týmu obce."), "role")
     before = snapshot(target, ["role"])
     target.role = role

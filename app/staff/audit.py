@@ -12,10 +12,11 @@ from typing import Any
 from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.db import db_session
 from app.models import AuditLog, Municipality, StaffUser
+from app.regions.scope import in_region
 from app.timeutil import prague_midnight_utc
 from app.validation import DayError, day_error_message, parse_day, parse_id
 
@@ -100,10 +101,19 @@ class AuditPage:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def search_audit_log(args: Mapping[str, str], page_size: int = AUDIT_PAGE_SIZE) -> AuditPage:
+def search_audit_log(args: Mapping[str, str], page_size: int = AUDIT_PAGE_SIZE,
+                     region_id: int | None = None) -> AuditPage:
     """The audit log filtered by staff e-mail (substring), action, municipality and Prague
-    dates (from, to inclusive), newest first, in keyset pages (``before`` = an id)."""
+    dates (from, to inclusive), newest first, in keyset pages (``before`` = an id). With
+    ``region_id``: the region's entries only (its municipalities', and its operators'
+    entries that name no municipality)."""
     stmt = select(AuditLog)
+    if region_id is not None:
+        stmt = stmt.where(or_(
+            in_region(AuditLog.municipality_id, region_id),
+            AuditLog.municipality_id.is_(None)
+            & AuditLog.staff_id.in_(select(StaffUser.id).where(StaffUser.region_id == region_id)),
+        ))
     errors: dict[str, str] = {}
     staff_q = (args.get("staff") or "").strip()[:254]
     if staff_q:

@@ -37,15 +37,26 @@ class Invitation:
     mailed: bool
 
 
-def invite_staff(actor: StaffUser, email: str, role: str, municipality_id: int | None, name: str = "") -> Invitation:
+def invite_staff(actor: StaffUser, email: str, role: str, municipality_id: int | None, name: str = "",
+                 region_id: int | None = None) -> Invitation:
+    """Invite a staff member. An operator invited by an operator joins the inviter's
+    region; by national staff, ``region_id`` (the region they have in view)."""
     email = normalize_email(email)
     if role not in assignable_roles(actor):
         raise StaffError(_("Tuto roli nemůžete přidělit."), "role")
     if not actor.is_operator:
         municipality_id = actor.municipality_id
-    if role == StaffRole.OPERATOR:
+    chosen_region, region_id = region_id, None
+    if role in (StaffRole.OPERATOR, StaffRole.NATIONAL):
         municipality_id = None
-    check_role_and_municipality(role, municipality_id)
+        # A new operator joins the inviting operator's region.
+        if role == StaffRole.OPERATOR:
+            region_id = chosen_region if actor.is_national else actor.region_id
+    elif municipality_id is not None and actor.is_operator and not actor.is_national:
+        municipality = db_session.get(Municipality, municipality_id)
+        if municipality is None or municipality.region_id != actor.region_id:
+            raise StaffError(_("Vyberte obec, ke které pracovník patří."), "municipality")
+    check_role_and_municipality(role, municipality_id, region_id)
     if find_staff(email) is not None:
         raise StaffError(_("Účet s tímto e-mailem už existuje."), "exists")
     token = secrets.token_urlsafe(32)
@@ -55,6 +66,7 @@ def invite_staff(actor: StaffUser, email: str, role: str, municipality_id: int |
         name=name.strip()[:200],
         role=role,
         municipality_id=municipality_id,
+        region_id=region_id,
         invited_by_id=actor.id,
         expires_at=utcnow() + timedelta(hours=current_app.config["ADMIN_INVITATION_HOURS"]),
     )
@@ -101,13 +113,14 @@ def find_invitation(token: str) -> StaffInvitation:
 def accept_invitation(token: str, name: str, password: str) -> StaffUser:
     inv = find_invitation(token)
     check_password_policy(password)
-    user = create_staff(inv.email, inv.role, inv.municipality_id, name=name or inv.name, password=password)
+    user = create_staff(inv.email, inv.role, inv.municipality_id, name=name or inv.name, password=password,
+                        region_id=inv.region_id)
     inv.accepted_at = utcnow()
     audit(
         "invitation_accepted",
         user,
         staff=user,
-        after=snapshot(user, ["email", "role", "municipality_id"]),
+        after=snapshot(user, ["email", "role", "municipality_id", "region_id"]),
         commit=False,
     )
     db_session.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 02:31:39.074355
+Create Date: 2026-12-06 02:50:18.960246
 """
 
 from alembic import op
@@ -353,6 +353,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('format', sa.String(length=10), nullable=False),
     sa.Column('filters', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
@@ -362,6 +363,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_export_job_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_export_job_region_id_region')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_export_job_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_export_job'))
     )
@@ -495,12 +497,14 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('invited_by_id', sa.Integer(), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['invited_by_id'], ['staff_user.id'], name=op.f('fk_staff_invitation_invited_by_id_staff_user')),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_staff_invitation_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_staff_invitation_region_id_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_invitation')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_staff_invitation_token_hash'))
     )

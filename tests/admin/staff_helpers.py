@@ -11,20 +11,27 @@ import pytest
 from app.db import db_session
 from app.models import StaffUser
 from app.staff.accounts import create_staff
+from tests.factories import make_region
 
 PASSWORD = "spravne-heslo-123"
 _seq = itertools.count(1)
 
 
 def make_staff(role: str = "clerk", municipality=None, **kw) -> StaffUser:  # type: ignore[no-untyped-def]
+    """A staff member; an operator belongs to ``region`` (the deployment's default region
+    when not given), national staff to none."""
     n = next(_seq)
+    region = kw.pop("region", None)
+    if role == "operator" and region is None:
+        region = make_region()
     user = create_staff(
         kw.pop("email", f"staff{n}@example.cz"),
         role,
-        None if role == "operator" else municipality.id,
+        None if role in ("operator", "national") else municipality.id,
         name=kw.pop("name", f"Pracovník {n}"),
         password=kw.pop("password", PASSWORD),
         totp_secret=kw.pop("totp_secret", pyotp.random_base32()),
+        region_id=region.id if role == "operator" else None,
     )
     for k, v in kw.items():
         setattr(user, k, v)

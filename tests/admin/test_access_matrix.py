@@ -1,5 +1,9 @@
 """Every admin route, walked from the app's URL map: anonymous → login, lesser role →
-403, another municipality's object → 404. A new route without a row here fails."""
+403, another municipality's object → 404, another region's object → 404 for an operator;
+national staff reach every region. A new route without a row here fails.
+
+The two sides live in two regions (Liberecký and Královéhradecký kraj), each with its
+own operator."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import date
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from app.api.keys import create_api_key
 from app.banking.accounts import create_account
@@ -28,7 +33,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from tests.admin.staff_helpers import login, make_staff
-from tests.factories import make_municipality, make_payment, make_service
+from tests.factories import make_municipality, make_payment, make_region, make_service
 
 PUBLIC = "public"
 # endpoint → (least role, kind of object in the URL)
@@ -42,6 +47,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "admin.logout": (StaffRole.VIEWER, None),
     "admin.dashboard": (StaffRole.VIEWER, None),
     "admin.select_municipality": (StaffRole.OPERATOR, None),
+    "admin.select_region": (StaffRole.NATIONAL, None),
     "admin.settings": (StaffRole.MUNICIPALITY_ADMIN, "municipality"),
     "admin.services": (StaffRole.VIEWER, None),
     "admin.service_new": (StaffRole.MUNICIPALITY_ADMIN, None),
@@ -102,7 +108,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "operator.monthly_download": (StaffRole.OPERATOR, "monthly_report"),
     "operator.yearly": (StaffRole.OPERATOR, None),
     "operator.yearly_download": (StaffRole.OPERATOR, "yearly_report"),
+    "operator.region_settings": (StaffRole.OPERATOR, None),
 }
+OVER = (StaffRole.OPERATOR, StaffRole.NATIONAL)
+# Kinds that name no object of a side (the same URL for every region: its content is scoped).
+NOT_OBJECTS = (None, "token", "monthly_report", "yearly_report")
 ROLES_BY_RANK = sorted(ROLE_RANK, key=ROLE_RANK.__getitem__)
 
 
@@ -121,12 +131,14 @@ class Side:
     users: dict[str, object]
 
 
-def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
-    m = make_municipality(name=f"Obec {tag}")
+def _side(tag: str, tmp_path, region_slug: str) -> Side:  # type: ignore[no-untyped-def]
+    region = make_region(region_slug)
+    m = make_municipality(name=f"Obec {tag}", region_id=region.id)
     service = make_service(m)
     payment = make_payment(service, state="paid", gateway_reference=f"ref-{tag}")
     users = {role: make_staff(role, m, email=f"{role}-{tag}@example.cz")
-             for role in ROLES_BY_RANK if role != StaffRole.OPERATOR}
+             for role in ROLES_BY_RANK if role not in OVER}
+    users[StaffRole.OPERATOR] = make_staff("operator", None, email=f"operator-{tag}@example.cz", region=region)
     target = make_staff("viewer", m, email=f"target-{tag}@example.cz")
     path = tmp_path / f"export-{tag}.csv"
     path.write_text("x")
@@ -192,9 +204,10 @@ def _side(tag: str, tmp_path) -> Side:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def world(app, tmp_path):  # type: ignore[no-untyped-def]
-    a = _side("a", tmp_path)
-    b = _side("b", tmp_path)
-    operator = make_staff("operator", None, email="operator@example.cz")
+    a = _side("a", tmp_path, "liberecky-kraj")
+    b = _side("b", tmp_path, "kralovehradecky-kraj")
+    operator = a.users[StaffRole.OPERATOR]
+    national = make_staff("national", None, email="national@example.cz")
     clients = {}
 
     def client_for(user):  # type: ignore[no-untyped-def]
@@ -204,7 +217,7 @@ def world(app, tmp_path):  # type: ignore[no-untyped-def]
             clients[user.id] = c
         return clients[user.id]
 
-    return {"a": a, "b": b, "operator": operator, "client_for": client_for}
+    return {"a": a, "b": b, "operator": operator, "national": national, "client_for": client_for}
 
 
 def _url(app, endpoint: str, side: Side) -> str:
@@ -272,11 +285,11 @@ def test_another_municipalitys_object_is_404(app, world):  # type: ignore[no-unt
     checked = 0
     for rule in admin_rules(app):
         role, kind = ROUTES[rule.endpoint]
-        if role in (PUBLIC, StaffRole.OPERATOR) or kind in (None, "token"):
+        if role in (PUBLIC, *OVER) or kind in (None, "token"):
             continue
         url = _url(app, rule.endpoint, world["a"])  # A's object…
         for outsider_role in ROLES_BY_RANK[ROLE_RANK[role] - 1:]:
-            if outsider_role == StaffRole.OPERATOR:
+            if outsider_role in OVER:
                 continue
             client = world["client_for"](world["b"].users[outsider_role])  # …asked for by B's staff
             for method in methods(rule):
@@ -294,7 +307,9 @@ def test_own_objects_open_for_the_right_role(app, world):  # type: ignore[no-unt
         if role == PUBLIC or "GET" not in rule.methods:
             continue
         url = _url(app, rule.endpoint, side)
-        if role == StaffRole.OPERATOR:
+        if role == StaffRole.NATIONAL:
+            user = world["national"]
+        elif role == StaffRole.OPERATOR:
             user = world["operator"]
         elif kind == "export":
             user = side.users["viewer"]  # an export is its creator's
@@ -302,7 +317,7 @@ def test_own_objects_open_for_the_right_role(app, world):  # type: ignore[no-unt
             user = side.users[role]
         r = world["client_for"](user).get(url)
         assert r.status_code == 200, (rule.endpoint, user.role, r.status_code)
-        # The operator sees every municipality's objects.
+        # The operator sees every municipality's objects of their region.
         if kind and kind != "export":
             assert world["client_for"](world["operator"]).get(url).status_code == 200, rule.endpoint
 
@@ -325,14 +340,110 @@ def test_crafted_ids_and_wrong_methods(app, world):  # type: ignore[no-untyped-d
     assert op.post("/admin/obec/vybrat", data={"municipality_id": "x'; drop"}).status_code == 404
 
 
+def test_another_regions_object_is_404_for_an_operator(app, world):  # type: ignore[no-untyped-def]
+    """Every operator-reachable route naming an object: B's operator asking for A's → 404,
+    and nothing of A's changed."""
+    a, b = world["a"], world["b"]
+    outsider = world["client_for"](b.users[StaffRole.OPERATOR])
+    checked = set()
+    for rule in admin_rules(app):
+        role, kind = ROUTES[rule.endpoint]
+        if role in (PUBLIC, StaffRole.NATIONAL) or kind in NOT_OBJECTS:
+            continue
+        url = _url(app, rule.endpoint, a)
+        for method in methods(rule):
+            r = _call(outsider, method, url)
+            assert r.status_code == 404, (rule.endpoint, method, url, r.status_code)
+            checked.add(rule.endpoint)
+    assert len(checked) >= 35, checked
+    db_session.expire_all()
+    assert all(u.active for u in a.users.values())
+    assert all(u.role == "viewer" for k, u in a.users.items() if k == "viewer")
+
+
+def test_national_staff_reach_both_regions(app, world):  # type: ignore[no-untyped-def]
+    national = world["client_for"](world["national"])
+    reached = 0
+    for side in (world["a"], world["b"]):
+        for rule in admin_rules(app):
+            role, kind = ROUTES[rule.endpoint]
+            if role == PUBLIC or "GET" not in rule.methods or kind in (*NOT_OBJECTS, "export"):
+                continue
+            r = national.get(_url(app, rule.endpoint, side))
+            assert r.status_code == 200, (rule.endpoint, r.status_code)
+            reached += 1
+    assert reached > 25
+    for side in (world["a"], world["b"]):
+        assert side.objects["payment"]["external_id"] in national.get("/admin/platby").text
+        assert side.municipality.name in national.get("/admin/operator/").text
+
+
+def test_operator_lists_show_only_their_region(app, world):  # type: ignore[no-untyped-def]
+    """The routes without an object in the URL: lists, reports, the audit log, the pickers."""
+    from app.db import db_session as s
+    from app.models import Municipality
+
+    a, b = world["a"], world["b"]
+    op = world["client_for"](world["operator"])  # A's region
+    b_name, a_name = b.municipality.name, a.municipality.name
+    pages = {
+        "/admin/": None, "/admin/platby": None, "/admin/sluzby": None, "/admin/tym": None, "/admin/banka": None,
+        "/admin/banka/ucty": None, "/admin/banka/nesparovane": None, "/admin/brany": None, "/admin/api-klice": None,
+        "/admin/webhooky": None, "/admin/audit": None, "/admin/operator/": None, "/admin/operator/banka": None,
+        "/admin/operator/obce/nova": None,
+    }
+    for url in pages:
+        page = op.get(url)
+        assert page.status_code == 200, url
+        assert b_name not in page.text, url
+        assert b.objects["payment"]["external_id"] not in page.text, url
+        assert "operator-b@example.cz" not in page.text, url
+        assert "target-b@example.cz" not in page.text and "viewer-b@example.cz" not in page.text, url
+    assert a_name in op.get("/admin/operator/").text
+    assert a.objects["payment"]["external_id"] in op.get("/admin/platby").text
+    # The export streams only the region's payments.
+    csv_body = op.post("/admin/platby/export", data={"format": "csv"}).text
+    assert a.objects["payment"]["external_id"] in csv_body and b.objects["payment"]["external_id"] not in csv_body
+    # B's municipality cannot be chosen; B's region cannot be chosen by an operator.
+    assert op.post("/admin/obec/vybrat", data={"municipality_id": str(b.municipality.id)}).status_code == 404
+    assert op.post("/admin/kraj/vybrat", data={"region_id": str(b.municipality.region_id)}).status_code == 403
+    # A new municipality joins the operator's region.
+    r = op.post("/admin/operator/obce/nova", data={"name": "Nová Ves u Testu", "ico": "00262951", "district": "",
+                                                   "state": "contacted", "date": "2026-01-05"})
+    assert r.status_code == 303, r.text
+    s.expire_all()
+    new = s.scalar(select(Municipality).where(Municipality.name == "Nová Ves u Testu"))
+    assert new.region_id == a.municipality.region_id
+    # The audit log names none of B's actions.
+    assert "operator-b@example.cz" not in op.get("/admin/audit").text
+
+
+def test_national_staff_choose_a_region(app, world):  # type: ignore[no-untyped-def]
+    a, b = world["a"], world["b"]
+    national = world["client_for"](world["national"])
+    assert national.post("/admin/kraj/vybrat", data={"region_id": "999999"}).status_code == 404
+    assert national.post("/admin/kraj/vybrat", data={"region_id": str(b.municipality.region_id)}).status_code == 303
+    page = national.get("/admin/platby").text
+    assert b.objects["payment"]["external_id"] in page and a.objects["payment"]["external_id"] not in page
+    assert b.municipality.name in national.get("/admin/operator/").text
+    assert a.municipality.name not in national.get("/admin/operator/").text
+    assert national.post("/admin/kraj/vybrat", data={"region_id": ""}).status_code == 303
+    page = national.get("/admin/platby").text
+    assert b.objects["payment"]["external_id"] in page and a.objects["payment"]["external_id"] in page
+
+
 def test_operator_scope_follows_the_chosen_municipality(app, world):  # type: ignore[no-untyped-def]
-    op = world["client_for"](world["operator"])
+    """National staff see every region and pick one municipality; a region's operator
+    never sees another region's payments."""
+    op = world["client_for"](world["national"])
     a, b = world["a"], world["b"]
     page = op.get("/admin/platby").text
     assert a.objects["payment"]["external_id"] in page and b.objects["payment"]["external_id"] in page
     assert op.post("/admin/obec/vybrat", data={"municipality_id": str(b.municipality.id)}).status_code == 303
     page = op.get("/admin/platby").text
     assert a.objects["payment"]["external_id"] not in page and b.objects["payment"]["external_id"] in page
+    regional = world["client_for"](world["operator"]).get("/admin/platby").text
+    assert a.objects["payment"]["external_id"] in regional and b.objects["payment"]["external_id"] not in regional
     # A's clerk never sees B's payments.
     page = world["client_for"](a.users["clerk"]).get("/admin/platby").text
     assert b.objects["payment"]["external_id"] not in page and a.objects["payment"]["external_id"] in page

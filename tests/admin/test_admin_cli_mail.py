@@ -35,10 +35,15 @@ def test_staff_create_and_totp_commands(app):  # type: ignore[no-untyped-def]
 def test_seed_demo_staff_logs_in(app):  # type: ignore[no-untyped-def]
     make_municipality(name="První obec")
     logins = seed_demo_staff()
-    assert [s["role"] for s in logins] == ["operator", "municipality_admin"]
+    # Two regions' operators, the municipality admin and the national coordinator.
+    assert [s["role"] for s in logins] == ["operator", "municipality_admin", "operator", "national"]
     assert logins[1]["municipality"] == "První obec"
     again = seed_demo_staff()  # idempotent
-    assert len(db_session.scalars(select(StaffUser)).all()) == 2 and again[0]["password"] == logins[0]["password"]
+    assert len(db_session.scalars(select(StaffUser)).all()) == 4 and again[0]["password"] == logins[0]["password"]
+    users = {u.email: u for u in db_session.scalars(select(StaffUser))}
+    assert users["operator@demo.example.cz"].region_id is not None
+    assert users["operator-hk@demo.example.cz"].region_id not in (None, users["operator@demo.example.cz"].region_id)
+    assert users["narodni@demo.example.cz"].region_id is None
     for s in logins:
         c = app.test_client()
         r = c.post("/admin/login", data={"email": s["email"], "password": s["password"]})

@@ -61,6 +61,8 @@ def seed(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         make_service(m, name="Užívání veřejného prostranství", slug="prostranstvi")
         assert import_obligations(fixed, HOUSEHOLD.encode(), "odpad.csv").imported
         assert import_obligations(dog, DOG.encode(), "psi.csv").imported
+        # A region's own colour and footer on every page (its contrast was checked when saved).
+        m.region.primary_color, m.region.contact_email = "#7a2e0e", "portal@kraj.example"
         citizen = Citizen(provider="bankid", subject="jana-1", name="Jana Nováková", email="jana@example.cz")
         db_session.add(citizen)
         db_session.commit()
@@ -97,6 +99,9 @@ def test_every_citizen_page_passes_axe_with_no_violation_of_any_impact(live_serv
     page.goto(base + "/?q=ceska+lipa")
     assert page.get_by_role("link", name="Česká Lípa").count() == 1
     check(page, "home search")
+    page.goto(base + "/kraj/liberecky-kraj")
+    assert page.get_by_role("link", name="Česká Lípa").count() == 1
+    check(page, "region home")
     page.goto(f"{base}/obec/{data['m']}")
     check(page, "municipality")
     page.goto(f"{base}/obec/{data['m']}/prostranstvi")
