@@ -162,6 +162,7 @@ def test_every_citizen_page_passes_axe_with_no_violation_of_any_impact(live_serv
     page.goto(base + link)
     check(page, "unsubscribe")
     page.get_by_role("button", name="Odhlásit připomínky").click()
+    page.get_by_role("heading", name="Připomínky jsou odhlášené").wait_for()
     check(page, "unsubscribed")
     _log_in(ctx, live, data["citizen"])
     page.goto(base + "/ucet/")
