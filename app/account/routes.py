@@ -173,6 +173,7 @@ def erase(citizen):  # type: ignore[no-untyped-def]
         form = EraseForm(request.form)
         if form.validate():
             svc.erase_citizen(citizen)
+            db_session.commit()
             log_out_citizen()
             flash(_("Váš účet a osobní údaje v něm jsou smazány."), "success")
             return redirect(url_for("auth.logged_out"), code=303)

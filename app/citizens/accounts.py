@@ -33,7 +33,8 @@ RETENTION_BASIS = [
 
 # -- login ---------------------------------------------------------------------------
 def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citizen:
-    """The citizen account of this identity, created at the first login."""
+    """The citizen account of this identity, created at the first login (flushed; the
+    login view commits)."""
     stmt = select(Citizen).where(Citizen.provider == identity.provider, Citizen.subject == identity.subject)
     citizen = db_session.scalar(stmt)
     if citizen is None:
@@ -43,12 +44,11 @@ def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citi
             name=(identity.name or "")[:200],
             email=identity.email,
         )
-        db_session.add(citizen)
         try:
-            db_session.flush()
+            with db_session.begin_nested():
+                db_session.add(citizen)
         except IntegrityError:
             # Two first logins at once: the other one created the account.
-            db_session.rollback()
             citizen = db_session.scalars(stmt).one()
     if not citizen.name and identity.name:
         citizen.name = identity.name[:200]
@@ -60,7 +60,7 @@ def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citi
             citizen.birth_number_hmac = digest
             citizen.birth_number_consent_at = utcnow()
     citizen.last_login_at = utcnow()
-    db_session.commit()
+    db_session.flush()
     return citizen
 
 
@@ -223,7 +223,8 @@ def export_citizen_data(citizen: Citizen) -> dict[str, Any]:
 
 def erase_citizen(citizen: Citizen) -> None:
     """Remove the account and the payer's data on its payments, everywhere it was copied
-    (app/privacy/erasure.py); each payment's accounting record and receipt stay."""
+    (app/privacy/erasure.py); each payment's accounting record and receipt stay. The
+    erasure and its audit row are flushed; the request commits."""
     from app.privacy.erasure import erase_personal_data
 
-    erase_personal_data(citizen_id=citizen.id, actor="citizen")
+    erase_personal_data(citizen_id=citizen.id, actor="citizen", commit=False)
