@@ -154,6 +154,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
         except staff_service.StaffError as exc:
             error = exc.message
         else:
+            db_session.commit()
             session.clear()
             session[PENDING_KEY] = {"id": user.id, "at": datetime.now(UTC).timestamp()}
             return redirect(url_for("admin.enrol_totp"), code=303)
@@ -188,6 +189,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
         except staff_service.StaffError as exc:
             error = exc.message
         else:
+            db_session.commit()
             flash(_("Heslo bylo změněno. Přihlaste se."), "success")
             return redirect(url_for("admin.login"), code=303)
     status = 422 if request.method == "POST" else 200

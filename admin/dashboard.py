@@ -94,6 +94,7 @@ def settings(municipality_id: int):  # type: ignore[no-untyped-def]
             reminder_days_before=form.reminder_days_before.data, reminder_days_after=form.reminder_days_after.data,
         )
         if not errors:
+            db_session.commit()
             flash(_("Nastavení obce bylo uloženo."), "success")
             return redirect(url_for("admin.settings", municipality_id=m.id), code=303)
     attach_errors(form, errors)

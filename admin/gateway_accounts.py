@@ -94,6 +94,7 @@ def gateway_account_new():  # type: ignore[no-untyped-def]
     if account is None:
         db_session.rollback()
         return _form(kind, None, data, errors, 422)
+    db_session.commit()
     flash(_("Účet „%(n)s“ byl uložen. Otestujte spojení.", n=account.label), "success")
     return redirect(url_for("admin.gateway_accounts"), code=303)
 
@@ -120,6 +121,7 @@ def gateway_account_edit(account_id: int):  # type: ignore[no-untyped-def]
         db_session.rollback()
         account = scoped_get_or_404(GatewayAccount, id=account_id)
         return _form(kind, account, data, errors, 422)
+    db_session.commit()
     flash(_("Účet „%(n)s“ byl uložen.", n=saved.label), "success")
     return redirect(url_for("admin.gateway_accounts"), code=303)
 
@@ -131,6 +133,7 @@ def gateway_account_deactivate(account_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         abort(400)
     error = set_account_active(account, request.form.get("active") == "1")
+    db_session.commit()
     if error:
         flash(error, "error")
     else:
@@ -148,6 +151,7 @@ def gateway_account_test(account_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         abort(400)
     ok, message = check_account_connection(account)
+    db_session.commit()
     if ok:
         flash(_("Spojení s bránou „%(n)s“ funguje.", n=account.label), "success")
     else:

@@ -32,8 +32,10 @@ def erase_payer(service_id: int, obligation_id: int):  # type: ignore[no-untyped
     if request.method == "POST":
         if request.form.get("confirm") == "1":
             erase_personal_data(
-                payment_ids=payment_ids, obligation_ids=[obligation.id], actor="clerk", staff_id=current_staff.id
+                payment_ids=payment_ids, obligation_ids=[obligation.id], actor="clerk", staff_id=current_staff.id,
+                commit=False,
             )
+            db_session.commit()
             flash(_("Osobní údaje plátce jsou vymazány. Účetní záznamy plateb zůstaly."), "success")
             return redirect(url_for("admin.obligations", service_id=service.id), code=303)
         error = _("Potvrďte prosím, že chcete osobní údaje plátce vymazat.")

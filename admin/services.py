@@ -59,6 +59,7 @@ def service_new():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         service, errors = save_service(_service_input(form), m)
         if service is not None:
+            db_session.commit()
             flash(_("Služba „%(n)s“ byla vytvořena.", n=service.name), "success")
             return redirect(url_for("admin.services"), code=303)
         attach_errors(form, errors)
@@ -76,6 +77,7 @@ def service_edit(service_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         saved, errors = save_service(_service_input(form), m, existing=service)
         if saved is not None:
+            db_session.commit()
             flash(_("Služba „%(n)s“ byla uložena.", n=saved.name), "success")
             return redirect(url_for("admin.services"), code=303)
         db_session.rollback()
@@ -91,6 +93,7 @@ def service_deactivate(service_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         abort(400)
     set_service_active(service, request.form.get("active") == "1")
+    db_session.commit()
     flash(_("Služba „%(n)s“ je nyní %(s)s.", n=service.name, s=_("aktivní") if service.active else _("neaktivní")),
           "success")
     return redirect(url_for("admin.services"), code=303)

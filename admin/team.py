@@ -74,6 +74,7 @@ def team_role(staff_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             staff_service.change_role(current_staff, member, form.role.data or "")
+            db_session.commit()
             flash(_("Role uživatele %(e)s byla změněna.", e=member.email), "success")
         except staff_service.StaffError as exc:
             db_session.rollback()
@@ -89,6 +90,7 @@ def team_deactivate(staff_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     try:
         staff_service.set_staff_active(current_staff, member, request.form.get("active") == "1")
+        db_session.commit()
         flash(_("Účet %(e)s je nyní %(s)s.", e=member.email, s=_("aktivní") if member.active else _("deaktivovaný")),
               "success")
     except staff_service.StaffError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request, request_started
 from flask_wtf.csrf import CSRFError
 
 from app import config as config_module
@@ -73,13 +73,14 @@ def init_extensions(app: Flask) -> None:
 
     app.jinja_env.globals["region_display"] = region_display
 
-    @app.before_request
-    def _fresh_locale() -> None:
-        # The locale is cached on `g`; an app context shared by several requests (tests,
-        # jobs rendering templates) must not keep the previous request's language.
-        from flask_babel import refresh
-
-        refresh()
+    # Every request starts with an empty ``g``, as it does when it has an app context of
+    # its own (every request under gunicorn). When an app context outlives a request
+    # (tests, clients driven from a script inside ``app.app_context()``), Flask lets the
+    # request reuse it, and with it what the previous request left on ``g``: Flask-Login's
+    # loaded user, Flask-Babel's locale, the CSRF token, our own per-request values.
+    # ``request_started`` is sent before any ``before_request`` function (Flask-Limiter's
+    # included), so nothing a request sets is lost; only public API of ``g`` is used.
+    request_started.connect(_fresh_request_globals, app, weak=False)
 
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     from app.fragments import FragmentCacheExtension
@@ -105,6 +106,11 @@ def init_cache(app: Flask) -> None:
     cache.init_app(app, config=config)
 
 
+def _fresh_request_globals(sender: Flask, **extra: Any) -> None:
+    for name in list(g):
+        g.pop(name, None)
+
+
 def init_login(app: Flask) -> None:
     """Staff sessions (the admin area). The id is "<staff id>.<session version>": a
     password change or deactivation bumps the version and ends every session."""
@@ -125,14 +131,6 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
     if not isinstance(app.config.get("PERMANENT_SESSION_LIFETIME"), timedelta):
         app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(app.config["PERMANENT_SESSION_LIFETIME"]))
-
-    @app.before_request
-    def _forget_cached_user() -> None:
-        # Flask-Login caches the user on ``g``; when an app context outlives a request
-        # (tests, CLI-driven clients) the next request must load its own user.
-        from flask import g
-
-        g.pop("_login_user", None)
 
     @login_manager.user_loader
     def load_staff(user_id: str):  # type: ignore[no-untyped-def]
@@ -264,8 +262,6 @@ def init_errors(app: Flask) -> None:
     def database_unavailable(e):  # type: ignore[no-untyped-def]
         # The database restarted or is away: the connection's transaction is gone, and
         # with it anything this request had not committed.
-        from flask import g
-
         from app.db import db_session
 
         db_session.remove()
@@ -349,8 +345,6 @@ def init_security_headers(app: Flask) -> None:
     def headers(resp):  # type: ignore[no-untyped-def]
         # As setdefault for each, in one pass (a missing key costs werkzeug an exception).
         present = {name.lower() for name, _ in resp.headers}
-        from flask import g
-
         extra = g.get("csp_form_action_extra")
         if extra and "content-security-policy" not in present:
             # A page whose form redirects to a municipality's own gateway (GoPay, GP webpay,

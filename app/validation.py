@@ -62,6 +62,43 @@ class CleanForm(FlaskForm):
         return super().validate(extra)
 
 
+class CitizenMeta:
+    """Meta of the citizen pages' forms. The app's CSRFProtect checks every POST already
+    (each template carries the token). Every message of these forms is ours, in the app's
+    catalogue: WTForms' own catalogue would be read from disk on every request by
+    Flask-WTF (on the hottest citizen page that doubled the CPU time)."""
+
+    csrf = False
+
+    def get_translations(self, form: Any) -> None:
+        return None
+
+
+class CitizenForm(CleanForm):
+    """A citizen page's form: CleanForm's refusal of control characters, CitizenMeta.
+    Each field's own validators run first, so ``first_errors`` shows their message. Views
+    bind ``request.form`` explicitly (Flask-WTF would otherwise also read uploaded files
+    and a JSON body into the fields)."""
+
+    Meta = CitizenMeta
+
+    def first_errors(self) -> dict[str, str]:
+        """{field name: its first message} for the fields in error."""
+        return {name: str(errors[0]) for name, errors in self.errors.items() if errors}
+
+
+def clip(limit: int, *, strip: bool = True) -> Any:
+    """A WTForms filter: the text (stripped unless ``strip`` is false) cut to ``limit``
+    characters; a missing value stays None."""
+
+    def clip_text(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return (value.strip() if strip else value)[:limit]
+
+    return clip_text
+
+
 class DayError(ValueError):
     """``code``: "format" (not YYYY-MM-DD) or "range" (outside MIN_DAY..MAX_DAY)."""
 

@@ -11,13 +11,19 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from app.account import bp
+from app.account.forms import (
+    CUSTOMER_ID_MESSAGE,
+    MUNICIPALITY_MESSAGE,
+    CustomerIdForm,
+    EraseForm,
+    ProfileForm,
+)
 from app.citizens import accounts as svc
 from app.czech import czech
 from app.db import db_session
 from app.identity.session import current_citizen, log_out_citizen
 from app.models import LookupMode, Municipality, OnboardingState
 from app.obligations.lookup import obligation_token
-from app.validation import CONTROL_MESSAGE
 
 # Endpoints the receipts room may offer for a payment's receipt, tried in order.
 RECEIPT_ENDPOINTS = ("receipts.download", "receipts.receipt", "checkout.receipt")
@@ -87,22 +93,20 @@ def overview(citizen):  # type: ignore[no-untyped-def]
 @bp.route("/profil", methods=["GET", "POST"])
 @citizen_required
 def profile(citizen):  # type: ignore[no-untyped-def]
-    errors: dict[str, str] = {}
-    name, email = citizen.name, citizen.email or ""
     if request.method == "POST":
-        name, email = request.form.get("name", ""), request.form.get("email", "")
-        codes = svc.update_profile(citizen, name=name, email=email)
-        if not codes:
+        form = ProfileForm(request.form)
+        if form.validate():
+            svc.update_profile(citizen, name=form.name.data, email=form.email.data)
+            db_session.commit()
             flash(_("Profil je uložen."), "success")
             return redirect(url_for("account.overview"), code=303)
-        messages = {
-            "name": _("Vyplňte jméno a příjmení."),
-            "email": _("Zadejte platnou e-mailovou adresu, např. jana.novakova@example.cz."),
-            "control": str(CONTROL_MESSAGE),
-        }
-        errors = {field: messages[code] for field, code in codes.items()}
+    else:
+        form = ProfileForm(formdata=None, data={"name": citizen.name, "email": citizen.email or ""})
+    errors = form.first_errors()
     return (
-        render_template("account/profile.html", citizen=citizen, name=name, email=email, errors=errors),
+        render_template(
+            "account/profile.html", citizen=citizen, name=form.name.data or "", email=form.email.data or "", errors=errors
+        ),
         422 if errors else 200,
     )
 
@@ -111,6 +115,7 @@ def profile(citizen):  # type: ignore[no-untyped-def]
 @citizen_required
 def withdraw_birth_number(citizen):  # type: ignore[no-untyped-def]
     svc.withdraw_birth_number_consent(citizen)
+    db_session.commit()
     flash(_("Souhlas s párováním podle rodného čísla je odvolán a jeho otisk smazán."), "success")
     return redirect(url_for("account.profile"), code=303)
 
@@ -118,17 +123,16 @@ def withdraw_birth_number(citizen):  # type: ignore[no-untyped-def]
 @bp.post("/cisla-platce")
 @citizen_required
 def add_customer_id(citizen):  # type: ignore[no-untyped-def]
-    error = svc.claim_customer_id(citizen, request.form.get("municipality", ""), request.form.get("customer_id", ""))
+    form = CustomerIdForm(request.form)
+    error = form.message() if not form.validate() else None
+    if error is None:
+        code = svc.claim_customer_id(citizen, form.municipality.data or "", form.customer_id.data or "")
+        if code is None:
+            db_session.commit()
+        else:
+            error = {"customer_id": CUSTOMER_ID_MESSAGE, "municipality": MUNICIPALITY_MESSAGE}[code]
     if error:
-        flash(
-            {
-                "customer_id": _(
-                    "Číslo plátce může obsahovat jen písmena, číslice a znaky / - _ . (nejvýše 50 znaků)."
-                ),
-                "municipality": _("Vyberte obec ze seznamu."),
-            }[error],
-            "error",
-        )
+        flash(str(error), "error")
     else:
         flash(_("Číslo plátce je přidáno."), "success")
     return redirect(url_for("account.overview") + "#cisla-platce", code=303)
@@ -137,7 +141,9 @@ def add_customer_id(citizen):  # type: ignore[no-untyped-def]
 @bp.post("/cisla-platce/<int:claim_id>/odebrat")
 @citizen_required
 def remove_customer_id(citizen, claim_id: int):  # type: ignore[no-untyped-def]
-    if svc.remove_customer_id(citizen, claim_id):
+    removed = svc.remove_customer_id(citizen, claim_id)
+    db_session.commit()
+    if removed:
         flash(_("Číslo plátce je odebráno."), "success")
     else:
         flash(_("Toto číslo plátce ve vašem účtu není."), "error")
@@ -164,12 +170,14 @@ def export(citizen):  # type: ignore[no-untyped-def]
 def erase(citizen):  # type: ignore[no-untyped-def]
     error = None
     if request.method == "POST":
-        if request.form.get("confirm") == "1":
+        form = EraseForm(request.form)
+        if form.validate():
             svc.erase_citizen(citizen)
+            db_session.commit()
             log_out_citizen()
             flash(_("Váš účet a osobní údaje v něm jsou smazány."), "success")
             return redirect(url_for("auth.logged_out"), code=303)
-        error = _("Potvrďte prosím, že chcete účet smazat.")
+        error = form.first_errors()["confirm"]
     return (
         render_template("account/erase.html", citizen=citizen, basis=svc.RETENTION_BASIS, error=error),
         422 if error else 200,

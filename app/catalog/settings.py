@@ -173,7 +173,8 @@ def _lookup_settings(data: ServiceInput, out: Cleaned) -> None:
 
 
 def save_service(data: ServiceInput, municipality: Municipality, existing: Service | None = None) -> tuple[Service | None, dict[str, str]]:
-    """Create or update a service; nothing is written when there are errors."""
+    """Create or update a service with its audit row (flushed; the request commits);
+    nothing is written when there are errors."""
     cleaned = validate_service(data, municipality, existing)
     if cleaned.errors:
         return None, cleaned.errors
@@ -184,7 +185,7 @@ def save_service(data: ServiceInput, municipality: Municipality, existing: Servi
     db_session.add(service)
     db_session.flush()
     audit("service_edit" if existing else "service_create", service, before=before, after=snapshot(service), commit=False)
-    db_session.commit()
+    db_session.flush()
     return service, {}
 
 
@@ -193,7 +194,7 @@ def set_service_active(service: Service, active: bool) -> Service:
     service.active = active
     audit("service_activate" if active else "service_deactivate", service, before=before,
           after=snapshot(service, ["active"]), commit=False)
-    db_session.commit()
+    db_session.flush()
     return service
 
 
@@ -227,5 +228,5 @@ def update_municipality_settings(
     if reminder_days_after is not False:
         municipality.reminder_days_after = reminder_days_after or None
     audit("municipality_settings", municipality, before=before, after=snapshot(municipality, fields), commit=False)
-    db_session.commit()
+    db_session.flush()
     return {}

@@ -28,8 +28,8 @@ from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from app.catalog.cache import entry_etag, municipality_catalog
 from app.checkout import bp
-from app.checkout.forms import PayForm, SeveralForm, lookup_error_message
-from app.citizens.consent import ConsentKind, ConsentRequired, current_text, give_consent, require_consent
+from app.checkout.forms import LookupForm, PayForm, ReviewForm, SeveralForm
+from app.citizens.consent import ConsentKind, current_text, give_consent
 from app.czech import czech, fold
 from app.db import autocommit_reads, db_session
 from app.extensions import limiter
@@ -292,12 +292,13 @@ def pay(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
         return _render_pay(entry.municipality, shown, form, None, catalog=entry)
     m, service = _active_service(slug, service_slug)
     citizen = current_citizen()
+    form = PayForm(request.form)
     try:
-        obligation = obligation_for_payment(service, request.form.get("obligation_token"))
+        obligation = obligation_for_payment(service, form.obligation_token.data)
     except LookupInputError as exc:
         return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=message_for(exc))
-    form = PayForm.from_request(request.form, service, obligation)
-    form_token = (request.form.get("form_token") or "")[:64] or None
+    form.check(service, obligation)
+    form_token = form.form_token.data or None
     if not form.messages:
         try:
             payment = create_payment(
@@ -323,10 +324,10 @@ def lookup(slug: str, service_slug: str):  # type: ignore[no-untyped-def]
     m, service = _active_service(slug, service_slug)
     if service.lookup_mode == LookupMode.NONE:
         abort(404)
-    query = (request.form.get("customer_id") or "")[:200]
-    error = lookup_error_message(query)
-    if error:
-        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=error, lookup_query=query[:100])
+    form = LookupForm(request.form)
+    query = form.query
+    if not form.validate():
+        return _render_pay(m, service, PayForm.blank(), None, status=422, lookup_error=form.error, lookup_query=query[:100])
     obligation = find_obligation(service, query)
     if obligation is None:
         # The same answer for an unknown ID and for another municipality's.
@@ -385,32 +386,33 @@ def pay_several(slug: str):  # type: ignore[no-untyped-def]
     entry = municipality_catalog(slug, read_only=False)
     if entry is None:
         abort(404)
+    form = SeveralForm(request.form)
     try:
-        obligations = household_from_token(entry.municipality.id, request.form.get("household_token"))
+        obligations = household_from_token(entry.municipality.id, form.household_token.data)
     except LookupInputError as exc:
         abort(422, description=message_for(exc))
     if not obligations:
         abort(422)
     first = obligations[0]
     m, service = _active_service(slug, first.service.slug)
-    form = SeveralForm.from_request(request.form, obligations)
-    form_token = (request.form.get("form_token") or "")[:64] or None
+    form.check(obligations)
+    form_token = form.form_token.data or None
     citizen = current_citizen()
-    if not form.errors:
+    if not form.messages:
         try:
             payment = create_several_payment(
-                form.chosen, payer_name=form.name, payer_email=form.email, form_token=form_token,
+                form.chosen, payer_name=form.name.data, payer_email=form.email.data, form_token=form_token,
                 citizen_id=citizen.id if citizen else None,
             )
         except PaymentError as exc:
-            form.errors["form"] = message_for(exc)
+            form.messages["form"] = message_for(exc)
         else:
             return redirect(url_for("checkout.review", external_id=payment.external_id), code=303)
-    pay_form = PayForm.blank(name=form.name, email=form.email)
-    pay_form.messages = dict(form.errors)
+    pay_form = PayForm.blank(name=form.name.data or "", email=form.email.data or "")
+    pay_form.messages = dict(form.messages)
     items = describe_household(obligations)
     return _render_pay(m, service, pay_form, form_token, obligation=first, status=422, household=items,
-                       household_token=request.form.get("household_token"), ticked=set(form.keys),
+                       household_token=form.household_token.data, ticked=set(form.keys),
                        **({"paid_receipt": receipt_for_obligation(first)} if first.remaining <= 0 else {}))
 
 
@@ -467,20 +469,13 @@ def start(external_id: str):  # type: ignore[no-untyped-def]
         return redirect(payment.gateway_redirect_url, code=303)
     if payment.state != S.CREATED:
         return _redirect_by_state(payment)
-    chosen = request.form.get("gateway")
-    error = None
-    if chosen is not None and chosen[:30] not in offered_gateways(payment.service):
-        error = _("Vyberte jeden z nabízených způsobů platby.")
-    consent_error = None
-    try:
-        require_consent(request.form.get("consent") == "yes")
-    except ConsentRequired as exc:
-        consent_error = message_for(exc)
-    if error or consent_error:
-        return _review_page(payment, error=error, consent_error=consent_error), 422
+    form = ReviewForm(request.form, offered=offered_gateways(payment.service))
+    if not form.validate():
+        return _review_page(payment, error=form.gateway_error, consent_error=form.consent_error), 422
+    chosen = form.chosen_gateway
     if chosen is not None:
         try:
-            choose_gateway(payment, chosen[:30])
+            choose_gateway(payment, chosen)
         except PaymentError:
             return _review_page(payment, error=_("Vyberte jeden z nabízených způsobů platby.")), 422
     base = current_app.config["BASE_URL"].rstrip("/")

@@ -17,10 +17,8 @@ from sqlalchemy.orm import selectinload
 
 from app.citizens.birth_number import birth_number_hmac
 from app.db import db_session, utcnow
-from app.mail import is_valid_email
 from app.models import Citizen, CitizenCustomerId, ConsentRecord, Municipality, Obligation, Payment, Service
 from app.money import format_czk
-from app.validation import has_control_characters
 
 CUSTOMER_ID_RE = re.compile(r"^[0-9A-Za-z/_.-]{1,50}$")
 
@@ -35,7 +33,8 @@ RETENTION_BASIS = [
 
 # -- login ---------------------------------------------------------------------------
 def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citizen:
-    """The citizen account of this identity, created at the first login."""
+    """The citizen account of this identity, created at the first login (flushed; the
+    login view commits)."""
     stmt = select(Citizen).where(Citizen.provider == identity.provider, Citizen.subject == identity.subject)
     citizen = db_session.scalar(stmt)
     if citizen is None:
@@ -45,12 +44,11 @@ def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citi
             name=(identity.name or "")[:200],
             email=identity.email,
         )
-        db_session.add(citizen)
         try:
-            db_session.flush()
+            with db_session.begin_nested():
+                db_session.add(citizen)
         except IntegrityError:
             # Two first logins at once: the other one created the account.
-            db_session.rollback()
             citizen = db_session.scalars(stmt).one()
     if not citizen.name and identity.name:
         citizen.name = identity.name[:200]
@@ -62,37 +60,27 @@ def log_in_citizen(identity: Any, *, birth_number_consent: bool = False) -> Citi
             citizen.birth_number_hmac = digest
             citizen.birth_number_consent_at = utcnow()
     citizen.last_login_at = utcnow()
-    db_session.commit()
+    db_session.flush()
     return citizen
 
 
 # -- profile -------------------------------------------------------------------------
-def update_profile(citizen: Citizen, *, name: str, email: str) -> dict[str, str]:
-    """Returns field errors (codes); saves only when there are none."""
-    name = (name or "").strip()[:200]
-    email = (email or "").strip()[:254]
-    errors: dict[str, str] = {}
-    if len(name) < 2:
-        errors["name"] = "name"
-    elif has_control_characters(name):
-        errors["name"] = "control"
-    if email and (not is_valid_email(email) or has_control_characters(email)):
-        errors["email"] = "email"
-    if not errors:
-        citizen.name = name
-        citizen.email = email or None
-        db_session.commit()
-    return errors
+def update_profile(citizen: Citizen, *, name: str, email: str | None) -> None:
+    """Save a validated name and e-mail (app/account/forms.py: ProfileForm); no e-mail
+    is stored as NULL. The request commits."""
+    citizen.name = name
+    citizen.email = email or None
+    db_session.flush()
 
 
 def withdraw_birth_number_consent(citizen: Citizen) -> None:
     citizen.birth_number_hmac = None
     citizen.birth_number_consent_at = None
-    db_session.commit()
+    db_session.flush()
 
 
 def claim_customer_id(citizen: Citizen, municipality_slug: str, customer_id: str) -> str | None:
-    """Add a claimed customer ID; returns an error code or None."""
+    """Add a claimed customer ID (flushed; the request commits); returns an error code or None."""
     customer_id = (customer_id or "").strip()
     if not CUSTOMER_ID_RE.match(customer_id):
         return "customer_id"
@@ -108,11 +96,14 @@ def claim_customer_id(citizen: Citizen, municipality_slug: str, customer_id: str
     )
     if exists:
         return None
-    db_session.add(CitizenCustomerId(citizen_id=citizen.id, municipality_id=municipality.id, customer_id=customer_id))
     try:
-        db_session.commit()
+        # A savepoint: the same ID claimed twice at once leaves one row and no error.
+        with db_session.begin_nested():
+            db_session.add(
+                CitizenCustomerId(citizen_id=citizen.id, municipality_id=municipality.id, customer_id=customer_id)
+            )
     except IntegrityError:
-        db_session.rollback()
+        pass
     return None
 
 
@@ -120,7 +111,6 @@ def remove_customer_id(citizen: Citizen, claim_id: int) -> bool:
     result = db_session.execute(
         delete(CitizenCustomerId).where(CitizenCustomerId.id == claim_id, CitizenCustomerId.citizen_id == citizen.id)
     )
-    db_session.commit()
     return bool(result.rowcount)
 
 
@@ -233,7 +223,8 @@ def export_citizen_data(citizen: Citizen) -> dict[str, Any]:
 
 def erase_citizen(citizen: Citizen) -> None:
     """Remove the account and the payer's data on its payments, everywhere it was copied
-    (app/privacy/erasure.py); each payment's accounting record and receipt stay."""
+    (app/privacy/erasure.py); each payment's accounting record and receipt stay. The
+    erasure and its audit row are flushed; the request commits."""
     from app.privacy.erasure import erase_personal_data
 
-    erase_personal_data(citizen_id=citizen.id, actor="citizen")
+    erase_personal_data(citizen_id=citizen.id, actor="citizen", commit=False)

@@ -132,7 +132,8 @@ def validate(data: AccountInput, existing: GatewayAccount | None) -> dict[str, s
 def save_account(
     data: AccountInput, municipality: Municipality, existing: GatewayAccount | None = None
 ) -> tuple[GatewayAccount | None, dict[str, str]]:
-    """Create or edit an account; returns (account, {}) or (None, {field: message}). Commits."""
+    """Create or edit an account with its audit row; returns (account, {}) or (None,
+    {field: message}). Flushes; the request commits."""
     if existing is not None:
         data.gateway_name = existing.gateway_name  # a gateway's fields do not fit another
     errors = validate(data, existing)
@@ -194,12 +195,12 @@ def save_account(
         municipality_id=municipality.id,
         commit=False,
     )
-    db_session.commit()
+    db_session.flush()
     return account, {}
 
 
 def set_account_active(account: GatewayAccount, active: bool) -> str | None:
-    """Deactivate or reactivate; returns an error message or None. Commits.
+    """Deactivate or reactivate; returns an error message or None. Flushes; the request commits.
 
     A payment keeps the account it was created with, so a deactivated account still
     answers its payments' status checks, notifications and refunds."""
@@ -218,12 +219,13 @@ def set_account_active(account: GatewayAccount, active: bool) -> str | None:
         municipality_id=account.municipality_id,
         commit=False,
     )
-    db_session.commit()
+    db_session.flush()
     return None
 
 
 def check_account_connection(account: GatewayAccount) -> tuple[bool, str]:
-    """ "Otestovat spojení": build the adapter and ask the gateway. Records the result. Commits."""
+    """ "Otestovat spojení": build the adapter and ask the gateway (it only reads). Records
+    the result and its audit row; flushes, the request commits."""
 
     ok, message = False, ""
     try:
@@ -246,7 +248,7 @@ def check_account_connection(account: GatewayAccount) -> tuple[bool, str]:
         municipality_id=account.municipality_id,
         commit=False,
     )
-    db_session.commit()
+    db_session.flush()
     return ok, message
 
 

@@ -8,6 +8,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 
 from app.citizens.accounts import log_in_citizen
+from app.db import db_session
 from app.extensions import csrf, limiter
 from app.identity import bp
 from app.identity.base import IdentityError, IdentityProvider
@@ -118,6 +119,7 @@ def _complete(provider: IdentityProvider):  # type: ignore[no-untyped-def]
     except IdentityError as exc:
         return _failed(exc, provider.name)
     citizen = log_in_citizen(identity, birth_number_consent=consent)
+    db_session.commit()
     log_in_session(citizen, provider.name, identity.id_token)
     flash(_("Jste přihlášeni jako %(name)s.", name=citizen.name or _("občan")), "success")
     return redirect(next_url or url_for("account.overview"), code=303)

@@ -263,7 +263,7 @@ def change_role(actor: StaffUser, target: StaffUser, role: str) -> StaffUser:
     before = snapshot(target, ["role"])
     target.role = role
     audit("role_change", target, before=before, after=snapshot(target, ["role"]), commit=False)
-    db_session.commit()
+    db_session.flush()
     return target
 
 
@@ -277,7 +277,7 @@ def set_staff_active(actor: StaffUser, target: StaffUser, active: bool) -> Staff
     end_sessions(target)
     audit("staff_activated" if active else "staff_deactivated", target, before=before,
           after=snapshot(target, ["active"]), commit=False)
-    db_session.commit()
+    db_session.flush()
     return target
 
 

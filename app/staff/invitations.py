@@ -123,7 +123,7 @@ def accept_invitation(token: str, name: str, password: str) -> StaffUser:
         after=snapshot(user, ["email", "role", "municipality_id", "region_id"]),
         commit=False,
     )
-    db_session.commit()
+    db_session.flush()
     return user
 
 
@@ -178,5 +178,5 @@ def reset_password(token: str, password: str) -> StaffUser:
     user.locked_until = None
     reset.used_at = utcnow()
     audit("password_reset", user, staff=user, commit=False)
-    db_session.commit()
+    db_session.flush()
     return user

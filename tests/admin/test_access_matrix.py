@@ -178,6 +178,7 @@ def _side(tag: str, tmp_path, region_slug: str) -> Side:  # type: ignore[no-unty
                                                             "api_key": "k", "webhook_secret": "w"}),
         m,
     )
+    db_session.commit()  # the service flushes; the request (here the test) commits
     objects = {
         "webhook": {"endpoint_id": hook.id},
         "notice_batch": {"batch_id": notice_batch.id},

@@ -40,6 +40,7 @@ def add_account(m: Municipality, gateway_name: str, settings: dict[str, Any], **
         m,
     )
     assert account is not None, errors
+    db_session.commit()  # save_account flushes; the request (here the test) commits
     return account
 
 
