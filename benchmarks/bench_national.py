@@ -293,22 +293,22 @@ def build_summary(engine: Engine) -> None:
         conn.execute(text("DELETE FROM payment_month_summary"))
         conn.execute(
             text("""
-            INSERT INTO payment_month_summary (month, municipality_id, service_id, gateway_name, paid_count,
-                paid_volume, refund_count, refund_volume)
+            INSERT INTO payment_month_summary (month, municipality_id, service_id, gateway_name,
+                gateway_account_id, paid_count, paid_volume, refund_count, refund_volume)
             SELECT date_trunc('month', paid_at AT TIME ZONE 'Europe/Prague')::date, municipality_id, service_id,
-                   gateway_name, count(*), sum(amount), 0, 0
+                   gateway_name, coalesce(gateway_account_id, 0), count(*), sum(amount), 0, 0
             FROM payment WHERE paid_at IS NOT NULL AND state IN ('paid', 'partially_refunded', 'refunded')
-            GROUP BY 1, 2, 3, 4""")
+            GROUP BY 1, 2, 3, 4, 5""")
         )
         conn.execute(
             text("""
-            INSERT INTO payment_month_summary AS s (month, municipality_id, service_id, gateway_name, paid_count,
-                paid_volume, refund_count, refund_volume)
+            INSERT INTO payment_month_summary AS s (month, municipality_id, service_id, gateway_name,
+                gateway_account_id, paid_count, paid_volume, refund_count, refund_volume)
             SELECT date_trunc('month', r.completed_at AT TIME ZONE 'Europe/Prague')::date, p.municipality_id,
-                   p.service_id, p.gateway_name, 0, 0, count(*), sum(r.amount)
+                   p.service_id, p.gateway_name, coalesce(p.gateway_account_id, 0), 0, 0, count(*), sum(r.amount)
             FROM refund r JOIN payment p ON p.id = r.payment_id WHERE r.state = 'succeeded'
-            GROUP BY 1, 2, 3, 4
-            ON CONFLICT (month, municipality_id, service_id, gateway_name) DO UPDATE
+            GROUP BY 1, 2, 3, 4, 5
+            ON CONFLICT (month, municipality_id, service_id, gateway_name, gateway_account_id) DO UPDATE
             SET refund_count = s.refund_count + excluded.refund_count,
                 refund_volume = s.refund_volume + excluded.refund_volume""")
         )
