@@ -41,6 +41,7 @@ from app.models import (
     ObligationImport,
     Payment,
     PaymentEvent,
+    Refund,
     Service,
 )
 
@@ -51,6 +52,8 @@ PAYMENT_FIELDS = {"payer_name": "", "payer_email": "", "gateway_redirect_url": N
 BANK_LINE_FIELDS = {"counter_name": None, "counter_account": None, "counter_bank_code": None, "counter_iban": None,
                     "message": None}  # fmt: skip
 OBLIGATION_FIELDS = {"payer_name": "", "note": None, "payer_email": None, "birth_number_hmac": None}
+# A bank transfer's refund names the account it goes back to (the sender's).
+REFUND_FIELDS = {"counter_name": None, "counter_account": None, "counter_bank_code": None, "counter_iban": None}
 # Keys that are personal wherever they appear in a JSON copy (events, audit snapshots).
 PERSONAL_KEYS = frozenset({"payer_name", "payer_email", "email", "name", "note", "birth_number_hmac"})
 _CHUNK = 500
@@ -146,6 +149,7 @@ def anonymise_payments(payment_ids: Sequence[int], *, everywhere: bool = False) 
             result.bank_lines += db_session.execute(
                 update(BankLine).where(BankLine.id.in_([r.id for r in lines])).values(**BANK_LINE_FIELDS)
             ).rowcount
+        db_session.execute(update(Refund).where(Refund.payment_id.in_(ids)).values(**REFUND_FIELDS))
         external_ids = [r.external_id for r in rows]
         result.payment_ids += external_ids
         result.payments += db_session.execute(

@@ -105,6 +105,16 @@ def current_brand(
     cost no statement."""
     if isinstance(page_brand, Brand):
         return page_brand
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        return _brand_of_page(municipality, payment, region_id)
+    except (OperationalError, InterfaceError):
+        # The database is away: the error page that says so still renders, unbranded.
+        return NATIONAL
+
+
+def _brand_of_page(municipality: Any, payment: Any, region_id: int | None) -> Brand:
     if region_id is None:
         brand = getattr(municipality, "brand", None)
         if isinstance(brand, Brand):

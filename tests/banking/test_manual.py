@@ -98,16 +98,26 @@ def test_cli_import_reports_and_refuses_cleanly(bank: Bank, app) -> None:  # typ
 
 
 def test_erasing_a_payer_clears_the_bank_line_of_their_transfer(bank: Bank) -> None:
+    from app.models import Refund
+    from app.payments.refunds import refund_payment
     from app.privacy.erasure import anonymise_payments
+    from tests.admin.staff_helpers import make_staff
 
     imported(bank)
     payment = db_session.scalars(select(Payment).where(Payment.payer_name == "Dvořák Jan")).one()
+    clerk = make_staff("clerk", bank.municipality, email="clerk@svetla.cz")
+    refund = refund_payment(payment, 50000, reason="Přeplatek", actor=clerk.email, staff=clerk)
+    db_session.commit()
+    assert refund.counter_name == "Dvořák Jan"
     result = anonymise_payments([payment.id])
     db_session.commit()
     line = db_session.scalars(select(BankLine).where(BankLine.variable_symbol == "2026000123")).one()
     assert result.bank_lines == 1
     assert (line.counter_name, line.counter_account, line.message) == (None, None, None)
     assert line.amount == 150000 and line.status == "matched"  # the accounting record stays
+    refund = db_session.get(Refund, refund.id, populate_existing=True)
+    assert (refund.counter_name, refund.counter_account, refund.counter_iban) == (None, None, None)
+    assert refund.amount == 50000  # the refund itself stays
 
 
 def test_a_credited_transfer_is_refunded_to_its_sender_once_the_clerk_confirms_it_sent(bank: Bank) -> None:

@@ -83,10 +83,10 @@ def test_every_personal_column_is_covered() -> None:
     """A new column with a person's name, e-mail or birth number must be handled by the
     erasure (or named here as not personal) before it ships."""
     from app.db import Base
-    from app.privacy.erasure import BANK_LINE_FIELDS, OBLIGATION_FIELDS, PAYMENT_FIELDS
+    from app.privacy.erasure import BANK_LINE_FIELDS, OBLIGATION_FIELDS, PAYMENT_FIELDS, REFUND_FIELDS
 
     covered = {("payment", k) for k in PAYMENT_FIELDS} | {("obligation", k) for k in OBLIGATION_FIELDS}
-    covered |= {("bank_line", k) for k in BANK_LINE_FIELDS}
+    covered |= {("bank_line", k) for k in BANK_LINE_FIELDS} | {("refund", k) for k in REFUND_FIELDS}
     # Deleted with the account, staff data, or names of things rather than people.
     handled = {
         ("citizen", "name"),
@@ -108,6 +108,12 @@ def test_every_personal_column_is_covered() -> None:
         ("consent_text", "title"),
         ("api_key", "name"),  # the label of an agenda system's key, not a person
         ("municipality", "search_name"),
+        # A region and the agency that runs its portal: organisations, their public contacts.
+        ("region", "name"),
+        ("region", "name_genitive"),
+        ("region", "operator_name"),
+        ("region", "contact_email"),
+        ("region", "contact_phone"),
         # An address that asked for no more reminders: kept so that the objection is honoured.
         ("reminder_opt_out", "email"),
     }
