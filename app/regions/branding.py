@@ -39,6 +39,12 @@ def _cached(key: Any, load: Any) -> Any:
     return value
 
 
+def catalog_cached(key: Any, load: Any) -> Any:
+    """``load()``, kept in this process for ``CATALOG_CACHE_SECONDS`` and dropped when the
+    catalogue changes (like the municipality pages)."""
+    return _cached(key, load)
+
+
 def brand_for_region(region_id: int | None) -> Brand:
     if region_id is None:
         return NATIONAL
@@ -131,4 +137,4 @@ def _brand_of_page(municipality: Any, payment: Any, region_id: int | None) -> Br
     return brand_for_region(region_id)
 
 
-__all__ = ["NATIONAL", "Brand", "brand_for_region", "current_brand", "host_region_id", "region_id_for_host"]
+__all__ = ["NATIONAL", "Brand", "brand_for_region", "catalog_cached", "current_brand", "host_region_id", "region_id_for_host"]
