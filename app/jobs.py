@@ -70,9 +70,29 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         from rq.job import Job
 
         job = Job.fetch(job_id, connection=queue.connection) if _job_exists(queue, job_id) else None
-        if job is not None and job.get_status(refresh=False) in _PENDING_STATUSES:
+        if job is not None and job.get_status(refresh=False) in _PENDING_STATUSES and not _orphaned(job):
             return job
     return queue.enqueue(func, *args, job_id=job_id, retry=_retry(), **kwargs)
+
+
+# A running job's worker beats every ``job_monitoring_interval`` (30 s); one silent for
+# longer than its heartbeat TTL (interval + 60 s) had its worker killed.
+STALE_HEARTBEAT_SECONDS = 120
+
+
+def _orphaned(job: Any) -> bool:
+    """A job still marked "started" whose worker died (``kill -9``): RQ's registry
+    clean-up may never change its status, so enqueueing it again is the only way its
+    work gets done (jobs are idempotent: they check what is left to do)."""
+    if job.get_status(refresh=False) != "started":
+        return False
+    from datetime import UTC, datetime
+
+    beat = job.last_heartbeat or job.started_at
+    if beat is None:
+        return True
+    beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() > STALE_HEARTBEAT_SECONDS
 
 
 def _job_exists(queue: Any, job_id: str) -> bool:

@@ -334,3 +334,42 @@ def test_an_import_whose_worker_died_mid_import_is_imported_by_the_retry(rq_app)
     assert import_obligations_job(record.id) == ImportStatus.DONE
     db_session.expire_all()
     assert db_session.get(ObligationImport, record.id).inserted == 1
+
+
+def test_a_named_job_of_a_killed_worker_is_enqueued_again_once_its_heartbeat_is_stale(rq_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The sweep schedules a notification's job by its id at most once at a time; a job
+    still marked "started" whose worker was killed must not block it for ever."""
+    from datetime import UTC, datetime, timedelta
+
+    from app import jobs
+    from tests.jobs_for_tests import hang_once
+
+    app = rq_app
+    marker = tmp_path / "pid"
+    job = jobs.enqueue(hang_once, str(marker), job_id="notification-killed")
+    worker = subprocess.Popen(
+        WORKER, cwd=ROOT, env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() or not marker.read_text().strip():
+            assert time.monotonic() < deadline and worker.poll() is None, "the job never started"
+            time.sleep(0.1)
+        worker.kill()
+        worker.wait(timeout=10)
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    job.refresh()
+    assert job.get_status() == "started"
+    # Its heartbeat is fresh: the job may still be running, so it is not enqueued twice.
+    assert jobs.enqueue(hang_once, str(marker), job_id="notification-killed").get_status(refresh=True) == "started"
+    # No heartbeat for longer than the worker's TTL: its worker is dead, it runs again.
+    job.heartbeat(datetime.now(UTC) - timedelta(seconds=jobs.STALE_HEARTBEAT_SECONDS + 30), 60)
+    again = jobs.enqueue(hang_once, str(marker), job_id="notification-killed")
+    assert again.id == "notification-killed" and again.get_status(refresh=True) == "queued"
+    result = run_worker(app)
+    assert result.returncode == 0, result.stdout + result.stderr
+    again.refresh()
+    assert again.get_status() == "finished" and again.return_value() == "survived"
