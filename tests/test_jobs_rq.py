@@ -288,13 +288,9 @@ def test_a_job_whose_work_horse_is_killed_is_retried(rq_app, tmp_path) -> None: 
     assert job.get_status() == "finished" and job.return_value() == "survived"  # …the retry finished it
 
 
-def test_a_job_of_a_killed_worker_is_retried_after_the_sweep(rq_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from app import jobs
-    from tests.jobs_for_tests import hang_once
-
-    app = rq_app
-    marker = tmp_path / "pid"
-    job = jobs.enqueue(hang_once, str(marker))
+def _kill_worker_mid_job(app, marker) -> None:  # type: ignore[no-untyped-def]
+    """Start the README's worker, wait until ``hang_once`` has started, then kill -9 the
+    whole worker, its work horse too: nobody is left to fail the job."""
     worker = subprocess.Popen(
         WORKER, cwd=ROOT, env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -303,13 +299,22 @@ def test_a_job_of_a_killed_worker_is_retried_after_the_sweep(rq_app, tmp_path) -
         while not marker.exists() or not marker.read_text().strip():
             assert time.monotonic() < deadline and worker.poll() is None, "the job never started"
             time.sleep(0.1)
-        # kill -9 of the whole worker, its work horse too: nobody is left to fail the job.
         worker.kill()
         worker.wait(timeout=10)
         os.kill(int(marker.read_text()), signal.SIGKILL)
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_a_job_of_a_killed_worker_is_retried_after_the_sweep(rq_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app import jobs
+    from tests.jobs_for_tests import hang_once
+
+    app = rq_app
+    marker = tmp_path / "pid"
+    job = jobs.enqueue(hang_once, str(marker))
+    _kill_worker_mid_job(app, marker)
     job.refresh()
     assert job.get_status() == "started"
     # The job's heartbeat runs out (about 90 s later; simulated here): the sweep retries it.
@@ -347,20 +352,7 @@ def test_a_named_job_of_a_killed_worker_is_enqueued_again_once_its_heartbeat_is_
     app = rq_app
     marker = tmp_path / "pid"
     job = jobs.enqueue(hang_once, str(marker), job_id="notification-killed")
-    worker = subprocess.Popen(
-        WORKER, cwd=ROOT, env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() or not marker.read_text().strip():
-            assert time.monotonic() < deadline and worker.poll() is None, "the job never started"
-            time.sleep(0.1)
-        worker.kill()
-        worker.wait(timeout=10)
-        os.kill(int(marker.read_text()), signal.SIGKILL)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    _kill_worker_mid_job(app, marker)
     job.refresh()
     assert job.get_status() == "started"
     # Its heartbeat is fresh: the job may still be running, so it is not enqueued twice.
